@@ -1,0 +1,1 @@
+"""Pure clinical logic: standard library and its own types only (HOUSE-STYLE rule 1)."""

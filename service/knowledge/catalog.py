@@ -1,0 +1,63 @@
+"""The whole knowledge base: one typed field per mapping file, loaded together.
+
+Adding a mapping file means: write its model (a :class:`MappingModel`), add a field here and a row in
+``_FILES``. Nothing else reads ``mappings/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+
+from service.knowledge.loader import MappingModel, load_mapping
+
+
+class RulesDocument(MappingModel):
+    title: str
+    version: str
+
+
+class KnowledgeBaseVersion(MappingModel):
+    version: str = Field(pattern=r"^\d{4}\.\d{2}\.\d+$")
+    rules_document: RulesDocument
+
+
+class LengthUnit(MappingModel):
+    code: str
+    to_mm: Decimal = Field(gt=0)
+
+
+class Units(MappingModel):
+    system: str
+    length: tuple[LengthUnit, ...] = Field(min_length=1)
+
+    def factor_to_mm(self, system: str | None, code: str | None) -> Decimal | None:
+        """The factor for a UCUM length code, or None when the unit is not one the service accepts."""
+        if system != self.system:
+            return None
+        return next((u.to_mm for u in self.length if u.code == code), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    base: KnowledgeBaseVersion
+    units: Units
+
+    @property
+    def version(self) -> str:
+        return self.base.version
+
+
+_FILES: dict[str, tuple[str, type[MappingModel]]] = {
+    "base": ("knowledge-base.yaml", KnowledgeBaseVersion),
+    "units": ("units.yaml", Units),
+}
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Load and validate every mapping file; the first problem raises :class:`MappingError`."""
+    loaded = {field: load_mapping(directory / name, model) for field, (name, model) in _FILES.items()}
+    return Knowledge(**loaded)  # type: ignore[arg-type]  # each field's model is fixed by _FILES
