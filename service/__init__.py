@@ -1,0 +1,5 @@
+"""oncoresponse: FHIR tumour response and targeted-therapy resistance assessment."""
+
+from importlib.metadata import version
+
+__version__ = version("oncoresponse")

@@ -75,7 +75,8 @@ class Settings(BaseSettings):
             raise ValueError("ONCO_AUTH_MODE=bearer needs at least one token in ONCO_API_TOKENS")
         if self.env is Environment.PRODUCTION and self.database_url.startswith("sqlite"):
             raise ValueError(
-                "ONCO_ENV=production with a SQLite ONCO_DATABASE_URL: replicas cannot share it; use PostgreSQL"
+                "ONCO_ENV=production with a SQLite ONCO_DATABASE_URL: "
+                "replicas cannot share it; use PostgreSQL"
             )
         return self
 

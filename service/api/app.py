@@ -1,0 +1,49 @@
+"""The FastAPI app factory. Routes are thin; everything they need comes from the container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from service import __version__
+from service.api.errors import install_error_handlers
+from service.api.metrics import HttpMetrics
+from service.api.middleware import RequestContextMiddleware
+from service.api.routes import health, metadata, validate
+from service.bootstrap import Container, build
+from service.config import Settings
+
+
+def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
+    """Build the app; ``container`` lets tests pass fakes, else :func:`service.bootstrap.build` wires it."""
+    container = container or build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await container.store.close()
+
+    app = FastAPI(
+        title="oncoresponse",
+        version=__version__,
+        summary="FHIR tumour response and targeted-therapy resistance assessment (decision support)",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.container = container
+    app.state.metrics = HttpMetrics()
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
+    )
+    for router in (health.router, metadata.router, validate.router):
+        app.include_router(router)
+    return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the route's own name, never derived from the path or method order."""
+    return route.name

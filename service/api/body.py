@@ -1,0 +1,37 @@
+"""Reading a FHIR JSON body: media type (415), JSON (400), a resource (400)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from service.adapters.fhir_in.versions import FhirVersion, version_from_content_type
+from service.errors import BadRequest
+
+
+@dataclass(frozen=True, slots=True)
+class FhirBody:
+    resource: dict[str, Any]
+    declared_version: FhirVersion | None
+
+    @property
+    def version(self) -> FhirVersion:
+        return self.declared_version or FhirVersion.R4
+
+
+async def read_fhir_body(request: Request) -> FhirBody:
+    declared = version_from_content_type(request.headers.get("content-type"))
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise BadRequest(
+            "The body is not a FHIR resource: a JSON object with a resourceType is expected",
+            expression="resourceType",
+        )
+    return FhirBody(data, declared)

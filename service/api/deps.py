@@ -1,0 +1,24 @@
+"""Dependency aliases for routes (HOUSE-STYLE rule 6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from service.api.auth import require_token
+from service.bootstrap import Container
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+
+def fhir_router() -> APIRouter:
+    """A router under ``/fhir`` behind the bearer-token check. The prefix sits on each router (not on an
+    enclosing one) so that the matched route's template, used in metrics and logs, is the full path."""
+    return APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(require_token)])

@@ -1,0 +1,72 @@
+"""The service's error tree. Every error a caller can cause is one of these, and the API renders each
+in one place as a FHIR OperationOutcome with the status below (FHIR-CONTRACT.md section 2, "Errors").
+
+    ServiceError                    500  exception   (the base; never raised bare for a caller's mistake)
+    ├── BadRequest                  400  invalid     not JSON, not a resource, wrong Bundle type
+    ├── Unauthorized                401  login       missing or wrong bearer token
+    ├── NotFound                    404  not-found   unknown route or id
+    ├── MethodNotAllowed            405  not-supported
+    ├── PayloadTooLarge             413  too-costly  over ONCO_MAX_BUNDLE_BYTES
+    ├── UnsupportedMediaType        415  not-supported
+    ├── Unprocessable               422  processing  parseable but unusable (a unit, a date)
+    └── NotReady                    503  transient   the store or the mappings are not available
+
+``code`` is from the FHIR IssueType value set (http://hl7.org/fhir/R4/valueset-issue-type.html);
+``expression`` is a FHIRPath to the offending element where there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One OperationOutcome.issue: what went wrong, and where (a FHIRPath), if anywhere."""
+
+    diagnostics: str
+    code: str = "invalid"
+    severity: str = "error"
+    expression: str | None = None
+
+
+class ServiceError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "exception"
+
+    def __init__(self, diagnostics: str, *, expression: str | None = None, issues: list[Issue] | None = None):
+        super().__init__(diagnostics)
+        self.issues = issues or [Issue(diagnostics, self.code, "error", expression)]
+
+
+class BadRequest(ServiceError):
+    status, code = 400, "invalid"
+
+
+class Unauthorized(ServiceError):
+    status, code = 401, "login"
+
+
+class NotFound(ServiceError):
+    status, code = 404, "not-found"
+
+
+class MethodNotAllowed(ServiceError):
+    status, code = 405, "not-supported"
+
+
+class PayloadTooLarge(ServiceError):
+    status, code = 413, "too-costly"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "not-supported"
+
+
+class Unprocessable(ServiceError):
+    status, code = 422, "processing"
+
+
+class NotReady(ServiceError):
+    status, code = 503, "transient"

@@ -1,0 +1,41 @@
+"""The CapabilityStatement lists only what is implemented and parses as R4B."""
+
+from __future__ import annotations
+
+import httpx
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from service.api.app import create_app
+from service.config import AuthMode, Settings
+
+
+async def test_metadata_parses_as_r4b_capability_statement(client: httpx.AsyncClient) -> None:
+    """GET /fhir/metadata returns a CapabilityStatement that fhir.resources.R4B accepts."""
+    response = await client.get("/fhir/metadata")
+    assert response.headers["content-type"] == "application/fhir+json"
+    statement = CapabilityStatement.model_validate(response.json())
+    assert statement.fhirVersion == "4.0.1"
+    assert statement.rest[0].mode == "server"
+
+
+async def test_metadata_lists_no_resource_the_service_does_not_serve(client: httpx.AsyncClient) -> None:
+    """Until ingestion lands no resource type is listed: the statement claims nothing unimplemented."""
+    rest = (await client.get("/fhir/metadata")).json()["rest"][0]
+    assert "resource" not in rest
+
+
+async def test_metadata_describes_bearer_security(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With bearer auth the statement says so, and /fhir needs the token while /healthz does not."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db'}", auth_mode=AuthMode.BEARER, api_tokens=["t0k3n"]
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        denied = await client.get("/fhir/metadata")
+        wrong = await client.get("/fhir/metadata", headers={"authorization": "Bearer nope"})
+        allowed = await client.get("/fhir/metadata", headers={"authorization": "Bearer t0k3n"})
+        probe = await client.get("/healthz")
+    assert denied.status_code == 401 and denied.json()["issue"][0]["code"] == "login"
+    assert wrong.status_code == 401
+    assert allowed.status_code == 200 and "security" in allowed.json()["rest"][0]
+    assert probe.status_code == 200

@@ -1,0 +1,45 @@
+"""Shared fixtures: settings on a temporary SQLite file, the app over httpx's ASGI transport, and the
+real PostgreSQL for the store's tests (ONCO_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.api.app import create_app
+from service.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+POSTGRES_URL = os.environ.get("ONCO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'onco.db'}")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def require_postgres_or_skip(reason: str) -> None:
+    """Under CI=true a PostgreSQL test that cannot connect fails; on a laptop without one it skips."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL at ONCO_TEST_POSTGRES_URL is required under CI: {reason}")
+    pytest.skip(f"no PostgreSQL: {reason}")

@@ -1,0 +1,72 @@
+"""Mapping files load into typed objects; an invalid one names the file, the entry and the problem."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from service.knowledge import MappingError, load_knowledge
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def mappings(tmp_path: Path) -> Path:
+    target = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", target)
+    return target
+
+
+def test_repository_mappings_load() -> None:
+    """The committed mappings/ folder is valid and has a version."""
+    knowledge = load_knowledge(REPO / "mappings")
+    assert knowledge.version.count(".") == 2
+
+
+def test_length_units_factor_to_mm() -> None:
+    """cm converts to mm by 10, exactly; an unknown unit or system gives None."""
+    units = load_knowledge(REPO / "mappings").units
+    assert units.factor_to_mm("http://unitsofmeasure.org", "cm") == Decimal(10)
+    assert units.factor_to_mm("http://unitsofmeasure.org", "in") is None
+    assert units.factor_to_mm(None, "mm") is None
+
+
+def test_invalid_entry_is_named(mappings: Path) -> None:
+    """A bad value names the file and the entry path, e.g. length[1].to_mm."""
+    text = (mappings / "units.yaml").read_text().replace('to_mm: "10"', 'to_mm: "-10"')
+    (mappings / "units.yaml").write_text(text)
+    with pytest.raises(MappingError) as err:
+        load_knowledge(mappings)
+    assert err.value.file.name == "units.yaml"
+    assert err.value.entry == "length[1].to_mm"
+    assert "greater than 0" in err.value.problem
+
+
+def test_unknown_key_is_refused(mappings: Path) -> None:
+    """A key the model does not define is an error, not silently ignored."""
+    (mappings / "units.yaml").write_text((mappings / "units.yaml").read_text() + "colour: red\n")
+    with pytest.raises(MappingError, match=r"units.yaml: colour: Extra inputs are not permitted"):
+        load_knowledge(mappings)
+
+
+def test_missing_file_is_named(mappings: Path) -> None:
+    """A missing file stops loading with its name."""
+    (mappings / "units.yaml").unlink()
+    with pytest.raises(MappingError, match=r"units.yaml: \(file\): file not found"):
+        load_knowledge(mappings)
+
+
+def test_broken_yaml_is_named(mappings: Path) -> None:
+    """A file that is not YAML stops loading with its name."""
+    (mappings / "knowledge-base.yaml").write_text("version: [unclosed\n")
+    with pytest.raises(MappingError, match=r"knowledge-base.yaml: \(file\): not valid YAML"):
+        load_knowledge(mappings)
+
+
+def test_empty_file_names_the_root(mappings: Path) -> None:
+    """An empty file fails at the root, not with a crash."""
+    (mappings / "units.yaml").write_text("")
+    with pytest.raises(MappingError, match=r"units.yaml: \(root\)"):
+        load_knowledge(mappings)
