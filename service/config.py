@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     auth_mode: AuthMode = AuthMode.NONE
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     max_bundle_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_entries: int = Field(default=10_000, ge=1)
+    strict_validation: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -38,6 +38,33 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def reset_postgres(url: str) -> None:
+    """Drop the service's tables so each PostgreSQL test starts from an empty, freshly migrated schema."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from service.adapters.store import async_url
+
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.begin() as conn:
+            for table in ("facts", "resource_identifiers", "resources", "submissions", "alembic_version"):
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    except OSError as exc:
+        require_postgres_or_skip(str(exc))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against the embedded SQLite file and the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'onco.db'}"
+    await reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
 def require_postgres_or_skip(reason: str) -> None:
     """Under CI=true a PostgreSQL test that cannot connect fails; on a laptop without one it skips."""
     if os.environ.get("CI") == "true":

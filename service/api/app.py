@@ -12,7 +12,7 @@ from service import __version__
 from service.api.errors import install_error_handlers
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
-from service.api.routes import health, metadata, validate
+from service.api.routes import health, ingest, metadata, read, validate
 from service.bootstrap import Container, build
 from service.config import Settings
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.store.migrate()
         yield
         await container.store.close()
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
     )
-    for router in (health.router, metadata.router, validate.router):
+    for router in (health.router, metadata.router, validate.router, ingest.router, read.router):
         app.include_router(router)
     return app
 

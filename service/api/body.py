@@ -16,6 +16,7 @@ from service.errors import BadRequest
 class FhirBody:
     resource: dict[str, Any]
     declared_version: FhirVersion | None
+    raw: bytes
 
     @property
     def version(self) -> FhirVersion:
@@ -34,4 +35,4 @@ async def read_fhir_body(request: Request) -> FhirBody:
             "The body is not a FHIR resource: a JSON object with a resourceType is expected",
             expression="resourceType",
         )
-    return FhirBody(data, declared)
+    return FhirBody(data, declared, raw)

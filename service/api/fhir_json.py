@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from service.adapters.fhir_out.outcome import operation_outcome
 from service.errors import Issue
 
 FHIR_JSON = "application/fhir+json"
@@ -17,21 +18,6 @@ class FhirJSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
-    """An R4 OperationOutcome (also valid R4B and R5) for these issues."""
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [_issue(i) for i in issues],
-    }
-
-
-def _issue(issue: Issue) -> dict[str, Any]:
-    out: dict[str, Any] = {"severity": issue.severity, "code": issue.code, "diagnostics": issue.diagnostics}
-    if issue.expression:
-        out["expression"] = [issue.expression]
-    return out
 
 
 def outcome_response(

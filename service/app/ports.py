@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from service.adapters.store.repository import Reader, Writer
 
 
 class Store(Protocol):
@@ -12,6 +16,15 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date."""
+
+    def reading(self) -> AbstractAsyncContextManager[Reader]:
+        """A read-only connection."""
+
+    def writing(self, patient_refs: set[str]) -> AbstractAsyncContextManager[Writer]:
+        """One transaction holding the write lock of each patient."""
 
     async def close(self) -> None:
         """Release connections."""

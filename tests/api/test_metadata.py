@@ -18,10 +18,16 @@ async def test_metadata_parses_as_r4b_capability_statement(client: httpx.AsyncCl
     assert statement.rest[0].mode == "server"
 
 
-async def test_metadata_lists_no_resource_the_service_does_not_serve(client: httpx.AsyncClient) -> None:
-    """Until ingestion lands no resource type is listed: the statement claims nothing unimplemented."""
+async def test_metadata_lists_what_is_served(client: httpx.AsyncClient) -> None:
+    """The statement lists the readable types, transaction/batch and the implemented operations, and a
+    type it lists can really be searched."""
     rest = (await client.get("/fhir/metadata")).json()["rest"][0]
-    assert "resource" not in rest
+    types = [r["type"] for r in rest["resource"]]
+    assert "Observation" in types and "Account" not in types
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+    assert {o["name"] for o in rest["operation"]} == {"validate", "process-message"}
+    for resource_type in types:
+        assert (await client.get(f"/fhir/{resource_type}", params={"_count": 0})).status_code == 200
 
 
 async def test_metadata_describes_bearer_security(tmp_path) -> None:  # type: ignore[no-untyped-def]

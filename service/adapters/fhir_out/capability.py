@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import __version__
+from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.config import AuthMode, Settings
 
 # The build date of this statement's content; bump it when the statement changes.
@@ -32,7 +33,33 @@ def _rest(settings: Settings) -> dict[str, Any]:
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Decision support only: reports are preliminary and care plans are proposals.",
+        "resource": [_resource(t) for t in READABLE_TYPES],
+        "interaction": [
+            {"code": "transaction", "documentation": "POST /fhir: all-or-nothing; POST and PUT entries"},
+            {"code": "batch", "documentation": "POST /fhir: each entry on its own; POST and PUT entries"},
+        ],
+        "operation": [
+            {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+            {
+                "name": "process-message",
+                "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+            },
+        ],
     }
     if settings.auth_mode is AuthMode.BEARER:
         rest["security"] = {"description": "Every /fhir request needs 'Authorization: Bearer <token>'."}
     return rest
+
+
+def _resource(resource_type: str) -> dict[str, Any]:
+    return {
+        "type": resource_type,
+        "versioning": "versioned",
+        "readHistory": False,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": "patient", "type": "reference"},
+            {"name": "subject", "type": "reference"},
+            {"name": "_lastUpdated", "type": "date"},
+        ],
+    }

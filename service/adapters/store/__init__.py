@@ -1,5 +1,14 @@
 """The store: SQLAlchemy 2 (async) over SQLite by default or PostgreSQL, from one ONCO_DATABASE_URL."""
 
 from service.adapters.store.database import SqlStore, async_url
+from service.adapters.store.repository import Reader, SearchQuery, StoredFact, StoredResource, Writer
 
-__all__ = ["SqlStore", "async_url"]
+__all__ = [
+    "Reader",
+    "SearchQuery",
+    "SqlStore",
+    "StoredFact",
+    "StoredResource",
+    "Writer",
+    "async_url",
+]

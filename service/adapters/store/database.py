@@ -1,12 +1,23 @@
-"""The SQL store's connection: one async engine per process, for SQLite or PostgreSQL."""
+"""The SQL store's connections: SQLite (embedded default) or PostgreSQL, from one URL.
+
+Writes for one patient are serialised so two replicas cannot interleave a timeline: on PostgreSQL by a
+transaction-scoped advisory lock per patient, on SQLite by taking the database's write lock at BEGIN
+(``BEGIN IMMEDIATE``) on a separate writer engine, so readers in WAL mode are not blocked.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from service.adapters.store.migrate import upgrade_to_head
+from service.adapters.store.repository import Reader, Writer
 
 # The async driver for each plain URL scheme a deployer may write.
 _ASYNC_DRIVERS = {
@@ -14,6 +25,7 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
 }
+_SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def async_url(url: str) -> str:
@@ -25,11 +37,14 @@ def async_url(url: str) -> str:
 class SqlStore:
     def __init__(self, database_url: str) -> None:
         url = make_url(async_url(database_url))
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
-        if url.get_backend_name() == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sqlite = url.get_backend_name() == "sqlite"
+        if self._sqlite:
+            _make_parent_dir(url)
+            self.engine = _sqlite_engine(url, immediate=False)
+            self._writer = _sqlite_engine(url, immediate=True)
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True)
+            self._writer = self.engine
 
     @property
     def backend(self) -> str:
@@ -40,13 +55,56 @@ class SqlStore:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    async def migrate(self) -> None:
+        await upgrade_to_head(self._writer)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Reader]:
+        async with self.engine.connect() as conn:
+            yield Reader(conn)
+
+    @asynccontextmanager
+    async def writing(self, patient_refs: set[str]) -> AsyncIterator[Writer]:
+        """One database transaction holding the write lock of each patient: all of it lands or none."""
+        async with self._writer.begin() as conn:
+            await self._lock_patients(conn, patient_refs)
+            yield Writer(conn)
+
+    async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
+        if self._sqlite:
+            return  # BEGIN IMMEDIATE already holds the database's single write lock
+        for ref in sorted(patient_refs):  # one order everywhere, so two writers cannot deadlock
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer is not self.engine:
+            await self._writer.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _make_parent_dir(url: URL) -> None:
+    if url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: URL, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S})
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if immediate:
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # Let SQLAlchemy, not the driver, issue BEGIN, so the writer can make it IMMEDIATE (SQLAlchemy docs,
+    # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite and aiosqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer writes; foreign keys are off by default in SQLite.
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]  # DB-API connection, untyped
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

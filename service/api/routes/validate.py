@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import Request
 
 from service.adapters.fhir_in.validation import validate_resource
+from service.adapters.fhir_out.outcome import operation_outcome
 from service.api.body import read_fhir_body
 from service.api.deps import fhir_router
-from service.api.fhir_json import FhirJSONResponse, operation_outcome
+from service.api.fhir_json import FhirJSONResponse
 from service.errors import BadRequest, Issue
 
 router = fhir_router()

@@ -1,0 +1,201 @@
+"""Reading an inbound Bundle into planned entries (FHIR R4 http.html#transaction).
+
+Each entry gets the id it will be stored under and the way it is to be written; ``urn:uuid:`` and other
+full URLs are rewritten to ``Type/id`` everywhere in the Bundle so stored references resolve. A problem
+with one entry is an :class:`EntryProblem`: the caller fails the whole transaction, or that entry alone
+in a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from service.errors import Issue
+
+# FHIR R4 datatypes.html#id: 1 to 64 characters of letters, digits, '-' and '.'.
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class WriteMode(StrEnum):
+    CREATE = "create"  # POST: the server assigns the id; identical content is not stored twice
+    UPDATE = "update"  # PUT Type/id: the sender names the id
+    UPSERT = "upsert"  # collection / document / message: keep the sender's id when it has one
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalCreate:
+    """``ifNoneExist`` reduced to what the store can look up: ``identifier=system|value`` or ``_id=x``."""
+
+    identifier: tuple[str, str] | None = None
+    resource_id: str | None = None
+
+
+@dataclass(slots=True)
+class PlannedEntry:
+    index: int
+    full_url: str | None
+    mode: WriteMode
+    resource: dict[str, Any]
+    if_none_exist: ConditionalCreate | None = None
+    posted_hash: str = ""
+    existing: bool = False  # set when a conditional or identical-content create matched a stored resource
+
+    def __post_init__(self) -> None:
+        self.posted_hash = self.posted_hash or content_hash(self.resource)
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource['resourceType']}/{self.resource['id']}"
+
+    @property
+    def expression(self) -> str:
+        return f"Bundle.entry[{self.index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProblem:
+    index: int
+    issue: Issue
+
+
+def plan_bundle(bundle: dict[str, Any], transactional: bool) -> tuple[list[PlannedEntry], list[EntryProblem]]:
+    """Plan every entry. Ids may still change (a create that matches a stored resource takes its id), so
+    the caller rewrites references with :func:`rewrite_references` once ids are settled."""
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        return [], [
+            EntryProblem(-1, Issue("Bundle.entry must be an array", "structure", expression="Bundle.entry"))
+        ]
+    planned: list[PlannedEntry] = []
+    problems: list[EntryProblem] = []
+    for index, entry in enumerate(entries):
+        result = _plan_entry(index, entry, transactional)
+        if isinstance(result, EntryProblem):
+            problems.append(result)
+        else:
+            planned.append(result)
+    return planned, problems
+
+
+def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | EntryProblem:
+    where = f"Bundle.entry[{index}]"
+    if transactional and isinstance(entry, dict):
+        unsupported = _unsupported_method(index, entry.get("request"))
+        if unsupported:
+            return unsupported
+    if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+        return EntryProblem(index, Issue("Entry has no resource", "required", expression=f"{where}.resource"))
+    resource = dict(entry["resource"])
+    if not isinstance(resource.get("resourceType"), str):
+        return EntryProblem(
+            index, Issue("Resource has no resourceType", "required", expression=f"{where}.resource")
+        )
+    full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+    if transactional:
+        return _plan_request(index, entry.get("request"), resource, full_url)
+    sender_id = _sender_id(resource)
+    resource["id"] = sender_id or uuid.uuid4().hex
+    return PlannedEntry(index, full_url, WriteMode.UPSERT if sender_id else WriteMode.CREATE, resource)
+
+
+def _plan_request(
+    index: int, request: Any, resource: dict[str, Any], full_url: str | None
+) -> PlannedEntry | EntryProblem:
+    where = f"Bundle.entry[{index}].request"
+    if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+        return EntryProblem(index, Issue("Entry has no request.method", "required", expression=where))
+    url = str(request.get("url", ""))
+    if request["method"] == "POST":
+        try:
+            condition = parse_if_none_exist(request.get("ifNoneExist"))
+        except ValueError as exc:
+            return EntryProblem(index, Issue(str(exc), "not-supported", expression=f"{where}.ifNoneExist"))
+        resource["id"] = uuid.uuid4().hex  # FHIR: the server ignores any id on a create
+        return PlannedEntry(index, full_url, WriteMode.CREATE, resource, condition)
+    return _plan_update(index, url, resource, full_url)
+
+
+def _unsupported_method(index: int, request: Any) -> EntryProblem | None:
+    """Only writes are accepted in a Bundle: POST (create) and PUT Type/id (update)."""
+    method = request.get("method") if isinstance(request, dict) else None
+    if method is None or method in ("POST", "PUT"):
+        return None
+    text = f"request.method {method} is not supported in a Bundle sent here; use POST or PUT"
+    return EntryProblem(
+        index, Issue(text, "not-supported", expression=f"Bundle.entry[{index}].request.method")
+    )
+
+
+def _plan_update(
+    index: int, url: str, resource: dict[str, Any], full_url: str | None
+) -> PlannedEntry | EntryProblem:
+    resource_type, _, resource_id = url.partition("?")[0].partition("/")
+    if resource_type != resource["resourceType"] or not _FHIR_ID.match(resource_id):
+        text = (
+            f"PUT url '{url}' must be {resource['resourceType']}/<id> (conditional update is not supported)"
+        )
+        return EntryProblem(index, Issue(text, "invalid", expression=f"Bundle.entry[{index}].request.url"))
+    resource["id"] = resource_id
+    return PlannedEntry(index, full_url, WriteMode.UPDATE, resource)
+
+
+def parse_if_none_exist(value: Any) -> ConditionalCreate | None:
+    """The condition, or None when there is none; ValueError for a search the store cannot run."""
+    if value is None:
+        return None
+    params = dict(parse_qsl(str(value)))
+    if "identifier" in params and "|" in params["identifier"]:
+        system, _, ident = params["identifier"].partition("|")
+        return ConditionalCreate(identifier=(system, ident))
+    if "_id" in params:
+        return ConditionalCreate(resource_id=params["_id"])
+    raise ValueError("ifNoneExist supports 'identifier=system|value' and '_id=x' only")
+
+
+def _sender_id(resource: dict[str, Any]) -> str | None:
+    candidate = resource.get("id")
+    return candidate if isinstance(candidate, str) and _FHIR_ID.match(candidate) else None
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """A hash of the content as posted, ignoring ``id`` and ``meta``: a re-post of the same data matches."""
+    body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def rewrite_references(planned: list[PlannedEntry]) -> None:
+    """Every reference to an entry's full URL (``urn:uuid:…`` or absolute) becomes its ``Type/id``."""
+    targets = {p.full_url: p.reference for p in planned if p.full_url}
+    if targets:
+        for p in planned:
+            p.resource = _rewrite(p.resource, targets)
+
+
+def _rewrite(node: Any, targets: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (targets.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite(v, targets))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite(v, targets) for v in node]
+    return node
+
+
+def patient_reference(resource: dict[str, Any]) -> str | None:
+    """The patient a resource belongs to: itself for a Patient, else ``subject`` or ``patient``."""
+    if resource.get("resourceType") == "Patient":
+        return f"Patient/{resource['id']}"
+    for key in ("subject", "patient"):
+        ref = resource.get(key, {}).get("reference") if isinstance(resource.get(key), dict) else None
+        if isinstance(ref, str) and "Patient/" in ref:
+            return "Patient/" + ref.rsplit("Patient/", 1)[1].split("/")[0]
+    return None

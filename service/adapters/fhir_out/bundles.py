@@ -1,0 +1,46 @@
+"""Response Bundles: ``transaction-response`` / ``batch-response`` for writes, ``searchset`` for searches."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from service.adapters.fhir_out.outcome import operation_outcome
+from service.adapters.store import StoredResource
+from service.app.ingest import EntryOutcome, IngestResult
+
+_RESPONSE_TYPE = {"transaction": "transaction-response"}
+
+
+def write_response(result: IngestResult) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": _RESPONSE_TYPE.get(result.bundle_type, "batch-response"),
+        "entry": [{"response": _entry_response(e)} for e in result.entries],
+    }
+
+
+def _entry_response(outcome: EntryOutcome) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": f"{outcome.status} {HTTPStatus(outcome.status).phrase}"}
+    if outcome.stored:
+        stored = outcome.stored
+        response |= {
+            "location": f"{stored.reference}/_history/{stored.version_id}",
+            "etag": f'W/"{stored.version_id}"',
+            "lastModified": stored.last_updated.isoformat(),
+        }
+    if outcome.issues:
+        response["outcome"] = operation_outcome(outcome.issues)
+    return response
+
+
+def searchset(total: int, found: list[StoredResource], self_url: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {"fullUrl": s.reference, "resource": s.content, "search": {"mode": "match"}} for s in found
+        ],
+    }

@@ -1,0 +1,242 @@
+"""The ingest use case: a posted Bundle becomes stored resources and normalised facts per patient.
+
+Transaction: every entry lands or none does, and any error rejects the Bundle. Batch (and collection,
+document, message, which the contract treats as a batch of creates): a bad entry fails alone. The request
+body is kept verbatim whenever anything of it is accepted, so nothing a sender posted is lost.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from service.adapters.fhir_in.bundles import (
+    PlannedEntry,
+    WriteMode,
+    patient_reference,
+    plan_bundle,
+    rewrite_references,
+)
+from service.adapters.fhir_in.validation import validate_resource
+from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.store import StoredResource, Writer
+from service.app.ports import Store
+from service.errors import BadRequest, Issue, Unprocessable
+
+
+class Endpoint(StrEnum):
+    """Which endpoint received the Bundle, and so which Bundle types it takes (FHIR-CONTRACT section 2)."""
+
+    ROOT = "root"  # POST /fhir: transaction, batch
+    BUNDLE = "bundle"  # POST /fhir/Bundle: collection, document, searchset
+    MESSAGE = "message"  # POST /fhir/$process-message: message
+
+
+ACCEPTED_TYPES = {
+    Endpoint.ROOT: ("transaction", "batch"),
+    Endpoint.BUNDLE: ("collection", "document", "searchset"),
+    Endpoint.MESSAGE: ("message",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedFacts:
+    """What the normaliser read: facts per source reference as (patient, kind, JSON payload), and issues
+    whose expressions start with ``Bundle.entry[n]``."""
+
+    by_source: dict[str, list[tuple[str, str, dict[str, Any]]]]
+    issues: list[Issue]
+
+
+Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
+
+
+@dataclass(slots=True)
+class EntryOutcome:
+    index: int
+    status: int
+    stored: StoredResource | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    bundle_type: str
+    submission_id: str | None
+    entries: list[EntryOutcome]
+    patients: set[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    store: Store
+    normalise: Normaliser
+    strict_validation: bool = False
+
+    async def __call__(
+        self, bundle: dict[str, Any], raw: bytes, endpoint: Endpoint, version: FhirVersion
+    ) -> IngestResult:
+        bundle_type = _check_bundle_type(bundle, endpoint)
+        transactional = bundle_type in ("transaction", "batch")
+        planned, problems = plan_bundle(bundle, transactional)
+        if bundle_type == "message":
+            _check_message_header(bundle)
+        await self._match_existing(planned)
+        rewrite_references(planned)
+        outcomes = {p.index: EntryOutcome(p.index, 400, issues=[p.issue]) for p in problems}
+        outcomes |= self._validate(planned, version)
+        normalised = self.normalise([p for p in planned if p.index not in outcomes], version)
+        outcomes |= _failed_by_normalisation(normalised.issues)
+        if bundle_type == "transaction" and outcomes:
+            raise _transaction_failure(outcomes)
+        to_write = [p for p in planned if p.index not in outcomes]
+        result = await self._write(bundle_type, bundle, raw, endpoint, version, to_write, normalised)
+        _add_warnings(result, normalised.issues)
+        result.entries = sorted([*result.entries, *outcomes.values()], key=lambda e: e.index)
+        return result
+
+    async def _match_existing(self, planned: list[PlannedEntry]) -> None:
+        """A create that matches a stored resource (``ifNoneExist``, or identical content) takes its id."""
+        async with self.store.reading() as reader:
+            for entry in planned:
+                if entry.mode is not WriteMode.CREATE:
+                    continue
+                found = await _find_match(reader, entry)
+                if found is not None:
+                    entry.resource["id"], entry.existing = found.resource_id, True
+
+    def _validate(self, planned: list[PlannedEntry], version: FhirVersion) -> dict[int, EntryOutcome]:
+        if not self.strict_validation:
+            return {}
+        failed = {}
+        for entry in planned:
+            issues = [_at_entry(entry.index, i) for i in validate_resource(entry.resource, version)]
+            if issues:
+                failed[entry.index] = EntryOutcome(entry.index, 400, issues=issues)
+        return failed
+
+    async def _write(
+        self,
+        bundle_type: str,
+        bundle: dict[str, Any],
+        raw: bytes,
+        endpoint: Endpoint,
+        version: FhirVersion,
+        planned: list[PlannedEntry],
+        normalised: NormalisedFacts,
+    ) -> IngestResult:
+        patients = {ref for p in planned if (ref := patient_reference(p.resource))}
+        patients |= {patient for facts in normalised.by_source.values() for patient, _, _ in facts}
+        submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        entries = []
+        async with self.store.writing(patients) as writer:
+            await writer.add_submission(submission_id, now, endpoint.value, bundle_type, version.value, raw)
+            for entry in planned:
+                entries.append(await _write_entry(writer, entry, submission_id, now, normalised))
+        changed = {
+            ref
+            for e in entries
+            if e.status == 201 and e.stored and (ref := patient_reference(e.stored.content))
+        }
+        return IngestResult(bundle_type, submission_id, entries, changed)
+
+
+async def _find_match(reader: Any, entry: PlannedEntry) -> StoredResource | None:
+    condition, resource_type = entry.if_none_exist, entry.resource["resourceType"]
+    if condition and condition.identifier:
+        return await reader.by_identifier(resource_type, *condition.identifier)  # type: ignore[no-any-return]
+    if condition and condition.resource_id:
+        return await reader.current(resource_type, condition.resource_id)  # type: ignore[no-any-return]
+    return await reader.current_by_hash(resource_type, entry.posted_hash)  # type: ignore[no-any-return]
+
+
+async def _write_entry(
+    writer: Writer, entry: PlannedEntry, submission_id: str, now: datetime, normalised: NormalisedFacts
+) -> EntryOutcome:
+    resource_type, resource_id = entry.resource["resourceType"], entry.resource["id"]
+    if entry.existing or await _unchanged(writer, entry):
+        return EntryOutcome(entry.index, 200, await writer.current(resource_type, resource_id))
+    stored = await writer.put_version(
+        entry.resource,
+        posted_hash=entry.posted_hash,
+        patient_ref=patient_reference(entry.resource),
+        submission_id=submission_id,
+        last_updated=now,
+    )
+    await writer.replace_facts(stored, normalised.by_source.get(stored.reference, []))
+    return EntryOutcome(entry.index, 201, stored)
+
+
+async def _unchanged(writer: Writer, entry: PlannedEntry) -> bool:
+    """Same content as the current version, or the same ``meta.versionId`` the sender gave it before."""
+    resource_type, resource_id = entry.resource["resourceType"], entry.resource["id"]
+    if await writer.current_hash(resource_type, resource_id) == entry.posted_hash:
+        return True
+    sender_version = entry.resource.get("meta", {}).get("versionId")
+    return (
+        sender_version is not None
+        and await writer.sender_version(resource_type, resource_id) == sender_version
+    )
+
+
+def _check_bundle_type(bundle: dict[str, Any], endpoint: Endpoint) -> str:
+    if bundle.get("resourceType") != "Bundle":
+        raise BadRequest(f"Expected a Bundle, got {bundle.get('resourceType')}", expression="resourceType")
+    bundle_type = bundle.get("type")
+    if bundle_type not in ACCEPTED_TYPES[endpoint]:
+        accepted = ", ".join(ACCEPTED_TYPES[endpoint])
+        raise BadRequest(
+            f"Bundle.type '{bundle_type}' is not accepted here; use {accepted}", expression="Bundle.type"
+        )
+    return str(bundle_type)
+
+
+def _check_message_header(bundle: dict[str, Any]) -> None:
+    first = (bundle.get("entry") or [{}])[0]
+    if not isinstance(first, dict) or (first.get("resource") or {}).get("resourceType") != "MessageHeader":
+        raise BadRequest(
+            "A message Bundle must start with a MessageHeader", expression="Bundle.entry[0].resource"
+        )
+
+
+_ENTRY_INDEX = re.compile(r"^Bundle\.entry\[(\d+)\]")
+
+
+def _entry_index(issue: Issue) -> int | None:
+    match = _ENTRY_INDEX.match(issue.expression or "")
+    return int(match.group(1)) if match else None
+
+
+def _failed_by_normalisation(issues: list[Issue]) -> dict[int, EntryOutcome]:
+    failed: dict[int, EntryOutcome] = {}
+    for issue in issues:
+        index = _entry_index(issue)
+        if issue.severity in ("error", "fatal") and index is not None:
+            failed.setdefault(index, EntryOutcome(index, 422)).issues.append(issue)
+    return failed
+
+
+def _add_warnings(result: IngestResult, issues: list[Issue]) -> None:
+    by_index = {e.index: e for e in result.entries}
+    for issue in issues:
+        index = _entry_index(issue)
+        if issue.severity not in ("error", "fatal") and index in by_index:
+            by_index[index].issues.append(issue)
+
+
+def _transaction_failure(outcomes: dict[int, EntryOutcome]) -> BadRequest | Unprocessable:
+    issues = [issue for o in sorted(outcomes.values(), key=lambda o: o.index) for issue in o.issues]
+    error = Unprocessable if all(o.status == 422 for o in outcomes.values()) else BadRequest
+    return error("The transaction was not applied: nothing was stored", issues=issues)
+
+
+def _at_entry(index: int, issue: Issue) -> Issue:
+    """``Observation.valueQuantity`` from a resource check → ``Bundle.entry[3].resource.valueQuantity``."""
+    _, _, rest = (issue.expression or "").partition(".")
+    expression = f"Bundle.entry[{index}].resource" + (f".{rest}" if rest else "")
+    return Issue(issue.diagnostics, issue.code, issue.severity, expression)

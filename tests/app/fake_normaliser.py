@@ -1,0 +1,34 @@
+"""A hand-written fake of the FHIR normaliser, so the ingest use case is tested without the vocabularies.
+
+It reads Observations only: a ``valueQuantity`` in ``mm`` becomes one fact; any other unit is an error on
+that entry; a ``code.text`` of ``unknown`` gives a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from service.adapters.fhir_in.bundles import PlannedEntry, patient_reference
+from service.adapters.fhir_in.versions import FhirVersion
+from service.app.ingest import NormalisedFacts
+from service.errors import Issue
+
+
+def fake_normaliser(entries: Sequence[PlannedEntry], _version: FhirVersion) -> NormalisedFacts:
+    by_source: dict[str, list[tuple[str, str, dict[str, object]]]] = {}
+    issues: list[Issue] = []
+    for entry in entries:
+        resource, patient = entry.resource, patient_reference(entry.resource)
+        if resource["resourceType"] != "Observation" or patient is None:
+            continue
+        quantity = resource.get("valueQuantity", {})
+        where = f"Bundle.entry[{entry.index}].resource"
+        if quantity.get("unit") != "mm":
+            issues.append(Issue("unit must be mm", "value", "error", f"{where}.valueQuantity.unit"))
+            continue
+        if resource.get("code", {}).get("text") == "unknown":
+            issues.append(
+                Issue("code not recognised; kept, not used", "code-invalid", "warning", f"{where}.code")
+            )
+        by_source[entry.reference] = [(patient, "Size", {"mm": quantity["value"]})]
+    return NormalisedFacts(by_source, issues)
