@@ -13,6 +13,16 @@ from pathlib import Path
 from pydantic import Field
 
 from service.knowledge.loader import MappingModel, load_mapping
+from service.knowledge.vocabularies import (
+    Drugs,
+    Histology,
+    Hotspots,
+    Loinc,
+    ObservationCodes,
+    PerformanceScores,
+    SnomedSites,
+    SpecimenTypes,
+)
 
 
 class RulesDocument(MappingModel):
@@ -45,6 +55,14 @@ class Units(MappingModel):
 class Knowledge:
     base: KnowledgeBaseVersion
     units: Units
+    loinc: Loinc
+    observation_codes: ObservationCodes
+    performance_scores: PerformanceScores
+    snomed_sites: SnomedSites
+    specimen_types: SpecimenTypes
+    histology: Histology
+    drugs: Drugs
+    hotspots: Hotspots
 
     @property
     def version(self) -> str:
@@ -54,6 +72,14 @@ class Knowledge:
 _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "base": ("knowledge-base.yaml", KnowledgeBaseVersion),
     "units": ("units.yaml", Units),
+    "loinc": ("loinc.yaml", Loinc),
+    "observation_codes": ("observation-codes.yaml", ObservationCodes),
+    "performance_scores": ("ecog.yaml", PerformanceScores),
+    "snomed_sites": ("snomed-sites.yaml", SnomedSites),
+    "specimen_types": ("specimen-types.yaml", SpecimenTypes),
+    "histology": ("histology.yaml", Histology),
+    "drugs": ("drugs.yaml", Drugs),
+    "hotspots": ("hotspots.yaml", Hotspots),
 }
 
 

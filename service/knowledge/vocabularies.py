@@ -1,0 +1,304 @@
+"""Models of the vocabulary files in ``mappings/`` (FHIR-CONTRACT.md section 3): code system + code → concept.
+
+Each model validates one file at start-up and answers lookups; the normaliser never holds a code literal.
+Indexes are built once per loaded file (``cached_property`` writes the instance dict, so models stay frozen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from service.knowledge.loader import MappingModel
+
+LoincConcept = Literal[
+    "tumour-size",
+    "longest-diameter",
+    "other-dimension",
+    "cea",
+    "ecog",
+    "karnofsky",
+    "variant",
+    "gene-studied",
+    "coding-hgvs",
+    "protein-hgvs",
+    "genomic-hgvs",
+    "allele-frequency",
+    "copy-number",
+    "genomic-source-class",
+    "histology",
+    "disease-status",
+]
+LocalConcept = Literal["lesion-assessment", "short-axis", "mrd", "tumour-fraction"]
+Key = tuple[str, str]
+
+
+def absolute_url(system: str, canonical_base: str) -> str:
+    """A CANON-relative system (no scheme) joined to the canonical base; absolute URIs unchanged."""
+    if "://" in system or system.startswith("urn:"):
+        return system
+    return f"{canonical_base.rstrip('/')}/{system}"
+
+
+class LoincCode(MappingModel):
+    code: str
+    concept: LoincConcept
+    display: str
+    units: dict[str, Decimal] = Field(default_factory=dict)
+
+
+class LoincAnswer(MappingModel):
+    code: str
+    concept: Literal["present", "absent", "somatic", "germline"]
+    display: str
+
+
+class Loinc(MappingModel):
+    system: str
+    codes: tuple[LoincCode, ...]
+    answers: tuple[LoincAnswer, ...]
+
+    @cached_property
+    def _codes(self) -> dict[str, LoincCode]:
+        return {entry.code: entry for entry in self.codes}
+
+    @cached_property
+    def _answers(self) -> dict[str, str]:
+        return {entry.code: entry.concept for entry in self.answers}
+
+    def entry(self, system: str | None, code: str | None) -> LoincCode | None:
+        return self._codes.get(code or "") if system == self.system else None
+
+    def answer(self, system: str | None, code: str | None) -> str | None:
+        return self._answers.get(code or "") if system == self.system else None
+
+
+class SystemCode(MappingModel):
+    system: str
+    code: str
+
+
+class LocalCode(SystemCode):
+    concept: LocalConcept
+
+
+class MolecularCallCode(SystemCode):
+    call: Literal["positive", "negative"]
+
+
+class LesionStatusCodes(MappingModel):
+    system: str
+    codes: tuple[str, ...]
+
+
+class LesionRoleCodes(MappingModel):
+    extension: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLocalCodes:
+    """observation-codes.yaml with every CANON-relative system made absolute for one canonical base."""
+
+    concepts: dict[Key, LocalConcept]
+    lesion_status_system: str
+    lesion_statuses: frozenset[str]
+    lesion_role_url: str
+    lesion_roles: frozenset[str]
+    lesion_identifier_type: Key
+    molecular_calls: dict[Key, str]
+    imaging_report_categories: frozenset[Key]
+
+
+class ObservationCodes(MappingModel):
+    observation_codes: tuple[LocalCode, ...]
+    lesion_status: LesionStatusCodes
+    lesion_role: LesionRoleCodes
+    lesion_identifier_type: SystemCode
+    molecular_calls: tuple[MolecularCallCode, ...]
+    imaging_report_categories: tuple[SystemCode, ...]
+
+    def resolved(self, canonical_base: str) -> ResolvedLocalCodes:
+        def url(system: str) -> str:
+            return absolute_url(system, canonical_base)
+
+        identifier_type = self.lesion_identifier_type
+        return ResolvedLocalCodes(
+            concepts={(url(c.system), c.code): c.concept for c in self.observation_codes},
+            lesion_status_system=url(self.lesion_status.system),
+            lesion_statuses=frozenset(self.lesion_status.codes),
+            lesion_role_url=url(self.lesion_role.extension),
+            lesion_roles=frozenset(self.lesion_role.codes),
+            lesion_identifier_type=(url(identifier_type.system), identifier_type.code),
+            molecular_calls={(url(c.system), c.code): c.call for c in self.molecular_calls},
+            imaging_report_categories=frozenset(
+                (url(c.system), c.code) for c in self.imaging_report_categories
+            ),
+        )
+
+
+class ScoreCode(MappingModel):
+    code: str
+    score: int
+
+
+class PerformanceScores(MappingModel):
+    system: str
+    ecog: tuple[ScoreCode, ...]
+    ecog_range: tuple[int, int]
+    karnofsky: tuple[ScoreCode, ...]
+    karnofsky_range: tuple[int, int]
+
+    def score(self, scale: Literal["ecog", "karnofsky"], system: str | None, code: str | None) -> int | None:
+        """The score an answer code means on that scale, or None."""
+        if system != self.system:
+            return None
+        entries = self.ecog if scale == "ecog" else self.karnofsky
+        return next((e.score for e in entries if e.code == code), None)
+
+    def valid(self, scale: Literal["ecog", "karnofsky"], score: int) -> bool:
+        low, high = self.ecog_range if scale == "ecog" else self.karnofsky_range
+        return low <= score <= high
+
+
+class SiteCode(MappingModel):
+    code: str
+    display: str
+
+
+class SnomedSites(MappingModel):
+    system: str
+    lymph_nodes: tuple[SiteCode, ...] = Field(min_length=1)
+
+    @cached_property
+    def _nodes(self) -> frozenset[str]:
+        return frozenset(site.code for site in self.lymph_nodes)
+
+    def is_lymph_node(self, system: str | None, code: str | None) -> bool:
+        return system == self.system and code in self._nodes
+
+
+class SpecimenType(SystemCode):
+    kind: Literal["plasma", "blood", "tissue"]
+
+
+class SpecimenTypes(MappingModel):
+    types: tuple[SpecimenType, ...]
+
+    def kind(self, system: str | None, code: str | None) -> str | None:
+        return next((t.kind for t in self.types if t.system == system and t.code == code), None)
+
+
+class HistologyCode(SystemCode):
+    histology: str
+    small_cell: bool = False
+
+
+class Histology(MappingModel):
+    morphology_extension: str
+    codes: tuple[HistologyCode, ...]
+
+    def lookup(self, system: str | None, code: str | None) -> HistologyCode | None:
+        return next((c for c in self.codes if c.system == system and c.code == code), None)
+
+
+class DrugSystems(MappingModel):
+    rxnorm: str
+    atc: str
+
+
+class DrugClass(MappingModel):
+    id: str
+    label: str
+
+
+class Drug(MappingModel):
+    name: str
+    class_: str = Field(alias="class")
+    rxnorm: tuple[str, ...]
+    atc: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+
+class Drugs(MappingModel):
+    systems: DrugSystems
+    classes: tuple[DrugClass, ...]
+    drugs: tuple[Drug, ...]
+
+    @model_validator(mode="after")
+    def _classes_are_declared(self) -> Drugs:
+        declared = {c.id for c in self.classes}
+        for drug in self.drugs:
+            if drug.class_ not in declared:
+                raise ValueError(f"drug {drug.name}: class {drug.class_} is not in classes")
+        return self
+
+    @cached_property
+    def _by_code(self) -> dict[Key, Drug]:
+        index = {(self.systems.rxnorm, code): d for d in self.drugs for code in d.rxnorm}
+        return index | {(self.systems.atc, code): d for d in self.drugs for code in d.atc}
+
+    @cached_property
+    def _by_name(self) -> dict[str, Drug]:
+        return {name.casefold(): d for d in self.drugs for name in (d.name, *d.aliases)}
+
+    def by_code(self, system: str | None, code: str | None) -> Drug | None:
+        return self._by_code.get((system or "", code or ""))
+
+    def by_name(self, text: str | None) -> Drug | None:
+        return self._by_name.get((text or "").strip().casefold())
+
+
+class GenomeBuild(MappingModel):
+    name: str
+    aliases: tuple[str, ...]
+
+
+class Accession(MappingModel):
+    accession: str
+    build: str
+    chromosome: str
+
+
+class Hotspot(MappingModel):
+    build: str
+    chromosome: str
+    position: int = Field(gt=0)
+    ref: str
+    alt: str
+    gene: str
+    protein_hgvs: str
+
+
+class Gene(MappingModel):
+    hgnc: str
+    symbol: str
+
+
+class Hotspots(MappingModel):
+    builds: tuple[GenomeBuild, ...]
+    accessions: tuple[Accession, ...]
+    hotspots: tuple[Hotspot, ...]
+    genes: tuple[Gene, ...]
+
+    def build(self, text: str | None) -> str | None:
+        """The build a ``referenceSeq.genomeBuild`` spelling names, or None."""
+        return next((b.name for b in self.builds if text in b.aliases), None)
+
+    def accession(self, accession: str | None) -> Accession | None:
+        return next((a for a in self.accessions if a.accession == accession), None)
+
+    def hotspot(self, build: str, chromosome: str, position: int, ref: str, alt: str) -> Hotspot | None:
+        wanted = (build, chromosome, position, ref, alt)
+        return next((h for h in self.hotspots if _coordinates(h) == wanted), None)
+
+    def gene_symbol(self, hgnc_id: str | None) -> str | None:
+        return next((g.symbol for g in self.genes if g.hgnc == hgnc_id), None)
+
+
+def _coordinates(hotspot: Hotspot) -> tuple[str, str, int, str, str]:
+    return hotspot.build, hotspot.chromosome, hotspot.position, hotspot.ref, hotspot.alt
