@@ -1,0 +1,160 @@
+"""Measurement-variability flags V1-V4 (CLINICAL-RULES.md 3.2): they add flags, never change a category.
+
+Readings taken where the text leaves room:
+- V1's comparator is the nadir "for increases" and the previous value "for decreases"; the direction is
+  taken against the previous evaluable sum. The relative band is 10 % when readers and scanners match,
+  25 % for a single target read by a different reader, and 20 % for any other change of reader or scanner
+  (the text gives 20 % for two or more targets; a single target on another scanner with the same reader is
+  not covered, and 20 % is the nearer published band [7]). A reader or scanner that is not recorded on
+  both studies is not counted as a change.
+- V1 and V2 are skipped when a target is missing (S7), because the sum is then partial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from service.domain.model import ImagingTimeline, Lesion, Measurement, TimePoint
+from service.domain.recist import RecistEvaluation
+from service.domain.response import OverallResponse, ProgressionSource, SumOfDiameters, TimePointResponse
+from service.domain.rules import Flag, Rule
+from service.domain.thresholds import ResponseThresholds
+
+# What can differ between two studies (V3), as named in VariabilityAssessment.context_changes
+READER, SCANNER, MODALITY = "reader", "scanner", "modality"
+SLICE, CONTRAST = "slice-thickness", "contrast-phase"
+
+
+@dataclass(frozen=True, slots=True)
+class VariabilityAssessment:
+    """The V flags of one time point and the numbers behind V1 (comparator, change, band used)."""
+
+    response: TimePointResponse
+    flags: tuple[Flag, ...]
+    rules: tuple[Rule, ...]
+    comparator_mm: Decimal | None
+    change_mm: Decimal | None
+    relative_band: Decimal | None
+    context_changes: tuple[str, ...]
+    small_targets: tuple[str, ...]
+
+
+def assess_variability(
+    timeline: ImagingTimeline, evaluation: RecistEvaluation, thresholds: ResponseThresholds
+) -> tuple[VariabilityAssessment, ...]:
+    """V1-V4 for every follow-up of a RECIST evaluation."""
+    by_date = {tp.date: tp for tp in timeline.ordered}
+    targets = evaluation.selection.targets
+    previous_dates = [evaluation.selection.baseline.date]
+    results = []
+    for response in evaluation.time_points:
+        results.append(_assess(response, by_date, targets, previous_dates[-1], thresholds))
+        if response.sums is not None and not response.sums.partial:
+            previous_dates.append(response.date)
+    return tuple(results)
+
+
+def _assess(
+    response: TimePointResponse,
+    by_date: dict[dt.date, TimePoint],
+    targets: tuple[Lesion, ...],
+    previous_date: dt.date,
+    thresholds: ResponseThresholds,
+) -> VariabilityAssessment:
+    current, sums = by_date[response.date], response.sums
+    if sums is None:
+        return VariabilityAssessment(response, (), (), None, None, None, (), ())
+    nadir_changes = context_changes(targets, current, by_date[sums.nadir_date], thresholds)
+    increase = sums.sum_mm >= sums.previous_mm
+    comparator_tp = by_date[sums.nadir_date] if increase else by_date[previous_date]
+    band = _relative_band(targets, current, comparator_tp, thresholds)
+    comparator = sums.nadir_mm if increase else sums.previous_mm
+    small = _small_targets(response, thresholds)
+    fired = {
+        Rule.V1: not sums.partial and within_measurement_error(sums.sum_mm, comparator, band, thresholds),
+        Rule.V2: not sums.partial and is_borderline_progression(response, sums, thresholds),
+        Rule.V3: bool(nadir_changes),
+        Rule.V4: bool(small),
+    }
+    rules = tuple(rule for rule, hit in fired.items() if hit)
+    flags = tuple(_FLAG_OF[rule] for rule in rules)
+    change = sums.sum_mm - comparator
+    return VariabilityAssessment(response, flags, rules, comparator, change, band, nadir_changes, small)
+
+
+_FLAG_OF = {
+    Rule.V1: Flag.WITHIN_MEASUREMENT_ERROR,
+    Rule.V2: Flag.BORDERLINE_PD,
+    Rule.V3: Flag.MEASUREMENT_CONTEXT_CHANGED,
+    Rule.V4: Flag.SMALL_LESION_VARIABILITY,
+}
+
+
+def within_measurement_error(
+    sum_mm: Decimal, comparator_mm: Decimal, band: Decimal, thresholds: ResponseThresholds
+) -> bool:
+    """V1: |change| < VAR_ABS_MM, or |% change| < the band (compared by multiplication; no % at 0)."""
+    change = abs(sum_mm - comparator_mm)
+    return change < thresholds.var_abs_mm or change < band * comparator_mm
+
+
+def is_borderline_progression(
+    response: TimePointResponse, sums: SumOfDiameters, thresholds: ResponseThresholds
+) -> bool:
+    """V2: PD from the target sum alone, less than +10 mm or less than +30 % over the nadir."""
+    if response.overall is not OverallResponse.PD:
+        return False
+    if response.progression_sources != (ProgressionSource.TARGET_SUM,):
+        return False
+    growth = sums.sum_mm - sums.nadir_mm
+    return growth < thresholds.borderline_pd_abs_mm or growth < thresholds.borderline_pd_rel * sums.nadir_mm
+
+
+def _relative_band(
+    targets: tuple[Lesion, ...], current: TimePoint, comparator: TimePoint, thresholds: ResponseThresholds
+) -> Decimal:
+    changes = context_changes(targets, current, comparator, thresholds)
+    if READER in changes and len(targets) == 1:
+        return thresholds.var_rel_single_target_other_reader
+    if READER in changes or SCANNER in changes:
+        return thresholds.var_rel_changed_context
+    return thresholds.var_rel_same_context
+
+
+def context_changes(
+    targets: tuple[Lesion, ...], current: TimePoint, reference: TimePoint, thresholds: ResponseThresholds
+) -> tuple[str, ...]:
+    """V3: what differs between two studies for the same targets (scanner, slices beyond +-1 mm, ...)."""
+    changed: set[str] = set()
+    if _differs(current.modality, reference.modality):
+        changed.add(MODALITY)
+    for lesion in targets:
+        for now in current.of(lesion.lesion_id):
+            for then in reference.of(lesion.lesion_id):
+                changed |= _measurement_changes(now, then, thresholds)
+    return tuple(sorted(changed))
+
+
+def _measurement_changes(now: Measurement, then: Measurement, thresholds: ResponseThresholds) -> set[str]:
+    pairs = {
+        READER: (now.reader, then.reader),
+        SCANNER: (now.scanner, then.scanner),
+        CONTRAST: (now.contrast_phase, then.contrast_phase),
+        MODALITY: (now.modality, then.modality),
+    }
+    changed = {name for name, (a, b) in pairs.items() if _differs(a, b)}
+    a, b = now.slice_thickness_mm, then.slice_thickness_mm
+    if a is not None and b is not None and abs(a - b) > thresholds.context_slice_tolerance_mm:
+        changed.add(SLICE)
+    return changed
+
+
+def _differs(a: object, b: object) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def _small_targets(response: TimePointResponse, thresholds: ResponseThresholds) -> tuple[str, ...]:
+    """V4: targets still present but below 15 mm, where percentages vary most [6][8]."""
+    return tuple(i for i, mm in response.target_sizes if 0 < mm < thresholds.small_lesion_mm)
