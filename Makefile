@@ -5,13 +5,15 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv/bin
 SYNC := $(UV) sync --frozen --inexact
 
-.PHONY: run test check lint typecheck openapi openapi-check dockerfile-lint bench install install-dev install-check
+.PHONY: run test check lint typecheck openapi openapi-check dockerfile-lint bench corpus-report install install-dev install-check
 
 run: install
 	mkdir -p var
 	$(VENV)/oncoresponse serve
 
-test: install-dev
+# The check group (hadolint, helm, kubernetes-validate) is installed too, so the chart and Dockerfile
+# tests run rather than skip.
+test: install-check
 	$(VENV)/coverage run -m pytest $(PYTEST_ARGS)
 	$(VENV)/coverage report
 
@@ -35,6 +37,9 @@ dockerfile-lint:
 
 bench: install-dev
 	$(VENV)/python -m benchmarks
+
+corpus-report: install-dev
+	$(VENV)/python -m tests.corpus.report
 
 install: $(UV)
 	$(SYNC) --no-dev

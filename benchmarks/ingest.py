@@ -1,0 +1,131 @@
+"""Ingest cost: server-side time per resource next to a plain orjson parse of the same bytes (issue 3).
+
+Measured through the ingest use case (plan, normalise, write to a fresh SQLite file), which is what
+``POST /fhir/Bundle`` runs after reading the body. Strict mode (full fhir.resources validation) beside it.
+Peak memory (RSS) of ingesting a ~10 MB Bundle is measured in a child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import orjson
+
+from benchmarks.synthetic import collection
+from benchmarks.timing import median_seconds, median_seconds_async
+from service.adapters.fhir_in.versions import FhirVersion
+from service.app.ingest import Endpoint
+from service.bootstrap import build
+from service.config import Settings
+
+
+@dataclass(frozen=True)
+class IngestRow:
+    name: str
+    resources: int
+    nbytes: int
+    parse_s: float
+    ingest_s: float
+    strict_s: float
+
+    def per_resource_us(self, seconds: float) -> float:
+        return seconds / self.resources * 1e6
+
+
+def _bundles(patients: int, time_points: int, copies: int) -> list[tuple[dict[str, object], bytes]]:
+    """Distinct copies (patient ids differ), so every measured run stores new resources."""
+    out = []
+    for copy in range(copies + 1):
+        bundle = collection(patients, time_points)
+        raw = orjson.dumps(bundle).replace(b"bench-", f"bench{copy}-".encode())
+        out.append((orjson.loads(raw), raw))
+    return out
+
+
+async def _measure_ingest(bundles: list[tuple[dict[str, object], bytes]], strict: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", strict_validation=strict)
+        container = build(settings)
+        await container.store.migrate()
+
+        async def run(i: int) -> None:
+            bundle, raw = bundles[i + 1]
+            await container.ingest(bundle, raw, Endpoint.BUNDLE, FhirVersion.R4)
+
+        try:
+            return await median_seconds_async(run, len(bundles) - 1)
+        finally:
+            await container.store.close()
+
+
+def measure(name: str, patients: int, time_points: int, repeats: int) -> IngestRow:
+    bundles = _bundles(patients, time_points, repeats)
+    raw = bundles[0][1]
+    parse = median_seconds(lambda: orjson.loads(raw), max(repeats, 20))
+    ingest = asyncio.run(_measure_ingest(bundles, strict=False))
+    strict = asyncio.run(_measure_ingest(bundles, strict=True))
+    return IngestRow(name, len(bundles[0][0]["entry"]), len(raw), parse, ingest, strict)  # type: ignore[arg-type]
+
+
+def peak_memory(target_bytes: int) -> dict[str, float]:
+    """Run :func:`_memory_child` in a fresh interpreter; it prints its measurements as JSON."""
+    code = f"from benchmarks.ingest import _memory_child; _memory_child({target_bytes})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _memory_child(target_bytes: int) -> None:
+    patients = max(1, target_bytes // 36_000)
+    raw = orjson.dumps(collection(patients, 6))
+
+    async def ingest() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            container = build(Settings(database_url=f"sqlite:///{tmp}/mem.db"))
+            await container.store.migrate()
+            before = _rss_bytes()
+            await container.ingest(orjson.loads(raw), raw, Endpoint.BUNDLE, FhirVersion.R4)
+            after = _rss_bytes()
+            await container.store.close()
+            print(json.dumps({"bundle_bytes": len(raw), "rss_before": before, "peak_rss": after}))
+
+    asyncio.run(ingest())
+
+
+def _rss_bytes() -> int:
+    # ru_maxrss is the peak resident set size so far, in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def report() -> list[str]:
+    rows = [measure("1 patient, 6 time points", 1, 6, 15), measure("100 patients, 6 time points", 100, 6, 3)]
+    lines = [
+        "## Ingest (issue 3)",
+        "",
+        "Server-side time of the ingest use case (plan, normalise, store in a fresh SQLite file), median of",
+        "repeated runs each storing new resources, next to `orjson.loads` of the same bytes in the same run.",
+        "",
+        "| Bundle | resources | bytes | orjson parse µs/resource | ingest µs/resource | ingest ÷ parse "
+        "| strict µs/resource | strict ÷ parse |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.resources} | {r.nbytes:,} | {r.per_resource_us(r.parse_s):.1f} "
+            f"| {r.per_resource_us(r.ingest_s):.1f} | {r.ingest_s / r.parse_s:.1f}x "
+            f"| {r.per_resource_us(r.strict_s):.1f} | {r.strict_s / r.parse_s:.1f}x |"
+        )
+    memory = peak_memory(10 * 1024 * 1024)
+    growth = memory["peak_rss"] - memory["rss_before"]
+    lines += [
+        "",
+        f"Peak memory for a {memory['bundle_bytes'] / 1e6:.1f} MB Bundle: RSS grew by {growth / 1e6:.0f} MB "
+        f"while ingesting it, {growth / memory['bundle_bytes']:.1f}x the Bundle's size "
+        f"(peak {memory['peak_rss'] / 1e6:.0f} MB).",
+    ]
+    return lines
