@@ -1,0 +1,46 @@
+"""What every per-resource reader needs: the vocabularies, the posted set, the FHIR version and today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.references import References
+from service.adapters.fhir_in.versions import FhirVersion
+from service.knowledge import Knowledge
+from service.knowledge.vocabularies import ResolvedLocalCodes
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    knowledge: Knowledge
+    local: ResolvedLocalCodes  # observation-codes.yaml joined with the canonical base
+    references: References
+    version: FhirVersion
+    today: date
+    imaging_reports: dict[str, str]  # Observation/id → the imaging DiagnosticReport listing it in `result`
+
+    def resolve(self, node: Node, reference: str | None) -> Node | None:
+        """The referenced resource in the posted set as a Node whose paths lead to its own entry."""
+        resource = self.references.resolve(reference, node.data)
+        if resource is None:
+            return None
+        return Node(resource, self.references.path_of(resource) or node.path, node.issues)
+
+    def name(self, node: Node, key: str, container: dict[str, Any]) -> str | None:
+        """The ``Type/id`` name of the Reference at ``node.key``."""
+        return self.references.name(node.reference(key), container)
+
+    def named(self, reference: Node, container: dict[str, Any]) -> str | None:
+        """The ``Type/id`` name of a Reference node (an item of ``performer``, ``derivedFrom`` ...)."""
+        return self.references.name(reference.text("reference"), container)
+
+    def patient(self, node: Node, key: str = "subject") -> str | None:
+        """The patient a resource is about; a resource without one is kept but not used (a warning)."""
+        name = self.name(node, key, node.data)
+        if name is None or not name.startswith("Patient/"):
+            node.issues.warning(node.at(key), "no Patient reference; kept, not used", "incomplete")
+            return None
+        return name

@@ -1,0 +1,96 @@
+"""Inbound FHIR resources → internal facts plus issues (FHIR-CONTRACT.md section 3; issue 3, "Normalisation").
+
+Reads plain dicts (the hot path: no fhir.resources here). Each resource kind has its own module; resources the
+service does not read (Patient, Encounter, ...) give neither facts nor issues. Issues carry FHIRPaths from the
+Bundle root; any ``error`` makes the caller answer 422 (or fail that entry in a batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from service.adapters.fhir_in.conditions import read_condition
+from service.adapters.fhir_in.context import Context
+from service.adapters.fhir_in.elements import Issues, Node
+from service.adapters.fhir_in.imaging import imaging_reports
+from service.adapters.fhir_in.observations import read_observation
+from service.adapters.fhir_in.references import Entry, References
+from service.adapters.fhir_in.sequences import read_sequence
+from service.adapters.fhir_in.therapy import read_therapy
+from service.adapters.fhir_in.versions import FhirVersion
+from service.domain.facts import Fact
+from service.errors import Issue
+from service.knowledge import Knowledge
+
+Reader = Callable[[Node, Context], Sequence[Fact]]
+
+_READERS: dict[str, Reader] = {
+    "Observation": read_observation,
+    "MedicationRequest": read_therapy,
+    "MedicationStatement": read_therapy,
+    "MedicationAdministration": read_therapy,
+    "Condition": read_condition,
+    "MolecularSequence": read_sequence,
+}
+
+
+@dataclass(slots=True)
+class Normalised:
+    facts: list[Fact] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    patients: set[str] = field(default_factory=set)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(issue.severity == "error" for issue in self.issues)
+
+
+def normalise(
+    entries: Sequence[Entry],
+    knowledge: Knowledge,
+    canonical_base: str,
+    version: FhirVersion,
+    *,
+    today: date | None = None,
+) -> Normalised:
+    """Read every entry; ``today`` (default: the UTC date now) bounds dates, so tests can fix it."""
+    references = References(entries)
+    local = knowledge.observation_codes.resolved(canonical_base)
+    ctx = Context(
+        knowledge=knowledge,
+        local=local,
+        references=references,
+        version=version,
+        today=today or datetime.now(UTC).date(),
+        imaging_reports=imaging_reports(entries, local, references),
+    )
+    issues = Issues()
+    result = Normalised()
+    for entry in entries:
+        result.facts.extend(_read(entry, ctx, issues))
+    result.issues = list(dict.fromkeys(issues.items))  # a shared resource read twice reports once
+    result.patients = {fact.patient for fact in result.facts}
+    return result
+
+
+def _read(entry: Entry, ctx: Context, issues: Issues) -> Sequence[Fact]:
+    resource = entry.resource
+    if not isinstance(resource, dict):
+        issues.error(entry.path, "an entry's resource must be a JSON object", "structure")
+        return []
+    reader = _READERS.get(str(resource.get("resourceType")))
+    return reader(Node(resource, entry.path, issues), ctx) if reader else []
+
+
+def entries_of(body: dict[str, object]) -> list[Entry]:
+    """A Bundle's entries, or a single resource as the one entry (index 0)."""
+    if body.get("resourceType") != "Bundle":
+        return [Entry(0, None, body)]
+    raw = body.get("entry")
+    return [
+        Entry(i, e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None, e["resource"])
+        for i, e in enumerate(raw if isinstance(raw, list) else [])
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]

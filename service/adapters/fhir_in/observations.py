@@ -1,0 +1,63 @@
+"""Observation → the reader for its concept (FHIR-CONTRACT.md section 3). The concept comes from the first
+coding of ``Observation.code`` found in loinc.yaml or observation-codes.yaml; an unknown code is a warning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from service.adapters.fhir_in.conditions import read_histology
+from service.adapters.fhir_in.context import Context
+from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.genomics import read_variant
+from service.adapters.fhir_in.labs import read_marker, read_mrd, read_performance, read_tumour_fraction
+from service.adapters.fhir_in.lesions import read_lesion
+from service.domain.facts import Fact
+from service.knowledge.vocabularies import LoincCode
+
+_LESION = frozenset({"tumour-size", "longest-diameter", "lesion-assessment"})
+_MARKERS = frozenset({"cea"})
+# Recognised, but not an input fact: the service's own output, and component-only codes sent as a code.
+_NOT_READ = frozenset({"disease-status"})
+
+
+def read_observation(node: Node, ctx: Context) -> Sequence[Fact]:
+    concept, entry = _concept(node, ctx)
+    if concept is None:
+        node.issues.not_recognised(node.at("code"), "Observation.code")
+        return []
+    if concept in _LESION:
+        return read_lesion(node, concept, ctx)
+    if concept in _MARKERS and entry is not None:
+        return read_marker(node, entry, ctx)
+    if concept == "ecog":
+        return read_performance(node, "ecog", ctx)
+    if concept == "karnofsky":
+        return read_performance(node, "karnofsky", ctx)
+    return _other(node, concept, ctx)
+
+
+def _other(node: Node, concept: str, ctx: Context) -> Sequence[Fact]:
+    if concept == "variant":
+        return read_variant(node, ctx)
+    if concept == "histology":
+        return read_histology(node, ctx)
+    if concept == "mrd":
+        return read_mrd(node, ctx)
+    if concept == "tumour-fraction":
+        return read_tumour_fraction(node, ctx)
+    if concept not in _NOT_READ:
+        node.issues.not_recognised(
+            node.at("code"), f"Observation.code ({concept} is only read as a component)"
+        )
+    return []
+
+
+def _concept(node: Node, ctx: Context) -> tuple[str | None, LoincCode | None]:
+    for coding in node.codings("code"):
+        entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
+        if entry is not None:
+            return entry.concept, entry
+        local = ctx.local.concepts.get((coding.system or "", coding.code or ""))
+        if local is not None:
+            return local, None
+    return None, None

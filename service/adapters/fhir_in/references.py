@@ -1,0 +1,83 @@
+"""Resolving references within the posted set (FHIR R4 references.html#literal, bundle.html#references).
+
+A reference may name an entry by its ``fullUrl`` (``urn:uuid:...`` or an absolute URL), by ``Type/id``, by an
+absolute URL ending in ``Type/id``, or a contained resource (``#id``) of the referring resource. Whatever the
+form, a resolved resource is named ``Type/id`` so facts from different Bundles agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# FHIR R4 references.html#regex, without the optional _history suffix (kept out of the match below).
+_TYPE_ID = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One posted resource: its index in the Bundle, its fullUrl if any, and the resource as parsed JSON."""
+
+    index: int
+    full_url: str | None
+    resource: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return f"Bundle.entry[{self.index}].resource"
+
+
+def resource_key(resource: dict[str, Any]) -> str | None:
+    """``Type/id`` of a resource, or None when it has no usable id."""
+    kind, ident = resource.get("resourceType"), resource.get("id")
+    return f"{kind}/{ident}" if isinstance(kind, str) and isinstance(ident, str) else None
+
+
+class References:
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self._by_url: dict[str, dict[str, Any]] = {}
+        self._paths = {id(entry.resource): entry.path for entry in entries}
+        for entry in entries:
+            if entry.full_url:
+                self._by_url[entry.full_url] = entry.resource
+            key = resource_key(entry.resource)
+            if key:
+                self._by_url.setdefault(key, entry.resource)
+
+    def resolve(
+        self, reference: str | None, container: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The referenced resource if it is in the posted set (or contained in ``container``)."""
+        if not reference:
+            return None
+        if reference.startswith("#"):
+            return _contained(container, reference[1:])
+        found = self._by_url.get(reference)
+        if found is None:
+            match = _TYPE_ID.search(reference)
+            found = self._by_url.get(f"{match.group(1)}/{match.group(2)}") if match else None
+        return found
+
+    def path_of(self, resource: dict[str, Any]) -> str | None:
+        """The FHIRPath of a posted resource from the Bundle root (None for a contained one)."""
+        return self._paths.get(id(resource))
+
+    def name(self, reference: str | None, container: dict[str, Any] | None = None) -> str | None:
+        """The stable name of a reference: ``Type/id`` where it can be worked out, else the text as sent."""
+        if not reference:
+            return None
+        resolved = self.resolve(reference, container)
+        key = resource_key(resolved) if resolved is not None and not reference.startswith("#") else None
+        if key:
+            return key
+        match = _TYPE_ID.search(reference)
+        return f"{match.group(1)}/{match.group(2)}" if match else reference
+
+
+def _contained(container: dict[str, Any] | None, ident: str) -> dict[str, Any] | None:
+    contained = (container or {}).get("contained")
+    if not isinstance(contained, list):
+        return None
+    return next((r for r in contained if isinstance(r, dict) and r.get("id") == ident), None)
