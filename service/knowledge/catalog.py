@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from service.knowledge.loader import MappingModel, load_mapping
+from service.knowledge.response import ResponseCriteriaFile
 from service.knowledge.vocabularies import (
     Drugs,
     Histology,
@@ -63,6 +64,7 @@ class Knowledge:
     histology: Histology
     drugs: Drugs
     hotspots: Hotspots
+    response: ResponseCriteriaFile
 
     @property
     def version(self) -> str:
@@ -80,6 +82,7 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "histology": ("histology.yaml", Histology),
     "drugs": ("drugs.yaml", Drugs),
     "hotspots": ("hotspots.yaml", Hotspots),
+    "response": ("response-criteria.yaml", ResponseCriteriaFile),
 }
 
 
