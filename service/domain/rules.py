@@ -99,6 +99,16 @@ class Rule(StrEnum):
     X18 = "X18"
     X19 = "X19"
     X20 = "X20"
+    A0 = "A0"
+    A1 = "A1"
+    A2 = "A2"
+    A3 = "A3"
+    A4 = "A4"
+    A5 = "A5"
+    A6 = "A6"
+    A7 = "A7"
+    A8 = "A8"
+    A9 = "A9"
 
 
 class Flag(StrEnum):
