@@ -114,7 +114,7 @@ class TherapyFact:
 
     patient: str
     source: str
-    kind: TherapyRecordKind
+    record: TherapyRecordKind  # not "kind": the store codec keeps the class name under "kind"
     drug: str
     drug_class: str
     codes: tuple[SourceCode, ...]

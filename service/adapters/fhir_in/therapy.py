@@ -37,7 +37,7 @@ def read_therapy(node: Node, ctx: Context) -> list[TherapyFact]:
         TherapyFact(
             patient=patient,
             source=f"{node.data['resourceType']}/{node.data.get('id')}",
-            kind=kind,
+            record=kind,
             drug=drug.name,
             drug_class=drug.class_,
             codes=tuple(c for c in codes if c is not None),
