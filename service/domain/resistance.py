@@ -1,0 +1,243 @@
+"""Resistance mechanisms: variant and histology facts matched against the knowledge base for the current
+therapy class (CLINICAL-RULES.md section 5), ranked as section 6 step 5 asks.
+
+Readings taken where the text leaves room:
+- Only facts dated on or after the start of the current therapy count (they describe resistance to it);
+  undated variant facts count, undated histology does not (a transformation needs a time).
+- The driver of an entry is context for the report, not a condition: a variant that matches on the right
+  therapy class is reported even when the driver fact is not in the data.
+- Ranking: transformation, actionable on-target, actionable bypass, local therapy for oligoprogression (X20,
+  "listed as an alternative" below a matched switch), then non-actionable alterations; ties keep file order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from service.domain.facts import CancerCondition, HistologyFact, VariantFact
+from service.domain.hgvs import ProteinChange
+from service.domain.resistance_kb import (
+    Alteration,
+    AlterationKind,
+    Companion,
+    FindingCategory,
+    Phase,
+    ResistanceKnowledge,
+    ResistanceRule,
+    SampleKind,
+)
+from service.domain.rules import Rule
+from service.domain.suggestions import SuggestedAction
+from service.domain.variants import ObservedVariant, changes_matching, fusion_partners, observe
+
+Histology = HistologyFact | CancerCondition
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ResistanceContext:
+    """The current line: its drug class (drugs.yaml), start date and whether P2 oligoprogression holds."""
+
+    therapy_class: str
+    therapy_started_on: dt.date | None = None
+    oligoprogression: bool = False
+    progression_on: dt.date | None = None  # the imaging PD date, when progression is supported (K9, A3, A8)
+
+
+@dataclass(frozen=True, slots=True)
+class ResistanceFinding:
+    """One mechanism found: the rule, what to do, how strong the evidence is, and the facts that show it."""
+
+    rule: Rule
+    mechanism: str
+    category: FindingCategory
+    actionable: bool
+    actions: tuple[SuggestedAction, ...]
+    tier: str
+    evidence_basis: str
+    citations: tuple[int, ...]
+    note: str | None
+    supersedes: tuple[str, ...]
+    alterations: tuple[str, ...]  # what matched, e.g. "EGFR T790M", "MET copy number 11"
+    samples: tuple[SampleKind, ...]
+    evidence: tuple[str, ...]  # source references of the facts
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    label: str
+    sample: SampleKind
+    source: str
+
+
+def find_mechanisms(
+    knowledge: ResistanceKnowledge,
+    context: ResistanceContext,
+    variants: Sequence[VariantFact] = (),
+    histologies: Sequence[Histology] = (),
+) -> tuple[ResistanceFinding, ...]:
+    """X1-X20 for the current therapy class, most important first (section 6 step 5)."""
+    observed = tuple(observe(v) for v in variants if _on_therapy(v.observed_on, context, undated=True))
+    dated = tuple(h for h in histologies if _on_therapy(_histology_date(h), context, undated=False))
+    findings = []
+    for rule in knowledge.rules_for(context.therapy_class):
+        hits = _hits(rule.alteration, rule.samples, knowledge, context, observed, dated)
+        if hits:
+            findings.append(_finding(rule, hits))
+    kept = [f for f in findings if not _superseded(f, findings)]
+    return tuple(sorted(kept, key=_rank))
+
+
+def shows_alteration(
+    alteration: Alteration,
+    samples: tuple[SampleKind, ...],
+    variants: Sequence[VariantFact],
+    knowledge: ResistanceKnowledge,
+) -> tuple[str, ...]:
+    """The sources of the variant facts that show an alteration (K9: is the driver in this plasma?)."""
+    observed = tuple(observe(v) for v in variants)
+    hits = _hits(alteration, samples, knowledge, ResistanceContext(""), observed, ())
+    return _unique(h.source for h in hits)
+
+
+def _on_therapy(day: dt.date | None, context: ResistanceContext, *, undated: bool) -> bool:
+    if day is None or context.therapy_started_on is None:
+        return undated or context.therapy_started_on is None
+    return day >= context.therapy_started_on
+
+
+def _histology_date(fact: Histology) -> dt.date | None:
+    return fact.observed_on if isinstance(fact, HistologyFact) else fact.onset_on
+
+
+def _superseded(finding: ResistanceFinding, findings: list[ResistanceFinding]) -> bool:
+    """X6: MET-AMP-HIGH replaces MET-AMP when both are found (tissue high, plasma or another block lower)."""
+    return any(finding.mechanism in other.supersedes for other in findings)
+
+
+def _rank(finding: ResistanceFinding) -> int:
+    if finding.category is FindingCategory.TRANSFORMATION:
+        return 0
+    if finding.category is FindingCategory.PATTERN:
+        return 3
+    if not finding.actionable:
+        return 4
+    return 1 if finding.category is FindingCategory.ON_TARGET else 2
+
+
+def _finding(rule: ResistanceRule, hits: list[_Hit]) -> ResistanceFinding:
+    return ResistanceFinding(
+        rule=rule.rule,
+        mechanism=rule.mechanism,
+        category=rule.category,
+        actionable=rule.actionable,
+        actions=rule.actions,
+        tier=rule.tier,
+        evidence_basis=rule.evidence,
+        citations=rule.citations,
+        note=rule.note,
+        supersedes=rule.supersedes,
+        alterations=_unique(h.label for h in hits),
+        samples=_unique(h.sample for h in hits),
+        evidence=_unique(h.source for h in hits if h.source),
+    )
+
+
+def _hits(
+    alteration: Alteration,
+    samples: tuple[SampleKind, ...],
+    knowledge: ResistanceKnowledge,
+    context: ResistanceContext,
+    variants: tuple[ObservedVariant, ...],
+    histologies: tuple[Histology, ...],
+) -> list[_Hit]:
+    kind = alteration.kind
+    if kind is AlterationKind.HISTOLOGY:
+        wanted = alteration.histologies
+        return [
+            _Hit(h.histology or "", SampleKind.TISSUE, h.source) for h in histologies if h.histology in wanted
+        ]
+    if kind is AlterationKind.PATTERN:
+        label = alteration.pattern or ""
+        return [_Hit(label, SampleKind.UNKNOWN, "")] if context.oligoprogression else []
+    eligible = [v for v in variants if v.present and v.sample in samples]
+    if kind is AlterationKind.AMPLIFICATION:
+        return [hit for v in eligible if (hit := _amplified(alteration, v))]
+    if kind is AlterationKind.FUSION:
+        genes = set(alteration.genes)
+        return [
+            _Hit(f"{'::'.join(sorted(p))} fusion", v.sample, v.fact.source)
+            for v in eligible
+            if (p := fusion_partners(v)) & genes
+        ]
+    return _mutations(alteration, knowledge, eligible, variants)
+
+
+def _amplified(alteration: Alteration, variant: ObservedVariant) -> _Hit | None:
+    """X6, X7: copy number at or above the entry's threshold (Decimal, inclusive)."""
+    minimum, number = alteration.copy_number_min, variant.fact.copy_number
+    if variant.gene not in alteration.genes or minimum is None or number is None or number < minimum:
+        return None
+    return _Hit(f"{variant.gene} copy number {number}", variant.sample, variant.fact.source)
+
+
+def _mutations(
+    alteration: Alteration,
+    knowledge: ResistanceKnowledge,
+    eligible: list[ObservedVariant],
+    everything: tuple[ObservedVariant, ...],
+) -> list[_Hit]:
+    classes = knowledge.variant_classes
+    hits = []
+    for variant in (v for v in eligible if v.gene in alteration.genes):
+        for change in changes_matching(variant, alteration.protein, classes):
+            companion = alteration.companion
+            if (
+                companion is None
+                or _phase(variant, change, companion, everything, knowledge) is companion.phase
+            ):
+                hits.append(_Hit(f"{variant.gene} {_name(change)}", variant.sample, variant.fact.source))
+    return _compound(hits, eligible) if alteration.compound else hits
+
+
+def _compound(hits: list[_Hit], eligible: list[ObservedVariant]) -> list[_Hit]:
+    """X14: two or more distinct changes of the gene in one sample."""
+    sample_of = {v.fact.source: v.sample_key for v in eligible}
+    by_sample: dict[object, list[_Hit]] = {}
+    for hit in hits:
+        by_sample.setdefault(sample_of[hit.source], []).append(hit)
+    return [hit for group in by_sample.values() if len({h.label for h in group}) >= 2 for hit in group]
+
+
+def _phase(
+    variant: ObservedVariant,
+    change: ProteinChange | str,
+    companion: Companion,
+    everything: tuple[ObservedVariant, ...],
+    knowledge: ResistanceKnowledge,
+) -> Phase:
+    """X2-X4: cis when one allele holds both, trans when the fact puts them on two alleles, unknown when
+    another result of the same sample shows the companion, absent otherwise."""
+    partners = set(changes_matching(variant, companion.protein, knowledge.variant_classes)) - {change}
+    if any(change in allele and partners & set(allele) for allele in variant.alleles):
+        return Phase.CIS
+    if partners:
+        return Phase.TRANS
+    same_sample = (
+        w
+        for w in everything
+        if w is not variant and w.present and w.gene == variant.gene and w.sample_key == variant.sample_key
+    )
+    shown = any(changes_matching(w, companion.protein, knowledge.variant_classes) for w in same_sample)
+    return Phase.UNKNOWN if shown else Phase.ABSENT
+
+
+def _name(change: ProteinChange | str) -> str:
+    return change.name if isinstance(change, ProteinChange) else change
+
+
+def _unique(values: Iterable[T]) -> tuple[T, ...]:
+    return tuple(dict.fromkeys(values))

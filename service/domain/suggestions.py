@@ -1,0 +1,45 @@
+"""Care suggestions: the codes of ``CANON/CodeSystem/care-suggestion`` (FHIR-CONTRACT.md section 5).
+
+A suggestion is a proposal for a clinician (CarePlan ``draft`` / ``proposal``); it names the rules that led to
+it (A-IDs of CLINICAL-RULES.md section 6 and the X-, K- or P-rules behind them) so the report can explain it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from service.domain.rules import Rule
+
+
+class CareSuggestion(StrEnum):
+    CONTINUE_CURRENT_THERAPY = "continue-current-therapy"
+    REMEASURE_OR_REPEAT_IMAGING = "remeasure-or-repeat-imaging"
+    CONFIRM_PROGRESSION_IMAGING = "confirm-progression-imaging"
+    LIQUID_BIOPSY_CTDNA = "liquid-biopsy-ctdna"
+    TISSUE_REBIOPSY = "tissue-rebiopsy"
+    SWITCH_THERAPY = "switch-therapy"
+    ADD_TARGETED_AGENT = "add-targeted-agent"
+    LOCAL_ABLATIVE_THERAPY = "local-ablative-therapy"
+    HISTOLOGY_DIRECTED_CHEMOTHERAPY = "histology-directed-chemotherapy"
+    CLINICAL_TRIAL_REFERRAL = "clinical-trial-referral"
+    URGENT_CLINICAL_REVIEW = "urgent-clinical-review"
+
+
+# A suggestion that names a specific targeted agent for the alteration found (A4, A5): "actionable" in the
+# sense of CLINICAL-RULES.md section 6 step 5.
+TARGETED = frozenset({CareSuggestion.SWITCH_THERAPY, CareSuggestion.ADD_TARGETED_AGENT})
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedAction:
+    """One care suggestion, its drugs (lower-case INN), a note for the report and the rules behind it."""
+
+    code: CareSuggestion
+    drugs: tuple[str, ...]
+    note: str | None
+    rules: tuple[Rule, ...]
+
+    @property
+    def targeted(self) -> bool:
+        return self.code in TARGETED and bool(self.drugs)
