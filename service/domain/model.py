@@ -135,9 +135,6 @@ class ImagingTimeline:
         """Time points by date, baseline first."""
         return tuple(sorted(self.time_points, key=lambda tp: tp.date))
 
-    def lesion(self, lesion_id: str) -> Lesion:
-        return next(lesion for lesion in self.lesions if lesion.lesion_id == lesion_id)
-
 
 @dataclass(frozen=True, slots=True)
 class ClinicalStability:

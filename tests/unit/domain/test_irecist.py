@@ -123,6 +123,19 @@ def test_I4_any_further_non_target_increase_confirms() -> None:
     assert categories(series) == [IUPD, ICPD]
 
 
+def test_I4_non_target_only_disease_confirms_on_non_target_growth() -> None:
+    """Without targets, unequivocal non-target progression is iUPD and a further increase iCPD."""
+    series = timeline(
+        [non_target("B")],
+        tp(-7, seen("B")),
+        tp(56, seen("B", LesionStatus.UNEQUIVOCAL_PROGRESSION)),
+        tp(98, seen("B", LesionStatus.UNEQUIVOCAL_PROGRESSION)),
+    )
+    points = irecist(series)
+    assert [p.category for p in points] == [IUPD, ICPD]
+    assert points[1].target_increase_mm is None
+
+
 @pytest.mark.parametrize(("later_mm", "expected"), [(17, ICPD), (16, IUPD)])
 def test_I4_new_lesion_target_sum_up_5mm_confirms(later_mm: int, expected: IrecistResponse) -> None:
     """A measurable new lesion (NLT) growing 5 mm from iUPD confirms; 4 mm does not."""

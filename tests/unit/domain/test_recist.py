@@ -11,7 +11,15 @@ import pytest
 
 from service.domain.baseline import select_baseline
 from service.domain.measurability import is_measurable
-from service.domain.model import Lesion, LesionRole, LesionStatus, Measurement, Modality
+from service.domain.model import (
+    InvalidTimelineError,
+    Lesion,
+    LesionRole,
+    LesionStatus,
+    Measurement,
+    Modality,
+    TimePoint,
+)
 from service.domain.recist import evaluate_recist
 from service.domain.response import OverallResponse, TargetResponse, TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -250,6 +258,16 @@ def test_S7_missing_target_is_NE_unless_partial_sum_proves_PD(
     assert response.sums is not None and response.sums.partial and Rule.S7 in response.rules
 
 
+def test_S7_target_marked_not_evaluated_counts_as_missing() -> None:
+    """A target with status not-evaluated is missing: the time point is NE."""
+    series = timeline(
+        [target("A"), target("B", "liver")],
+        tp(-7, mm("A", 20), mm("B", 20)),
+        tp(49, mm("A", 20), seen("B", LesionStatus.NOT_EVALUATED)),
+    )
+    assert evaluate_recist(series, DEFAULTS).time_points[0].overall is OverallResponse.NE
+
+
 def test_S8_nadir_zero_needs_no_division() -> None:
     """Nadir 0 (every target gone): 3 mm back is no T4 PD, 5 mm is; no % from nadir is computed."""
     small = evaluate_recist(target_series([20], [0], [3]), DEFAULTS).time_points[-1]
@@ -321,6 +339,13 @@ def test_T5_carry_waits_for_confirmation_when_required() -> None:
     ]
 
 
+def test_T5_confirmation_needs_28_days_between_the_prs() -> None:
+    """Two PRs 14 days apart do not confirm each other, so a later SD-sized sum is not carried."""
+    series = target_series([100], [70], [70], [80], days=[-7, 42, 56, 63])
+    responses = evaluate_recist(series, CONFIRMING).time_points
+    assert [r.target for r in responses] == [TargetResponse.PR, TargetResponse.PR, TargetResponse.SD]
+
+
 def test_T5_carry_ends_with_progression() -> None:
     """After target PD a later SD-sized sum is SD again, not a carried PR."""
     responses = evaluate_recist(target_series([100], [60], [80], [71]), DEFAULTS).time_points
@@ -359,6 +384,20 @@ def test_T7_nodal_cr_and_pd_together_is_pd_with_flag() -> None:
     responses = evaluate_recist(series, DEFAULTS).time_points
     assert [r.target for r in responses] == [TargetResponse.CR, TargetResponse.PD]
     assert Flag.NODAL_CR_PD_CONFLICT in responses[1].flags and Rule.T7 in responses[1].rules
+
+
+@pytest.mark.parametrize(
+    ("lesions", "points", "problem"),
+    [
+        ([target("A")], [], "at least a baseline"),
+        ([target("A"), target("A")], [tp(-7, mm("A", 20))], "unique"),
+        ([target("A")], [tp(-7, mm("B", 20))], "unknown lesions"),
+    ],
+)
+def test_invalid_timeline_is_refused(lesions: list[Lesion], points: list[TimePoint], problem: str) -> None:
+    """A timeline without time points, with duplicate lesion ids or unknown lesions cannot be built."""
+    with pytest.raises(InvalidTimelineError, match=problem):
+        timeline(lesions, *points)
 
 
 def test_role_none_lesion_after_baseline_with_sender_target_roles() -> None:
