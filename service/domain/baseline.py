@@ -86,9 +86,14 @@ def _first_of_each_organ(ranked: list[Lesion]) -> list[Lesion]:
 
 
 def _is_baseline_disease(lesion: Lesion, baseline: TimePoint, thresholds: ResponseThresholds) -> bool:
-    """A lesion recorded at baseline and not gone (M2: a node below 10 mm short axis is normal)."""
+    """A lesion recorded at baseline with a target or non-target role as sent, or else not gone there
+    (M2: an unassigned node below 10 mm short axis is normal and not recorded)."""
     measurements = baseline.of(lesion.lesion_id)
-    return bool(measurements) and presence(lesion, measurements, thresholds) is not Presence.GONE
+    if not measurements:
+        return False
+    if lesion.role in (LesionRole.TARGET, LesionRole.NON_TARGET):
+        return True
+    return presence(lesion, measurements, thresholds) is not Presence.GONE
 
 
 def _single(lesion: Lesion, baseline: TimePoint) -> Measurement:
