@@ -79,8 +79,8 @@ def _evaluate_time_point(
         rules.append(Rule.T6)  # T6: a lesion that comes back is PD only after a definite CR
         if course.last_overall is OverallResponse.CR:
             sources.append(ProgressionSource.REAPPEARANCE_AFTER_CR)
-            flags += [] if overall is OverallResponse.PD else [Flag.REVIEW_CR_VALIDITY]
-            overall = OverallResponse.PD
+            overall, more_flags = _reappearance_after_cr(overall)
+            flags += more_flags
     progression_date, date_rules = course.progression_date(time_point, overall, new)
     return TimePointResponse(
         date=time_point.date,
@@ -98,6 +98,13 @@ def _evaluate_time_point(
         rules=tuple(dict.fromkeys([*rules, *date_rules])),
         flags=tuple(dict.fromkeys(flags)),
     )
+
+
+def _reappearance_after_cr(overall: OverallResponse) -> tuple[OverallResponse, list[Flag]]:
+    """T6 and Table 3 footnote a: after a CR, disease seen again is PD; when nothing else made it PD, the
+    CR may have been doubtful, so a clinician must review it (REVIEW_CR_VALIDITY)."""
+    review = [] if overall is OverallResponse.PD else [Flag.REVIEW_CR_VALIDITY]
+    return OverallResponse.PD, review
 
 
 def _progression_sources(
