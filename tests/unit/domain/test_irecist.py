@@ -210,6 +210,17 @@ def test_I6_persisting_new_lesion_holds_cr_at_ipr() -> None:
     assert categories(series) == [IUPD, IPR]
 
 
+def test_I6_non_target_only_cr_with_persisting_new_lesion_is_non_icr() -> None:
+    """Without targets, non-targets gone but a new lesion persisting is non-iCR/non-iUPD, not iCR."""
+    series = timeline(
+        [non_target("B"), new("X")],
+        tp(-7, seen("B")),
+        tp(56, seen("B"), mm("X", 10)),
+        tp(112, seen("B", LesionStatus.ABSENT), mm("X", 10)),
+    )
+    assert categories(series) == [IUPD, IrecistResponse.NON_ICR_NON_IUPD]
+
+
 @pytest.mark.parametrize("after", [[], [tp(154)]], ids=["no further assessment", "only NE after"])
 def test_I7_unconfirmed_iupd_is_the_best_response(after: list[object]) -> None:
     """iUPD never confirmed (no later scan, or only NE) gives iBOR iUPD."""
