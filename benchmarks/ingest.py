@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
@@ -74,21 +75,25 @@ def measure(name: str, patients: int, time_points: int, repeats: int) -> IngestR
 
 
 def peak_memory(target_bytes: int) -> dict[str, float]:
-    """Run :func:`_memory_child` in a fresh interpreter; it prints its measurements as JSON."""
-    code = f"from benchmarks.ingest import _memory_child; _memory_child({target_bytes})"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    """Write a Bundle of about ``target_bytes`` to a file, then run :func:`_memory_child` on it in a fresh
+    interpreter, which prints its measurements as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bundle.json"
+        path.write_bytes(orjson.dumps(collection(max(1, target_bytes // 36_000), 6)))
+        code = f"from benchmarks.ingest import _memory_child; _memory_child({str(path)!r})"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _memory_child(target_bytes: int) -> None:
-    patients = max(1, target_bytes // 36_000)
-    raw = orjson.dumps(collection(patients, 6))
+def _memory_child(path: str) -> None:
+    """Peak RSS while reading and ingesting the file, over the RSS reached before the bytes were read."""
 
     async def ingest() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             container = build(Settings(database_url=f"sqlite:///{tmp}/mem.db"))
             await container.store.migrate()
             before = _rss_bytes()
+            raw = Path(path).read_bytes()
             await container.ingest(orjson.loads(raw), raw, Endpoint.BUNDLE, FhirVersion.R4)
             after = _rss_bytes()
             await container.store.close()
@@ -102,8 +107,12 @@ def _rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "not met"
+
+
 def report() -> list[str]:
-    rows = [measure("1 patient, 6 time points", 1, 6, 15), measure("100 patients, 6 time points", 100, 6, 3)]
+    rows = [measure("1 patient, 6 time points", 1, 6, 15), measure("100 patients, 6 time points", 100, 6, 2)]
     lines = [
         "## Ingest (issue 3)",
         "",
@@ -127,5 +136,12 @@ def report() -> list[str]:
         f"Peak memory for a {memory['bundle_bytes'] / 1e6:.1f} MB Bundle: RSS grew by {growth / 1e6:.0f} MB "
         f"while ingesting it, {growth / memory['bundle_bytes']:.1f}x the Bundle's size "
         f"(peak {memory['peak_rss'] / 1e6:.0f} MB).",
+        "",
+        "Targets of issue 3 on the default path: ingest at most 3x the orjson parse "
+        f"({_verdict(max(r.ingest_s / r.parse_s for r in rows) <= 3)}), "
+        f"peak memory under 30x the Bundle ({_verdict(growth / memory['bundle_bytes'] < 30)}).",
+        "The ingest figure includes normalising every resource into facts and writing resources, identifiers",
+        "and facts to the database in one transaction; profiling puts roughly a third in normalisation and",
+        "most of the rest in SQLAlchemy statement building and the SQLite driver's thread hops.",
     ]
     return lines

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from service.adapters.fhir_in.versions import FhirVersion, version_from_content_type
+from service.adapters.fhir_in.versions import FhirVersion, detect_version, version_from_content_type
 from service.errors import BadRequest
 
 
@@ -20,7 +20,8 @@ class FhirBody:
 
     @property
     def version(self) -> FhirVersion:
-        return self.declared_version or FhirVersion.R4
+        """The declared version, else the one the content shows (R5 shapes), else R4."""
+        return self.declared_version or detect_version(self.resource)
 
 
 async def read_fhir_body(request: Request) -> FhirBody:

@@ -24,7 +24,7 @@ from service.adapters.fhir_in.bundles import (
 )
 from service.adapters.fhir_in.validation import validate_resource
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store import StoredResource, Writer
+from service.adapters.store import CurrentVersion, NewVersion, StoredResource
 from service.app.ports import Store
 from service.errors import BadRequest, Issue, Unprocessable
 
@@ -58,10 +58,20 @@ Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
 
 @dataclass(slots=True)
 class EntryOutcome:
+    """One entry's answer: its status and, when it names a stored resource, which version."""
+
     index: int
     status: int
-    stored: StoredResource | None = None
+    reference: str | None = None
+    version_id: int | None = None
+    last_updated: datetime | None = None
     issues: list[Issue] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, index: int, status: int, stored: StoredResource | CurrentVersion, reference: str
+    ) -> EntryOutcome:
+        return cls(index, status, reference, stored.version_id, stored.last_updated)
 
 
 @dataclass(slots=True)
@@ -86,7 +96,7 @@ class Ingest:
         planned, problems = plan_bundle(bundle, transactional)
         if bundle_type == "message":
             _check_message_header(bundle)
-        await self._match_existing(planned)
+        matched = await self._match_existing(planned)
         rewrite_references(planned)
         outcomes = {p.index: EntryOutcome(p.index, 400, issues=[p.issue]) for p in problems}
         outcomes |= self._validate(planned, version)
@@ -95,13 +105,14 @@ class Ingest:
         if bundle_type == "transaction" and outcomes:
             raise _transaction_failure(outcomes)
         to_write = [p for p in planned if p.index not in outcomes]
-        result = await self._write(bundle_type, bundle, raw, endpoint, version, to_write, normalised)
+        result = await self._write(bundle_type, raw, endpoint, version, to_write, normalised, matched)
         _add_warnings(result, normalised.issues)
         result.entries = sorted([*result.entries, *outcomes.values()], key=lambda e: e.index)
         return result
 
-    async def _match_existing(self, planned: list[PlannedEntry]) -> None:
+    async def _match_existing(self, planned: list[PlannedEntry]) -> dict[int, StoredResource]:
         """A create that matches a stored resource (``ifNoneExist``, or identical content) takes its id."""
+        matched = {}
         async with self.store.reading() as reader:
             for entry in planned:
                 if entry.mode is not WriteMode.CREATE:
@@ -109,6 +120,8 @@ class Ingest:
                 found = await _find_match(reader, entry)
                 if found is not None:
                     entry.resource["id"], entry.existing = found.resource_id, True
+                    matched[entry.index] = found
+        return matched
 
     def _validate(self, planned: list[PlannedEntry], version: FhirVersion) -> dict[int, EntryOutcome]:
         if not self.strict_validation:
@@ -123,27 +136,60 @@ class Ingest:
     async def _write(
         self,
         bundle_type: str,
-        bundle: dict[str, Any],
         raw: bytes,
         endpoint: Endpoint,
         version: FhirVersion,
         planned: list[PlannedEntry],
         normalised: NormalisedFacts,
+        matched: dict[int, StoredResource],
     ) -> IngestResult:
         patients = {ref for p in planned if (ref := patient_reference(p.resource))}
         patients |= {patient for facts in normalised.by_source.values() for patient, _, _ in facts}
         submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
-        entries = []
         async with self.store.writing(patients) as writer:
             await writer.add_submission(submission_id, now, endpoint.value, bundle_type, version.value, raw)
-            for entry in planned:
-                entries.append(await _write_entry(writer, entry, submission_id, now, normalised))
-        changed = {
-            ref
-            for e in entries
-            if e.status == 201 and e.stored and (ref := patient_reference(e.stored.content))
-        }
+            current = await writer.current_versions(_key(p) for p in planned if not p.existing)
+            kept = [_kept(p, matched, current) for p in planned]
+            to_store = [p for p, k in zip(planned, kept, strict=True) if k is None]
+            stored = await writer.write_versions(
+                [_new_version(p, normalised) for p in to_store], submission_id, now
+            )
+        created = [
+            EntryOutcome.of(p.index, 201, s, s.reference) for p, s in zip(to_store, stored, strict=True)
+        ]
+        entries = [k for k in kept if k is not None] + created
+        changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
         return IngestResult(bundle_type, submission_id, entries, changed)
+
+
+def _key(entry: PlannedEntry) -> tuple[str, str]:
+    return entry.resource["resourceType"], entry.resource["id"]
+
+
+def _kept(
+    entry: PlannedEntry, matched: dict[int, StoredResource], current: dict[tuple[str, str], CurrentVersion]
+) -> EntryOutcome | None:
+    """A 200 when nothing new is stored: a matched create, the same content as the current version, or
+    the same ``meta.versionId`` the sender gave it before; None when the entry is to be stored."""
+    if entry.index in matched:
+        return EntryOutcome.of(entry.index, 200, matched[entry.index], entry.reference)
+    now = current.get(_key(entry))
+    if now is None:
+        return None
+    sender_version = entry.resource.get("meta", {}).get("versionId")
+    same_version = sender_version is not None and now.sender_version_id == sender_version
+    if now.posted_hash == entry.posted_hash or same_version:
+        return EntryOutcome.of(entry.index, 200, now, entry.reference)
+    return None
+
+
+def _new_version(entry: PlannedEntry, normalised: NormalisedFacts) -> NewVersion:
+    return NewVersion(
+        entry.resource,
+        entry.posted_hash,
+        patient_reference(entry.resource),
+        normalised.by_source.get(entry.reference, []),
+    )
 
 
 async def _find_match(reader: Any, entry: PlannedEntry) -> StoredResource | None:
@@ -153,35 +199,6 @@ async def _find_match(reader: Any, entry: PlannedEntry) -> StoredResource | None
     if condition and condition.resource_id:
         return await reader.current(resource_type, condition.resource_id)  # type: ignore[no-any-return]
     return await reader.current_by_hash(resource_type, entry.posted_hash)  # type: ignore[no-any-return]
-
-
-async def _write_entry(
-    writer: Writer, entry: PlannedEntry, submission_id: str, now: datetime, normalised: NormalisedFacts
-) -> EntryOutcome:
-    resource_type, resource_id = entry.resource["resourceType"], entry.resource["id"]
-    if entry.existing or await _unchanged(writer, entry):
-        return EntryOutcome(entry.index, 200, await writer.current(resource_type, resource_id))
-    stored = await writer.put_version(
-        entry.resource,
-        posted_hash=entry.posted_hash,
-        patient_ref=patient_reference(entry.resource),
-        submission_id=submission_id,
-        last_updated=now,
-    )
-    await writer.replace_facts(stored, normalised.by_source.get(stored.reference, []))
-    return EntryOutcome(entry.index, 201, stored)
-
-
-async def _unchanged(writer: Writer, entry: PlannedEntry) -> bool:
-    """Same content as the current version, or the same ``meta.versionId`` the sender gave it before."""
-    resource_type, resource_id = entry.resource["resourceType"], entry.resource["id"]
-    if await writer.current_hash(resource_type, resource_id) == entry.posted_hash:
-        return True
-    sender_version = entry.resource.get("meta", {}).get("versionId")
-    return (
-        sender_version is not None
-        and await writer.sender_version(resource_type, resource_id) == sender_version
-    )
 
 
 def _check_bundle_type(bundle: dict[str, Any], endpoint: Endpoint) -> str:

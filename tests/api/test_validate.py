@@ -52,12 +52,17 @@ async def test_nested_error_path_inside_a_bundle(client: httpx.AsyncClient) -> N
 
 @pytest.mark.parametrize(
     ("content_type", "severity"),
-    [("application/fhir+json", "error"), ("application/fhir+json; fhirVersion=5.0", "information")],
+    [
+        ("application/fhir+json; fhirVersion=4.0", "error"),
+        ("application/fhir+json; fhirVersion=5.0", "information"),
+        ("application/fhir+json", "information"),
+    ],
 )
 async def test_version_parameter_picks_the_model_set(
     client: httpx.AsyncClient, content_type: str, severity: str
 ) -> None:
-    """R5-only shapes fail as R4 and pass as R5 (medication as a CodeableReference)."""
+    """An R5-only shape (medication as a CodeableReference) fails as declared R4, passes as R5, and is
+    detected as R5 when no version is declared."""
     request = {
         "resourceType": "MedicationRequest",
         "status": "active",

@@ -284,7 +284,7 @@ async def test_two_concurrent_writers_for_one_patient(database_url: str) -> None
         ingests[i % 2](put(mm), b"{}", Endpoint.ROOT, FhirVersion.R4) for i, mm in enumerate(range(10, 16))
     ]
     results = await asyncio.gather(*jobs)
-    versions = sorted(r.entries[0].stored.version_id for r in results if r.entries[0].stored)
+    versions = sorted(r.entries[0].version_id for r in results if r.entries[0].version_id)
     assert versions == [1, 2, 3, 4, 5, 6]
     async with stores[0].reading() as reader:
         facts = await reader.patient_facts("Patient/shared")

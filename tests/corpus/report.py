@@ -29,6 +29,7 @@ async def collect() -> list[Posted]:
 def render(results: list[Posted]) -> str:
     by_folder: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
+    entry_reasons: Counter[str] = Counter()
     for posted in results:
         counts = by_folder[posted.folder]
         counts["files"] += 1
@@ -39,6 +40,7 @@ def render(results: list[Posted]) -> str:
             counts["accepted"] += 1
             counts["entries stored"] += posted.accepted_entries
             counts["entries failed"] += posted.failed_entries
+            entry_reasons.update(posted.entry_failures())
     lines = [
         "# Corpus report",
         "",
@@ -60,6 +62,8 @@ def render(results: list[Posted]) -> str:
         )
     lines += ["", "## Why files were rejected", "", "| count | first issue |", "|---|---|"]
     lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in reasons.most_common()]
+    lines += ["", "## Why entries of accepted files failed", "", "| count | first issue |", "|---|---|"]
+    lines += [f"| {n} | {reason.replace('|', '/')} |" for reason, n in entry_reasons.most_common()]
     return "\n".join(lines) + "\n"
 
 

@@ -40,6 +40,14 @@ class Posted:
             1 for e in self.body.get("entry", []) if e["response"]["status"].startswith(("200", "201"))
         )
 
+    def entry_failures(self) -> list[str]:
+        """The first issue of each failed entry, shortened."""
+        return [
+            e["response"]["outcome"]["issue"][0]["diagnostics"][:100]
+            for e in self.body.get("entry", [])
+            if not e["response"]["status"].startswith(("200", "201"))
+        ]
+
     @property
     def failed_entries(self) -> int:
         return len(self.body.get("entry", [])) - self.accepted_entries

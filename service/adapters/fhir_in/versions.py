@@ -45,3 +45,35 @@ def _parse_media_type(value: str) -> tuple[str, dict[str, str]]:
         key, _, val = raw.partition("=")
         params[key.strip().lower()] = val.strip().strip('"')
     return media.lower(), params
+
+
+def detect_version(bundle: dict[str, object]) -> FhirVersion:
+    """R5 when any posted resource has a shape only R5 has, else R4 (FHIR-CONTRACT section 1).
+
+    R4 and R4B are read with the same (R4B) classes, so telling them apart would change nothing. The R5
+    shapes looked for are the ones the service reads: ``CodeableReference`` medications, BodyStructure
+    ``includedStructure`` and ImagingStudy ``modality`` as CodeableConcepts. An R4 MolecularSequence
+    (``referenceSeq`` / ``variant``) keeps the answer R4.
+    """
+    resources = [bundle, *_entry_resources(bundle)]
+    return FhirVersion.R5 if any(_is_r5_shape(r) for r in resources) else FhirVersion.R4
+
+
+def _entry_resources(bundle: dict[str, object]) -> list[dict[str, object]]:
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
+    return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+
+
+def _is_r5_shape(resource: dict[str, object]) -> bool:
+    kind = resource.get("resourceType")
+    if kind in ("MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"):
+        medication = resource.get("medication")
+        return isinstance(medication, dict) and bool({"concept", "reference"} & medication.keys())
+    if kind == "BodyStructure":
+        return "includedStructure" in resource
+    if kind == "ImagingStudy":
+        modality = resource.get("modality")
+        return isinstance(modality, list) and any(isinstance(m, dict) and "coding" in m for m in modality)
+    return False

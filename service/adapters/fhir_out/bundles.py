@@ -22,12 +22,11 @@ def write_response(result: IngestResult) -> dict[str, Any]:
 
 def _entry_response(outcome: EntryOutcome) -> dict[str, Any]:
     response: dict[str, Any] = {"status": f"{outcome.status} {HTTPStatus(outcome.status).phrase}"}
-    if outcome.stored:
-        stored = outcome.stored
+    if outcome.reference and outcome.version_id is not None and outcome.last_updated is not None:
         response |= {
-            "location": f"{stored.reference}/_history/{stored.version_id}",
-            "etag": f'W/"{stored.version_id}"',
-            "lastModified": stored.last_updated.isoformat(),
+            "location": f"{outcome.reference}/_history/{outcome.version_id}",
+            "etag": f'W/"{outcome.version_id}"',
+            "lastModified": outcome.last_updated.isoformat(),
         }
     if outcome.issues:
         response["outcome"] = operation_outcome(outcome.issues)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy import Select, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.store.tables import facts, resource_identifiers, resources, submissions
@@ -25,6 +26,31 @@ class StoredResource:
     @property
     def reference(self) -> str:
         return f"{self.resource_type}/{self.resource_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentVersion:
+    """What the store knows of a resource's current version, enough to decide whether a post changes it."""
+
+    pk: int
+    version_id: int
+    last_updated: datetime
+    posted_hash: str
+    sender_version_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """A resource to store as its next version, with the facts read from it as (patient, kind, payload)."""
+
+    content: dict[str, Any]
+    posted_hash: str
+    patient_ref: str | None
+    facts: list[tuple[str, str, dict[str, Any]]]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.content["resourceType"], self.content["id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +94,22 @@ class Reader:
         row = (await self.conn.execute(query)).first()
         return _stored(row) if row else None
 
-    async def sender_version(self, resource_type: str, resource_id: str) -> str | None:
-        """The ``meta.versionId`` the sender gave the current version, if it gave one."""
+    async def current_versions(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], CurrentVersion]:
+        """The current version of each (type, id) the store has, in one query per type and chunk."""
         r = resources.c
-        query = select(r.sender_version_id).where(
-            r.resource_type == resource_type, r.resource_id == resource_id, r.is_current.is_(True)
-        )
-        return (await self.conn.execute(query)).scalar_one_or_none()
-
-    async def current_hash(self, resource_type: str, resource_id: str) -> str | None:
-        r = resources.c
-        query = select(r.content_sha256).where(
-            r.resource_type == resource_type, r.resource_id == resource_id, r.is_current.is_(True)
-        )
-        return (await self.conn.execute(query)).scalar_one_or_none()
+        found: dict[tuple[str, str], CurrentVersion] = {}
+        for resource_type, ids in _by_type(keys).items():
+            for chunk in _chunks(ids):
+                query = select(
+                    r.pk, r.resource_id, r.version_id, r.last_updated, r.content_sha256, r.sender_version_id
+                ).where(r.resource_type == resource_type, r.resource_id.in_(chunk), r.is_current.is_(True))
+                for row in await self.conn.execute(query):
+                    found[(resource_type, row.resource_id)] = CurrentVersion(
+                        row.pk, row.version_id, row.last_updated, row.content_sha256, row.sender_version_id
+                    )
+        return found
 
     async def current_by_hash(self, resource_type: str, sha256: str) -> StoredResource | None:
         r = resources.c
@@ -152,96 +180,119 @@ class Writer(Reader):
             )
         )
 
-    async def put_version(
-        self,
-        content: dict[str, Any],
-        *,
-        posted_hash: str,
-        patient_ref: str | None,
-        submission_id: str,
-        last_updated: datetime,
-    ) -> StoredResource:
-        """Store ``content`` as the next version of its resource; the previous one stays as history.
-        ``posted_hash`` identifies the content as the sender posted it, for recognising re-posts."""
-        resource_type, resource_id = content["resourceType"], content["id"]
-        previous = await self.current(resource_type, resource_id)
-        version = previous.version_id + 1 if previous else 1
-        stored = {
-            **content,
-            "meta": {
-                **content.get("meta", {}),
-                "versionId": str(version),
-                "lastUpdated": last_updated.isoformat(),
-            },
-        }
-        r = resources.c
-        if previous:
-            await self.conn.execute(
-                update(resources)
-                .where(r.resource_type == resource_type, r.resource_id == resource_id, r.is_current.is_(True))
-                .values(is_current=False)
-            )
-        await self.conn.execute(
-            insert(resources).values(
-                resource_type=resource_type,
-                resource_id=resource_id,
-                version_id=version,
-                is_current=True,
-                patient_ref=patient_ref,
-                content_sha256=posted_hash,
-                sender_version_id=content.get("meta", {}).get("versionId"),
-                content=orjson.dumps(stored).decode(),
-                last_updated=last_updated,
-                submission_id=submission_id,
-            )
-        )
-        await self._index_identifiers(resource_type, resource_id, content)
-        return StoredResource(resource_type, resource_id, version, last_updated, stored)
+    async def write_versions(
+        self, versions: Sequence[NewVersion], submission_id: str, now: datetime
+    ) -> list[StoredResource]:
+        """Store each as the next version of its resource, in a few statements for the whole batch.
 
-    async def _index_identifiers(self, resource_type: str, resource_id: str, content: dict[str, Any]) -> None:
-        i = resource_identifiers.c
-        await self.conn.execute(
-            resource_identifiers.delete().where(
-                i.resource_type == resource_type, i.resource_id == resource_id
+        Earlier versions stay as history (``is_current`` false), and so do the facts read from them. A
+        resource that appears twice in ``versions`` gets two versions; the later one is current.
+        """
+        current = await self.current_versions(v.key for v in versions)
+        next_version = {key: c.version_id + 1 for key, c in current.items()}
+        last_index = {v.key: i for i, v in enumerate(versions)}
+        stored, rows = [], []
+        for i, version in enumerate(versions):
+            number = next_version.get(version.key, 1)
+            next_version[version.key] = number + 1
+            stored.append(_with_meta(version.content, number, now))
+            rows.append(
+                _resource_row(version, stored[-1], number, last_index[version.key] == i, submission_id)
             )
-        )
+        await self._retire(resources, resources.c.pk, [c.pk for c in current.values()])
+        if rows:
+            await self.conn.execute(insert(resources), rows)
+        await self._reindex_identifiers(versions, last_index)
+        await self._replace_facts(versions, stored, last_index)
+        return stored
+
+    async def _retire(self, table: Any, column: Any, values: list[Any]) -> None:
+        for chunk in _chunks(values):
+            await self.conn.execute(update(table).where(column.in_(chunk)).values(is_current=False))
+
+    async def _reindex_identifiers(
+        self, versions: Sequence[NewVersion], last_index: dict[tuple[str, str], int]
+    ) -> None:
+        i = resource_identifiers.c
+        for resource_type, ids in _by_type(last_index).items():
+            for chunk in _chunks(ids):
+                await self.conn.execute(
+                    delete(resource_identifiers).where(
+                        i.resource_type == resource_type, i.resource_id.in_(chunk)
+                    )
+                )
         rows = [
-            {
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "system": ident["system"],
-                "value": ident["value"],
-            }
-            for ident in content.get("identifier", [])
-            if isinstance(ident, dict)
-            and isinstance(ident.get("system"), str)
-            and isinstance(ident.get("value"), str)
+            row for key, index in last_index.items() for row in _identifier_rows(key, versions[index].content)
         ]
         if rows:
             await self.conn.execute(insert(resource_identifiers), rows)
 
-    async def replace_facts(
-        self, source: StoredResource, new_facts: list[tuple[str, str, dict[str, Any]]]
+    async def _replace_facts(
+        self,
+        versions: Sequence[NewVersion],
+        stored: list[StoredResource],
+        last_index: dict[tuple[str, str], int],
     ) -> None:
-        """The source's earlier facts stop being current; ``new_facts`` (patient, kind, payload) take over."""
-        f = facts.c
-        await self.conn.execute(
-            update(facts)
-            .where(f.source_ref == source.reference, f.is_current.is_(True))
-            .values(is_current=False)
-        )
-        if new_facts:
-            await self.conn.execute(
-                insert(facts),
-                [
-                    {
-                        "patient_ref": patient,
-                        "kind": kind,
-                        "source_ref": source.reference,
-                        "source_version_id": source.version_id,
-                        "is_current": True,
-                        "payload": orjson.dumps(payload).decode(),
-                    }
-                    for patient, kind, payload in new_facts
-                ],
-            )
+        await self._retire(facts, facts.c.source_ref, [f"{t}/{i}" for t, i in last_index])
+        rows = [
+            {
+                "patient_ref": patient,
+                "kind": kind,
+                "source_ref": s.reference,
+                "source_version_id": s.version_id,
+                "is_current": last_index[v.key] == n,
+                "payload": orjson.dumps(payload).decode(),
+            }
+            for n, (v, s) in enumerate(zip(versions, stored, strict=True))
+            for patient, kind, payload in v.facts
+        ]
+        if rows:
+            await self.conn.execute(insert(facts), rows)
+
+
+_CHUNK = 500  # bound parameters per IN list, well under SQLite's and asyncpg's limits
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    return (values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK))
+
+
+def _by_type(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for resource_type, resource_id in keys:
+        ids = grouped.setdefault(resource_type, [])
+        if resource_id not in ids:
+            ids.append(resource_id)
+    return grouped
+
+
+def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredResource:
+    meta = {**content.get("meta", {}), "versionId": str(version), "lastUpdated": now.isoformat()}
+    return StoredResource(content["resourceType"], content["id"], version, now, {**content, "meta": meta})
+
+
+def _resource_row(
+    version: NewVersion, stored: StoredResource, number: int, is_current: bool, submission_id: str
+) -> dict[str, Any]:
+    return {
+        "resource_type": stored.resource_type,
+        "resource_id": stored.resource_id,
+        "version_id": number,
+        "is_current": is_current,
+        "patient_ref": version.patient_ref,
+        "content_sha256": version.posted_hash,
+        "sender_version_id": version.content.get("meta", {}).get("versionId"),
+        "content": orjson.dumps(stored.content).decode(),
+        "last_updated": stored.last_updated,
+        "submission_id": submission_id,
+    }
+
+
+def _identifier_rows(key: tuple[str, str], content: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"resource_type": key[0], "resource_id": key[1], "system": ident["system"], "value": ident["value"]}
+        for ident in content.get("identifier", [])
+        if isinstance(ident, dict)
+        and isinstance(ident.get("system"), str)
+        and isinstance(ident.get("value"), str)
+    ]
