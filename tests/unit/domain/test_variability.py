@@ -47,6 +47,7 @@ def two_studies(before: tuple[Measurement, ...], after: tuple[Measurement, ...])
         (read_by("R1", 30), read_by("R1", 32), True, "0.10"),  # T29: +2 mm
         (read_by("R1", 30), read_by("R1", 36), False, "0.10"),  # +6 mm, +20 %
         (read_by("R1", 100), read_by("R1", 108), True, "0.10"),  # +8 %
+        (read_by("R1", 50), read_by("R1", 55), False, "0.10"),  # exactly +5 mm and +10 %: not under either
         (read_by("R1", 100), read_by("R1", 112), False, "0.10"),
         (read_by("R1", 50, 50), read_by("R2", 56, 56), True, "0.20"),  # other reader, 2 targets: +12 %
         (read_by("R1", 50, 50), read_by("R1", 56, 56, scanner="S2"), True, "0.20"),  # other scanner
@@ -86,6 +87,8 @@ def test_V1_increase_is_compared_with_the_nadir() -> None:
         ([[20, 25, 22], [12, 15, 18], [12, 15, 33]], False),  # T44: +15 mm, +33.3 %
         ([[25], [30]], True),  # +5 mm: PD, under +10 mm
         ([[100], [140]], False),
+        ([[100], [130]], False),  # exactly +30 %: not under it
+        ([[30], [40]], False),  # exactly +10 mm (+33 %): not under it
     ],
 )
 def test_V2_borderline_pd_is_flagged_and_stays_pd(rows: list[list[int]], borderline: bool) -> None:
