@@ -143,6 +143,16 @@ def test_M4_sender_roles_are_kept_and_later_lesions_are_new() -> None:
     assert evaluation.time_points[0].overall is OverallResponse.PD
 
 
+def test_M4_sender_target_keeps_its_role_whatever_its_baseline_size() -> None:
+    """A node the sender calls a target stays a target even at 8 mm short axis (only unassigned ones are
+    dropped as normal by M2), so it is never mistaken for a new lesion later."""
+    node = nodal_target("N")
+    series = timeline([target("A"), node], tp(-7, mm("A", 20), sa("N", 8)), tp(49, mm("A", 20), sa("N", 9)))
+    evaluation = evaluate_recist(series, DEFAULTS)
+    assert node in evaluation.selection.targets
+    assert evaluation.time_points[0].overall is OverallResponse.SD
+
+
 def test_M5_ultrasound_is_not_used_for_measurement() -> None:
     """A target measured only by ultrasound at follow-up makes the target sum not evaluable."""
     series = timeline([target("A")], tp(-7, mm("A", 30)), tp(49, mm("A", 20, modality=Modality.ULTRASOUND)))
