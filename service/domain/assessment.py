@@ -1,0 +1,103 @@
+"""One Assessment per patient and time point: response, flags, markers, resistance, pattern and the
+suggested next steps, each with the rules and the evidence behind it (CLINICAL-RULES.md section 6).
+
+This module holds the result type; :func:`assess` (in ``assess.py``) builds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from service.domain.resistance import ResistanceFinding
+from service.domain.response import BestOverallResponse, TimePointResponse
+from service.domain.rules import Flag, Rule
+from service.domain.suggestions import SuggestedAction
+
+
+class Criteria(StrEnum):
+    RECIST_1_1 = "recist-1.1"
+    IRECIST = "irecist"
+
+
+class ProgressionStatus(StrEnum):
+    """``CANON/CodeSystem/progression-status`` (FHIR-CONTRACT section 4; CLINICAL-RULES section 6 step 3)."""
+
+    NO_PROGRESSION = "no-progression"
+    UNCERTAIN = "progression-uncertain"
+    SUPPORTED = "progression-supported"
+    IUPD = "iupd"
+    ICPD = "icpd"
+
+
+class DiseaseStatus(StrEnum):
+    """mCODE CancerDiseaseStatus values (SNOMED codes are attached at the FHIR edge, from mappings/)."""
+
+    IMPROVED = "improved"
+    STABLE = "stable"
+    WORSENED = "worsened"
+    UNDETERMINED = "undetermined"
+
+
+class EvidenceType(StrEnum):
+    """mCODE CancerDiseaseStatus evidence types the assessment used."""
+
+    IMAGING = "imaging"
+    TUMOR_MARKER = "tumor-marker"
+    LABORATORY = "laboratory"
+    CLINICAL_EXAM = "clinical-exam"
+
+
+@dataclass(frozen=True, slots=True)
+class SumPoint:
+    """The target sum of one time point, for the report's chart; ``response`` is its category code."""
+
+    date: dt.date
+    sum_mm: Decimal | None
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerPoint:
+    """One tumour-marker or ctDNA value for the report's chart."""
+
+    date: dt.date
+    value: Decimal
+    upper_limit: Decimal | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything a report says about one time point.
+
+    ``response_category`` is the code of ``CANON/CodeSystem/response-category`` for the criteria used
+    (``PD`` under RECIST 1.1, ``iUPD`` under iRECIST); ``best_category`` likewise. ``evidence`` lists every
+    input resource the assessment used (``Type/id``); ``imaging_evidence`` those of this time point.
+    """
+
+    patient: str
+    as_of: dt.date
+    criteria: Criteria
+    time_point: TimePointResponse
+    response_category: str
+    best: BestOverallResponse
+    best_category: str
+    progression: ProgressionStatus
+    disease_status: DiseaseStatus
+    evidence_types: tuple[EvidenceType, ...]
+    flags: tuple[Flag, ...]
+    findings: tuple[ResistanceFinding, ...]
+    suggestions: tuple[SuggestedAction, ...]
+    rules: tuple[Rule, ...]
+    evidence: tuple[str, ...]
+    imaging_evidence: tuple[str, ...]
+    sums: tuple[SumPoint, ...]
+    cea: tuple[MarkerPoint, ...]
+    ctdna: tuple[MarkerPoint, ...]
+    current_drug: str | None
+    drug_class: str | None
+    condition: str | None
+    knowledge_base_version: str
