@@ -214,6 +214,8 @@ class DrugSystems(MappingModel):
 class DrugClass(MappingModel):
     id: str
     label: str
+    criteria: Literal["recist-1.1", "irecist"] = "recist-1.1"
+    targeted: bool = False
 
 
 class Drug(MappingModel):
@@ -251,6 +253,9 @@ class Drugs(MappingModel):
 
     def by_name(self, text: str | None) -> Drug | None:
         return self._by_name.get((text or "").strip().casefold())
+
+    def drug_class(self, class_id: str | None) -> DrugClass | None:
+        return next((c for c in self.classes if c.id == class_id), None)
 
 
 class GenomeBuild(MappingModel):

@@ -1,0 +1,174 @@
+"""A patient's stored facts → the inputs the evaluation reads: the imaging timeline of the current line
+of therapy, and the other facts up to the assessment date (FHIR-CONTRACT section 2, ``$evaluate``).
+
+Choices, each a reading of the rules where the facts leave room:
+- The current line is the therapy started last on or before ``as_of``; its start is the earliest start
+  recorded for the same drug. Without any therapy the baseline scan's date stands in for the start.
+- The baseline is the last imaging time point on or before the start (RECIST 1.1: baseline imaging
+  precedes treatment, M4); earlier scans are left out. Without one, the first time point is the baseline.
+- A lesion is identified by its identifier, else its BodyStructure reference, else the observation
+  itself (then it is seen once). Its organ is its first site code; nodes are flagged separately (M4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from service.domain import facts as f
+from service.domain.model import (
+    ImagingTimeline,
+    Lesion,
+    LesionRole,
+    LesionStatus,
+    Measurement,
+    Modality,
+    TimePoint,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """One patient's facts by kind, each sorted by date."""
+
+    lesions: tuple[f.LesionObservation, ...] = ()
+    therapies: tuple[f.TherapyFact, ...] = ()
+    conditions: tuple[f.CancerCondition, ...] = ()
+    histologies: tuple[f.HistologyFact, ...] = ()
+    variants: tuple[f.VariantFact, ...] = ()
+    markers: tuple[f.MarkerResult, ...] = ()
+    performance: tuple[f.PerformanceStatus, ...] = ()
+    mrd: tuple[f.MrdResult, ...] = ()
+
+    @classmethod
+    def of(cls, facts: Iterable[object]) -> PatientFacts:
+        by_kind: dict[type, list[object]] = {}
+        for fact in facts:
+            by_kind.setdefault(type(fact), []).append(fact)
+
+        def sorted_of(kind: type) -> tuple[object, ...]:
+            return tuple(sorted(by_kind.get(kind, []), key=lambda x: _day(x) or dt.date.min))
+
+        return cls(*(sorted_of(k) for k in _KINDS))  # type: ignore[arg-type]  # one tuple per field, in order
+
+    def up_to(self, as_of: dt.date) -> PatientFacts:
+        """Only what is dated on or before ``as_of`` (undated facts are kept)."""
+        kept = [tuple(x for x in getattr(self, name) if (_day(x) or as_of) <= as_of) for name in _FIELDS]
+        return PatientFacts(*kept)
+
+    @property
+    def latest_date(self) -> dt.date | None:
+        days = [d for name in _FIELDS for x in getattr(self, name) if (d := _day(x)) is not None]
+        return max(days, default=None)
+
+
+_KINDS = (
+    f.LesionObservation,
+    f.TherapyFact,
+    f.CancerCondition,
+    f.HistologyFact,
+    f.VariantFact,
+    f.MarkerResult,
+    f.PerformanceStatus,
+    f.MrdResult,
+)
+_FIELDS = ("lesions", "therapies", "conditions", "histologies", "variants", "markers", "performance", "mrd")
+
+
+def _day(fact: object) -> dt.date | None:
+    for name in ("observed_on", "started_on", "authored_on", "onset_on"):
+        value = getattr(fact, name, None)
+        if isinstance(value, dt.date):
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TherapyLine:
+    drug: str
+    drug_class: str
+    started_on: dt.date | None
+    sources: tuple[str, ...]
+
+
+def current_therapy(therapies: Sequence[f.TherapyFact]) -> TherapyLine | None:
+    """The drug started last; its line starts at the earliest record of the same drug."""
+    if not therapies:
+        return None
+    latest = max(therapies, key=lambda t: _therapy_day(t) or dt.date.min)
+    same = [t for t in therapies if t.drug == latest.drug]
+    starts = [d for t in same if (d := _therapy_day(t)) is not None]
+    return TherapyLine(
+        latest.drug, latest.drug_class, min(starts, default=None), tuple(t.source for t in same)
+    )
+
+
+def _therapy_day(therapy: f.TherapyFact) -> dt.date | None:
+    return therapy.started_on or therapy.authored_on
+
+
+def imaging_timeline(
+    observations: Sequence[f.LesionObservation], start: dt.date | None
+) -> ImagingTimeline | None:
+    """The imaging timeline from the baseline for this line on; None without any lesion observation."""
+    groups: dict[str, list[f.LesionObservation]] = {}
+    for obs in observations:
+        groups.setdefault(obs.timepoint_key, []).append(obs)
+    points = sorted((_time_point(key, group) for key, group in groups.items()), key=lambda tp: tp.date)
+    if not points:
+        return None
+    baseline = _baseline_index(points, start)
+    kept = points[baseline:]
+    seen = {m.lesion_id for tp in kept for m in tp.measurements}
+    lesions = tuple(_lesion(lid, [o for o in observations if _lesion_id(o) == lid]) for lid in sorted(seen))
+    return ImagingTimeline(lesions, tuple(kept), start or kept[0].date)
+
+
+def _baseline_index(points: list[TimePoint], start: dt.date | None) -> int:
+    before = [i for i, tp in enumerate(points) if start is not None and tp.date <= start]
+    return before[-1] if before else 0
+
+
+def _time_point(key: str, group: list[f.LesionObservation]) -> TimePoint:
+    first = min(group, key=lambda o: o.observed_on)
+    study = key if first.timepoint_basis is f.TimepointBasis.IMAGING_STUDY else None
+    return TimePoint(
+        first.observed_on, tuple(_measurement(o) for o in group), study, _modality(first.modality)
+    )
+
+
+def _measurement(obs: f.LesionObservation) -> Measurement:
+    return Measurement(
+        lesion_id=_lesion_id(obs),
+        diameter_mm=obs.longest_diameter_mm,
+        short_axis_mm=obs.short_axis_mm,
+        status=LesionStatus(obs.status.value),
+        modality=_modality(obs.modality),
+        reader=obs.reader,
+        scanner=obs.scanner,
+    )
+
+
+def _lesion(lesion_id: str, observations: list[f.LesionObservation]) -> Lesion:
+    roles = [o.role for o in sorted(observations, key=lambda o: o.observed_on) if o.role is not None]
+    sites = [s.code for o in observations for s in o.sites]
+    return Lesion(
+        lesion_id=lesion_id,
+        organ=sites[0] if sites else "unknown",
+        is_nodal=any(o.nodal for o in observations),
+        role=LesionRole(roles[0].value) if roles else None,
+    )
+
+
+def _lesion_id(obs: f.LesionObservation) -> str:
+    return obs.lesion_id or obs.body_structure or obs.source
+
+
+def _modality(code: str | None) -> Modality | None:
+    if code is None:
+        return None
+    try:
+        return Modality(code)
+    except ValueError:
+        return Modality.OTHER
