@@ -1,0 +1,175 @@
+"""Build the :class:`Assessment` of one time point (CLINICAL-RULES.md section 6, steps 1-5).
+
+1. RECIST 1.1 (and iRECIST for an immune checkpoint inhibitor) over the imaging timeline.
+2. The variability flags of the time point, then marker, ctDNA and performance-status flags.
+3. The progression status: PD corroborated or not, borderline or not, iUPD / iCPD first under iRECIST.
+4. The pattern (P1-P4) when progression is supported.
+5. The resistance work-up on targeted therapy (X-rules, K9, A3-A8), then the suggestions in rank order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from service.domain.assessment import Assessment, Criteria, ProgressionStatus
+from service.domain.assessment_parts import (
+    MarkerReading,
+    disease_status,
+    evidence_of,
+    evidence_types,
+    marker_series,
+    marker_statuses,
+    progression_status,
+    suggestions_for,
+    sum_series,
+)
+from service.domain.imaging_response import ImagingResponse, evaluate_imaging_response
+from service.domain.model import ClinicalStability
+from service.domain.resistance import ResistanceContext
+from service.domain.resistance_kb import ResistanceKnowledge
+from service.domain.resistance_workup import ResistanceAssessment, assess_resistance
+from service.domain.response import TimePointResponse
+from service.domain.rules import Flag, Rule
+from service.domain.thresholds import ResponseThresholds
+from service.domain.timeline import PatientFacts, TherapyLine, imaging_timeline
+
+
+class NotAssessableError(ValueError):
+    """There is no follow-up imaging time point on or before the assessment date to assess."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineOfTherapy:
+    """The current line as the knowledge base describes its drug class."""
+
+    therapy: TherapyLine | None
+    criteria: Criteria
+    targeted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    thresholds: ResponseThresholds
+    resistance: ResistanceKnowledge
+    knowledge_base_version: str
+
+
+def assess(
+    patient: str,
+    facts: PatientFacts,
+    as_of: dt.date,
+    line: LineOfTherapy,
+    policy: Policy,
+    *,
+    criteria: Criteria | None = None,
+    readings: MarkerReading | None = None,
+) -> Assessment:
+    """The assessment of the latest imaging time point on or before ``as_of`` (facts already cut there)."""
+    criteria = criteria or line.criteria
+    start = line.therapy.started_on if line.therapy else None
+    timeline = imaging_timeline(facts.lesions, start)
+    if timeline is None or len(timeline.time_points) < 2:
+        raise NotAssessableError("no follow-up imaging after the baseline on or before the assessment date")
+    clinical: Mapping[dt.date, ClinicalStability] = {}
+    imaging = evaluate_imaging_response(
+        timeline,
+        policy.thresholds,
+        immune_checkpoint_inhibitor=criteria is Criteria.IRECIST,
+        markers=marker_statuses(facts, timeline),
+        clinical=clinical,
+    )
+    point = imaging.recist.time_points[-1]
+    readings = readings or MarkerReading()
+    flags = [*point.flags, *_variability_flags(imaging, point), *readings.flags]
+    resistance = _resistance(policy, line, facts, point) if point.progression_date or _is_pd(point) else None
+    if resistance:
+        flags += resistance.flags
+    category, irecist_flags = _category(imaging, criteria)
+    flags += irecist_flags
+    status = progression_status(category, flags, resistance)
+    suggestions = suggestions_for(status, flags, resistance, line.targeted)
+    rules = _rules(imaging, point, readings, resistance, suggestions)
+    return Assessment(
+        patient=patient,
+        as_of=as_of,
+        criteria=criteria,
+        time_point=point,
+        response_category=category,
+        best=imaging.best,
+        best_category=_best_category(imaging, criteria),
+        progression=status,
+        disease_status=disease_status(status, point),
+        evidence_types=evidence_types(facts, readings),
+        flags=tuple(dict.fromkeys(flags)),
+        findings=resistance.findings if resistance else (),
+        suggestions=suggestions,
+        rules=rules,
+        evidence=evidence_of(facts, line, resistance),
+        imaging_evidence=tuple(o.source for o in facts.lesions if o.observed_on == point.date),
+        sums=sum_series(imaging),
+        cea=marker_series(facts, "cea"),
+        ctdna=readings.ctdna,
+        current_drug=line.therapy.drug if line.therapy else None,
+        drug_class=line.therapy.drug_class if line.therapy else None,
+        condition=facts.conditions[-1].source if facts.conditions else None,
+        knowledge_base_version=policy.knowledge_base_version,
+    )
+
+
+def _is_pd(point: TimePointResponse) -> bool:
+    return point.overall.value == "PD"
+
+
+def _variability_flags(imaging: ImagingResponse, point: TimePointResponse) -> list[Flag]:
+    return [flag for v in imaging.variability if v.response.date == point.date for flag in v.flags]
+
+
+def _category(imaging: ImagingResponse, criteria: Criteria) -> tuple[str, list[Flag]]:
+    if criteria is Criteria.IRECIST and imaging.irecist:
+        last = imaging.irecist[-1]
+        return last.category.value, list(last.flags)
+    return imaging.recist.time_points[-1].overall.value, []
+
+
+def _best_category(imaging: ImagingResponse, criteria: Criteria) -> str:
+    if criteria is Criteria.IRECIST and imaging.irecist_best:
+        return imaging.irecist_best.category.value
+    return imaging.best.category.value
+
+
+def _resistance(
+    policy: Policy, line: LineOfTherapy, facts: PatientFacts, point: TimePointResponse
+) -> ResistanceAssessment | None:
+    """Section 6 step 5 applies on targeted therapy only; the progression date anchors K9 and A3."""
+    if not (line.targeted and line.therapy):
+        return None
+    context = ResistanceContext(
+        therapy_class=line.therapy.drug_class,
+        therapy_started_on=line.therapy.started_on,
+        progression_on=point.progression_date or point.date,
+    )
+    return assess_resistance(
+        policy.resistance, context, facts.variants, [*facts.histologies, *facts.conditions]
+    )
+
+
+def _rules(
+    imaging: ImagingResponse,
+    point: TimePointResponse,
+    readings: MarkerReading,
+    resistance: ResistanceAssessment | None,
+    suggestions: tuple[object, ...],
+) -> tuple[Rule, ...]:
+    rules = [
+        *point.rules,
+        *(r for v in imaging.variability if v.response.date == point.date for r in v.rules),
+    ]
+    rules += readings.rules
+    rules += resistance.rules if resistance else ()
+    rules += [r for s in suggestions for r in getattr(s, "rules", ())]
+    return tuple(dict.fromkeys(rules))
+
+
+__all__ = ["LineOfTherapy", "NotAssessableError", "Policy", "ProgressionStatus", "assess"]
