@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from service.knowledge.loader import MappingModel, load_mapping
+from service.knowledge.resistance import ResistanceKnowledgeBase
 from service.knowledge.response import ResponseCriteriaFile
 from service.knowledge.vocabularies import (
     Drugs,
@@ -65,6 +66,7 @@ class Knowledge:
     drugs: Drugs
     hotspots: Hotspots
     response: ResponseCriteriaFile
+    resistance: ResistanceKnowledgeBase
 
     @property
     def version(self) -> str:
@@ -83,6 +85,7 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "drugs": ("drugs.yaml", Drugs),
     "hotspots": ("hotspots.yaml", Hotspots),
     "response": ("response-criteria.yaml", ResponseCriteriaFile),
+    "resistance": ("resistance.yaml", ResistanceKnowledgeBase),
 }
 
 

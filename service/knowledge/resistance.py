@@ -175,9 +175,12 @@ class ResistanceKnowledgeBase(MappingModel):
         for index, rule in enumerate(self.rules):
             if rule.driver not in drivers:
                 raise ValueError(f"rules[{index}]: driver {rule.driver!r} is not in drivers")
-            named = {p for p in rule.alteration.protein if p.startswith("class:")}
-            if named - classes:
-                raise ValueError(f"rules[{index}]: unknown variant class {sorted(named - classes)}")
+        entries = [(f"rules[{i}]", r.alteration) for i, r in enumerate(self.rules)]
+        entries += [(f"drivers[{i}]", d.alteration) for i, d in enumerate(self.drivers)]
+        for where, alteration in entries:
+            unknown = {p for p in alteration.protein if p.startswith("class:")} - classes
+            if unknown:
+                raise ValueError(f"{where}: unknown variant class {sorted(unknown)}")
         return self
 
     def to_domain(self) -> ResistanceKnowledge:
