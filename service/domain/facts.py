@@ -14,24 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-
-class LesionRole(StrEnum):
-    """The ``lesion-role`` extension (contract section 3, "lesion role")."""
-
-    TARGET = "target"
-    NON_TARGET = "non-target"
-    NEW = "new"
-
-
-class LesionStatus(StrEnum):
-    """``CANON/CodeSystem/lesion-status``; a measured lesion is present, a 0 mm one absent."""
-
-    PRESENT = "present"
-    ABSENT = "absent"
-    TOO_SMALL_TO_MEASURE = "too-small-to-measure"
-    UNEQUIVOCAL_PROGRESSION = "unequivocal-progression"
-    EQUIVOCAL = "equivocal"
-    NOT_EVALUATED = "not-evaluated"
+# One definition of each code set: the facts carry the model's lesion role and status as sent.
+from service.domain.model import LesionRole, LesionStatus
 
 
 class TimepointBasis(StrEnum):

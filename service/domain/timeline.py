@@ -20,8 +20,6 @@ from service.domain import facts as f
 from service.domain.model import (
     ImagingTimeline,
     Lesion,
-    LesionRole,
-    LesionStatus,
     Measurement,
     Modality,
     TimePoint,
@@ -143,7 +141,7 @@ def _measurement(obs: f.LesionObservation) -> Measurement:
         lesion_id=_lesion_id(obs),
         diameter_mm=obs.longest_diameter_mm,
         short_axis_mm=obs.short_axis_mm,
-        status=LesionStatus(obs.status.value),
+        status=obs.status,
         modality=_modality(obs.modality),
         reader=obs.reader,
         scanner=obs.scanner,
@@ -157,7 +155,7 @@ def _lesion(lesion_id: str, observations: list[f.LesionObservation]) -> Lesion:
         lesion_id=lesion_id,
         organ=sites[0] if sites else "unknown",
         is_nodal=any(o.nodal for o in observations),
-        role=LesionRole(roles[0].value) if roles else None,
+        role=roles[0] if roles else None,
     )
 
 
