@@ -44,6 +44,7 @@ class Rule(StrEnum):
     L2 = "L2"
     L3 = "L3"
     L4 = "L4"
+    L5 = "L5"
     O1 = "O1"
     O2 = "O2"
     B1 = "B1"
