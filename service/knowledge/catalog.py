@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from service.knowledge.loader import MappingModel, load_mapping
+from service.knowledge.markers import MarkerSettings
 from service.knowledge.resistance import ResistanceKnowledgeBase
 from service.knowledge.response import ResponseCriteriaFile
 from service.knowledge.vocabularies import (
@@ -67,6 +68,7 @@ class Knowledge:
     hotspots: Hotspots
     response: ResponseCriteriaFile
     resistance: ResistanceKnowledgeBase
+    markers: MarkerSettings
 
     @property
     def version(self) -> str:
@@ -86,6 +88,7 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "hotspots": ("hotspots.yaml", Hotspots),
     "response": ("response-criteria.yaml", ResponseCriteriaFile),
     "resistance": ("resistance.yaml", ResistanceKnowledgeBase),
+    "markers": ("markers.yaml", MarkerSettings),
 }
 
 
