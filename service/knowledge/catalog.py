@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from service.knowledge.code_systems import CodeSystems, OutputCodes
 from service.knowledge.loader import MappingModel, load_mapping
 from service.knowledge.markers import MarkerSettings
 from service.knowledge.resistance import ResistanceKnowledgeBase
@@ -69,6 +70,8 @@ class Knowledge:
     response: ResponseCriteriaFile
     resistance: ResistanceKnowledgeBase
     markers: MarkerSettings
+    code_systems: CodeSystems
+    output_codes: OutputCodes
 
     @property
     def version(self) -> str:
@@ -88,6 +91,8 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "hotspots": ("hotspots.yaml", Hotspots),
     "response": ("response-criteria.yaml", ResponseCriteriaFile),
     "resistance": ("resistance.yaml", ResistanceKnowledgeBase),
+    "code_systems": ("code-systems.yaml", CodeSystems),
+    "output_codes": ("output-codes.yaml", OutputCodes),
     "markers": ("markers.yaml", MarkerSettings),
 }
 
