@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from service.domain.ctdna import CtdnaThresholds
 from service.domain.facts import (
     CancerCondition,
     HistologyFact,
@@ -22,12 +23,26 @@ from service.domain.facts import (
     VariantFact,
     VariantPresence,
 )
+from service.domain.markers import CeaThresholds
+from service.domain.performance import PerformanceThresholds
 from service.knowledge.loader import load_mapping
 from service.knowledge.resistance import ResistanceKnowledgeBase
 from tests.conftest import REPO
 
 DAY_0 = dt.date(2026, 1, 5)  # therapy start, as in /work/shared/examples
 PATIENT = "Patient/p"
+# The values of mappings/markers.yaml; tests/unit/knowledge/test_marker_settings.py checks the file agrees.
+CEA = CeaThresholds(Decimal(5), Decimal("0.30"), Decimal(2), 14, 42, Decimal("0.10"))
+CTDNA = CtdnaThresholds(
+    chip_genes=frozenset({"DNMT3A", "TET2", "ASXL1", "PPM1D"}),
+    chip_variants=frozenset({"JAK2 V617F"}),
+    germline_vaf_bands=((Decimal("0.40"), Decimal("0.60")), (Decimal("0.90"), Decimal(1))),
+    molecular_response_fall=Decimal("0.50"),
+    first_draw_max_days=70,
+    progression_rise=Decimal("1.0"),
+    mrd_negative_interval_days=56,
+)
+PS = PerformanceThresholds(ecog_rise=1, ecog_rise_floor=2, ecog_any=3)
 RESISTANCE = load_mapping(REPO / "mappings" / "resistance.yaml", ResistanceKnowledgeBase).to_domain()
 PLASMA, TISSUE, BLOOD, UNKNOWN = (
     SpecimenKind.PLASMA,
