@@ -15,6 +15,7 @@ from pydantic import Field
 from service.knowledge.code_systems import CodeSystems, OutputCodes
 from service.knowledge.loader import MappingModel, load_mapping
 from service.knowledge.markers import MarkerSettings
+from service.knowledge.patterns import PatternSettings
 from service.knowledge.resistance import ResistanceKnowledgeBase
 from service.knowledge.response import ResponseCriteriaFile
 from service.knowledge.vocabularies import (
@@ -70,6 +71,7 @@ class Knowledge:
     response: ResponseCriteriaFile
     resistance: ResistanceKnowledgeBase
     markers: MarkerSettings
+    patterns: PatternSettings
     code_systems: CodeSystems
     output_codes: OutputCodes
 
@@ -94,6 +96,7 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "code_systems": ("code-systems.yaml", CodeSystems),
     "output_codes": ("output-codes.yaml", OutputCodes),
     "markers": ("markers.yaml", MarkerSettings),
+    "patterns": ("patterns.yaml", PatternSettings),
 }
 
 

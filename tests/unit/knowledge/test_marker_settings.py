@@ -1,4 +1,4 @@
-"""mappings/markers.yaml loads into the thresholds the domain tests use, and refuses impossible values."""
+"""mappings/markers.yaml and patterns.yaml load into the thresholds the domain tests use; bad values fail."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from service.knowledge import MappingError, load_knowledge
 from tests.conftest import REPO
 from tests.unit.domain.fact_builders import CEA, CTDNA, PS
+from tests.unit.domain.test_patterns import PATTERNS
 
 
 def test_file_matches_the_domain_test_thresholds() -> None:
@@ -18,6 +19,7 @@ def test_file_matches_the_domain_test_thresholds() -> None:
     assert markers.cea.to_domain() == CEA
     assert markers.ctdna.to_domain() == CTDNA
     assert markers.performance_status.to_domain() == PS
+    assert load_knowledge(REPO / "mappings").patterns.to_domain() == PATTERNS
 
 
 @pytest.mark.parametrize(
