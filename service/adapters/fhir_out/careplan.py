@@ -1,0 +1,128 @@
+"""The CarePlan suggestion (FHIR-CONTRACT.md section 5): ``draft`` / ``proposal``, one activity per suggested
+action. R4 carries each action in ``activity.detail``; R5 in a contained ServiceRequest or MedicationRequest
+named by ``activity.plannedActivityReference``. Rule IDs travel in an extension on each activity
+(CLINICAL-RULES section 6 step 6), the description cites rules, tier and knowledge-base version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.adapters.fhir_out.result_context import ResultContext
+from service.adapters.fhir_out.therapeutic import drug_concept, implication_part
+from service.domain.resistance import ResistanceFinding
+from service.domain.suggestions import CareSuggestion, SuggestedAction
+
+RULE_EXTENSION = "StructureDefinition/rule-id"  # CANON-relative
+
+
+def care_plan(ctx: ResultContext, report_id: str) -> dict[str, Any]:
+    a = ctx.assessment
+    resource: dict[str, Any] = {
+        "resourceType": "CarePlan",
+        "id": ctx.id_for("careplan"),
+        "identifier": [{"system": ctx.canon("careplan-id"), "value": ctx.report_key}],
+        "status": "draft",
+        "intent": "proposal",
+        "subject": ctx.subject,
+        "created": ctx.issued.isoformat(),
+        "description": ctx.text("careplan.description"),
+        "supportingInfo": [{"reference": f"DiagnosticReport/{report_id}"}],
+    }
+    if a.condition:
+        condition = {"reference": a.condition}
+        resource["addresses"] = [{"reference": condition} if ctx.r5 else condition]
+    activities = [_activity(ctx, index, s) for index, s in enumerate(a.suggestions)]
+    if ctx.r5:
+        resource["contained"] = [request for _, request in activities]
+    resource["activity"] = [activity for activity, _ in activities]
+    return resource
+
+
+def _activity(
+    ctx: ResultContext, index: int, action: SuggestedAction
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The activity and, for R5, the contained request it names."""
+    extension = [{"url": ctx.canon(RULE_EXTENSION), "valueCode": rule.value} for rule in action.rules]
+    if ctx.r5:
+        request = _r5_request(ctx, f"suggestion-{index + 1}", action)
+        return {
+            "extension": extension,
+            "plannedActivityReference": {"reference": f"#{request['id']}"},
+        }, request
+    return {"extension": extension, "detail": _r4_detail(ctx, action)}, {}
+
+
+def _r4_detail(ctx: ResultContext, action: SuggestedAction) -> dict[str, Any]:
+    drugs = _drugs(ctx, action)
+    detail: dict[str, Any] = {
+        "kind": "MedicationRequest" if drugs else "ServiceRequest",
+        "code": ctx.concept("care-suggestion", action.code.value),
+        "reasonReference": _reasons(ctx, action),
+        "status": "not-started",
+        "description": _description(ctx, action),
+    }
+    if drugs:
+        detail["productCodeableConcept"] = _product(ctx, drugs)
+    return detail
+
+
+def _r5_request(ctx: ResultContext, request_id: str, action: SuggestedAction) -> dict[str, Any]:
+    drugs = _drugs(ctx, action)
+    request: dict[str, Any] = {
+        "resourceType": "MedicationRequest" if drugs else "ServiceRequest",
+        "id": request_id,
+        "status": "draft",
+        "intent": "proposal",
+        "subject": ctx.subject,
+        "reason": [{"reference": reference} for reference in _reasons(ctx, action)],
+        "note": [{"text": _description(ctx, action)}],
+    }
+    suggestion = ctx.concept("care-suggestion", action.code.value)
+    if drugs:
+        request |= {"category": [suggestion], "medication": {"concept": _product(ctx, drugs)}}
+    else:
+        request["code"] = {"concept": suggestion}
+    return request
+
+
+def _drugs(ctx: ResultContext, action: SuggestedAction) -> tuple[str, ...]:
+    """The suggested drugs; continuing the current therapy names the current drug."""
+    current = ctx.assessment.current_drug
+    if not action.drugs and action.code is CareSuggestion.CONTINUE_CURRENT_THERAPY and current:
+        return (current,)
+    return action.drugs
+
+
+def _product(ctx: ResultContext, drugs: tuple[str, ...]) -> dict[str, Any]:
+    """One concept naming the drugs (alternatives or a combination, as the note says): RxNorm and text."""
+    concepts = [drug_concept(ctx, drug) for drug in drugs]
+    product: dict[str, Any] = {"text": ", ".join(drugs)}
+    codings = [coding for concept in concepts for coding in concept.get("coding", [])]
+    if codings:
+        product["coding"] = codings
+    return product
+
+
+def _findings(ctx: ResultContext, action: SuggestedAction) -> list[ResistanceFinding]:
+    return [f for f in ctx.assessment.findings if f.rule in action.rules]
+
+
+def _reasons(ctx: ResultContext, action: SuggestedAction) -> list[dict[str, str]]:
+    """The findings behind the action: the progression assessment and the matching resistance findings."""
+    parts = ["progression-assessment", *(implication_part(f) for f in _findings(ctx, action))]
+    return [{"reference": f"Observation/{ctx.id_for(part)}"} for part in parts]
+
+
+def _description(ctx: ResultContext, action: SuggestedAction) -> str:
+    parts = [ctx.display("care-suggestion", action.code.value)]
+    if action.drugs:
+        parts.append(", ".join(action.drugs))
+    if action.note:
+        parts.append(action.note)
+    rules = " ".join(rule.value for rule in action.rules)
+    parts.append(f"{ctx.text('label.rules')}: {rules}")
+    tiers = ", ".join(dict.fromkeys(f"{f.tier} ({f.evidence_basis})" for f in _findings(ctx, action)))
+    if tiers:
+        parts.append(f"{ctx.text('label.evidence-tier')}: {tiers}")
+    parts.append(f"{ctx.text('label.knowledge-base')}: {ctx.assessment.knowledge_base_version}")
+    return ". ".join(parts)

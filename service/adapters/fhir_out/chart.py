@@ -1,0 +1,111 @@
+"""Inline SVG charts for the HTML report (FHIR-CONTRACT.md section 4, ``presentedForm``): the sum of diameters
+over time against the baseline, the nadir, +20 % over the nadir (RECIST PD, T4) and -30 % under the baseline
+(PR, T2); and the CEA and ctDNA series where present. Every text is escaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+WIDTH, HEIGHT, MARGIN = 640, 260, 48
+PD_FACTOR, PR_FACTOR = Decimal("1.2"), Decimal("0.7")
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    label: str
+    points: tuple[tuple[dt.date, Decimal], ...]
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    label: str
+    value: Decimal
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Maps dates and values onto the drawing area."""
+
+    first: dt.date
+    last: dt.date
+    top: Decimal
+
+    def x(self, day: dt.date) -> float:
+        span = max((self.last - self.first).days, 1)
+        return MARGIN + (WIDTH - 2 * MARGIN) * (day - self.first).days / span
+
+    def y(self, value: Decimal) -> float:
+        top = self.top if self.top > 0 else Decimal(1)
+        return HEIGHT - MARGIN - float((HEIGHT - 2 * MARGIN) * value / top)
+
+
+def sum_references(labels: dict[str, str], baseline: Decimal, nadir: Decimal) -> list[Reference]:
+    """Baseline, nadir, +20 % over the nadir and -30 % under the baseline."""
+    return [
+        Reference(labels["baseline"], baseline, "#555"),
+        Reference(labels["nadir"], nadir, "#2a7"),
+        Reference(labels["pd"], nadir * PD_FACTOR, "#c33"),
+        Reference(labels["pr"], baseline * PR_FACTOR, "#37c"),
+    ]
+
+
+def line_chart(title: str, series: Sequence[Series], references: Sequence[Reference] = ()) -> str:
+    """One SVG: the series as lines with dots and values, the references as dashed horizontal lines."""
+    dates = [day for s in series for day, _ in s.points]
+    if not dates:
+        return ""
+    values = [v for s in series for _, v in s.points] + [r.value for r in references]
+    frame = Frame(min(dates), max(dates), max(values) * Decimal("1.1"))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        _axes(frame),
+        *(_reference(frame, r) for r in references),
+        *(_series(frame, s) for s in series),
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def _axes(frame: Frame) -> str:
+    bottom, right = HEIGHT - MARGIN, WIDTH - MARGIN
+    ticks = "".join(
+        f'<text x="{frame.x(day):.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
+        f"{escape(day.isoformat())}</text>"
+        for day in sorted({frame.first, frame.last})
+    )
+    return (
+        f'<line x1="{MARGIN}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#000"/>'
+        f'<line x1="{MARGIN}" y1="{MARGIN}" x2="{MARGIN}" y2="{bottom}" stroke="#000"/>{ticks}'
+    )
+
+
+def _reference(frame: Frame, reference: Reference) -> str:
+    y = frame.y(reference.value)
+    return (
+        f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{WIDTH - MARGIN}" y2="{y:.1f}" stroke="{reference.colour}" '
+        f'stroke-dasharray="4 3"/><text x="{WIDTH - MARGIN + 2}" y="{y + 3:.1f}" font-size="9" '
+        f'fill="{reference.colour}">{escape(reference.label)}</text>'
+    )
+
+
+def _series(frame: Frame, series: Series) -> str:
+    coordinates = [(frame.x(day), frame.y(value), value) for day, value in series.points]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
+    dots = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/>'
+        f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="9" text-anchor="middle">{escape(str(value))}</text>'
+        for x, y, value in coordinates
+    )
+    label = f'<text x="{MARGIN + 4}" y="{MARGIN - 8}" font-size="11" fill="{series.colour}">'
+    return (
+        f'<polyline points="{path}" fill="none" stroke="{series.colour}" stroke-width="2"/>'
+        f"{dots}{label}{escape(series.label)}</text>"
+    )

@@ -1,0 +1,96 @@
+"""The result of an evaluation as a FHIR ``collection`` Bundle (FHIR-CONTRACT.md sections 2, 4 and 5):
+the DiagnosticReport first, then its result Observations, the CarePlan, the Provenance, and the Device that
+stands for the service. Plain dicts; R4 by default, R5 when ``fhir_version`` is ``5.0``.
+
+Identifiers are deterministic (``CANON/report-id`` = patient, time point date and criteria) and every id is a
+name-based UUID of that key, so the same Assessment always gives the same ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from service.adapters.fhir_out.careplan import care_plan
+from service.adapters.fhir_out.html import presented_form
+from service.adapters.fhir_out.observations import (
+    best_overall_response,
+    disease_status,
+    progression_assessment,
+    timepoint_response,
+)
+from service.adapters.fhir_out.provenance import provenance, service_device
+from service.adapters.fhir_out.result_context import ResultContext, Texts
+from service.adapters.fhir_out.summary import conclusion
+from service.adapters.fhir_out.therapeutic import therapeutic_implication
+from service.domain.assessment import Assessment
+from service.knowledge import Knowledge
+
+__all__ = ["Texts", "build_result_bundle"]
+
+
+def build_result_bundle(
+    assessment: Assessment,
+    *,
+    knowledge: Knowledge,
+    canonical_base: str,
+    language: str,
+    fhir_version: str,
+    issued: dt.datetime,
+    texts: Texts,
+) -> dict[str, Any]:
+    """DiagnosticReport, its Observations, the CarePlan, the Provenance and the service Device."""
+    ctx = ResultContext(assessment, knowledge, canonical_base, language, fhir_version, issued, texts)
+    observations = result_observations(ctx)
+    report = diagnostic_report(ctx, observations)
+    plan = care_plan(ctx, report["id"])
+    made = [report, *observations, plan]
+    resources = [*made, provenance(ctx, made), service_device(ctx)]
+    return {
+        "resourceType": "Bundle",
+        "id": ctx.id_for("bundle"),
+        "type": "collection",
+        "timestamp": issued.isoformat(),
+        "entry": [{"fullUrl": ctx.full_url(r), "resource": r} for r in resources],
+    }
+
+
+def result_observations(ctx: ResultContext) -> list[dict[str, Any]]:
+    return [
+        timepoint_response(ctx),
+        best_overall_response(ctx),
+        progression_assessment(ctx),
+        disease_status(ctx),
+        *(therapeutic_implication(ctx, finding) for finding in ctx.assessment.findings),
+    ]
+
+
+def diagnostic_report(ctx: ResultContext, observations: list[dict[str, Any]]) -> dict[str, Any]:
+    a = ctx.assessment
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": ctx.id_for("report"),
+        "identifier": [{"system": ctx.canon("report-id"), "value": ctx.report_key}],
+        "status": "preliminary",
+        "code": ctx.concept("report-type", "response-resistance-assessment"),
+        "subject": ctx.subject,
+        "effectiveDateTime": a.time_point.date.isoformat(),
+        "issued": ctx.issued.isoformat(),
+        "performer": [ctx.device_reference],
+        "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
+        "conclusion": conclusion(ctx),
+        "conclusionCode": conclusion_codes(ctx),
+        "presentedForm": [presented_form(ctx)],
+    }
+
+
+def conclusion_codes(ctx: ResultContext) -> list[dict[str, Any]]:
+    """Every coded finding: response, progression status, each flag, each mechanism (section 4)."""
+    a = ctx.assessment
+    coded = [
+        ("response-category", a.response_category),
+        ("progression-status", a.progression.value),
+        *(("assessment-flag", flag.value) for flag in a.flags),
+        *dict.fromkeys(("resistance-mechanism", f.mechanism) for f in a.findings),
+    ]
+    return [ctx.concept(system_id, code) for system_id, code in coded]

@@ -1,0 +1,64 @@
+"""One Genomics Reporting TherapeuticImplication per resistance finding (FHIR-CONTRACT.md section 4), shaped
+as the IG 3.0.0 examples (Observation-EGFR-L858R-therapuDrug1.json): the implication component (LA6676-6
+Resistant), `medication-assessed` the current drug, the level of evidence, and the mechanism from
+``CANON/CodeSystem/resistance-mechanism``; `derivedFrom` the variant (or histology) evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.adapters.fhir_out.observations import observation
+from service.adapters.fhir_out.result_context import ResultContext
+from service.domain.resistance import ResistanceFinding
+
+
+def implication_part(finding: ResistanceFinding) -> str:
+    return f"therapeutic-implication|{finding.rule.value}|{finding.mechanism}"
+
+
+def therapeutic_implication(ctx: ResultContext, finding: ResistanceFinding) -> dict[str, Any]:
+    codes = ctx.knowledge.output_codes.therapeutic_implication
+    code = {"coding": [ctx.external_coding(codes.code)]}
+    resource = observation(ctx, implication_part(finding), code, [*finding.evidence])
+    resource["meta"] = {"profile": [codes.profile]}
+    resource["category"] = [{"coding": [ctx.external_coding(ref)]} for ref in codes.categories]
+    resource["component"] = [
+        _component(
+            ctx.external_coding(codes.implication), {"coding": [ctx.external_coding(codes.resistant)]}
+        ),
+        *_medication_assessed(ctx),
+        _component(ctx.external_coding(codes.evidence_level), {"text": _evidence_text(finding)}),
+        _component(
+            ctx.canon_coding("observation-type", "resistance-mechanism"),
+            ctx.concept("resistance-mechanism", finding.mechanism),
+        ),
+    ]
+    if finding.alterations:
+        resource["note"] = [{"text": "; ".join(finding.alterations)}]
+    return resource
+
+
+def drug_concept(ctx: ResultContext, drug: str) -> dict[str, Any]:
+    """A drug as RxNorm (drugs.yaml, the first code listed) and text; text only where RxNorm has no code."""
+    known = ctx.knowledge.drugs.by_name(drug)
+    concept: dict[str, Any] = {"text": drug}
+    if known is not None and known.rxnorm:
+        system = ctx.knowledge.drugs.systems.rxnorm
+        concept["coding"] = [{"system": system, "code": known.rxnorm[0], "display": known.name}]
+    return concept
+
+
+def _medication_assessed(ctx: ResultContext) -> list[dict[str, Any]]:
+    drug = ctx.assessment.current_drug
+    if drug is None:
+        return []
+    medication = ctx.knowledge.output_codes.therapeutic_implication.medication_assessed
+    return [_component(ctx.external_coding(medication), drug_concept(ctx, drug))]
+
+
+def _evidence_text(finding: ResistanceFinding) -> str:
+    return f"{finding.rule.value}: {finding.evidence_basis} (indicative tier {finding.tier})"
+
+
+def _component(code: dict[str, str], value: dict[str, Any]) -> dict[str, Any]:
+    return {"code": {"coding": [code]}, "valueCodeableConcept": value}
