@@ -18,6 +18,7 @@ from service.knowledge.markers import MarkerSettings
 from service.knowledge.patterns import PatternSettings
 from service.knowledge.resistance import ResistanceKnowledgeBase
 from service.knowledge.response import ResponseCriteriaFile
+from service.knowledge.texts import ReportTexts
 from service.knowledge.vocabularies import (
     Drugs,
     Histology,
@@ -72,6 +73,7 @@ class Knowledge:
     resistance: ResistanceKnowledgeBase
     markers: MarkerSettings
     patterns: PatternSettings
+    texts: ReportTexts
     code_systems: CodeSystems
     output_codes: OutputCodes
 
@@ -97,6 +99,7 @@ _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "output_codes": ("output-codes.yaml", OutputCodes),
     "markers": ("markers.yaml", MarkerSettings),
     "patterns": ("patterns.yaml", PatternSettings),
+    "texts": ("texts.yaml", ReportTexts),
 }
 
 
