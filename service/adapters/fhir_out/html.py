@@ -96,7 +96,7 @@ def _sum_chart(ctx: ResultContext) -> str:
             ("pr", "pr-threshold"),
         )
     }
-    series = Series(f"{label} (mm)", points, "#222")
+    series = Series(label, points, "#222")
     return line_chart(label, [series], sum_references(labels, baseline, nadir))
 
 

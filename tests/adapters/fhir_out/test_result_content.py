@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from service.adapters.fhir_out.summary import TEXT_CODES
 from tests.adapters.fhir_out.assessment_factory import (
     CANON,
     HOSTILE,
     build,
     fake_texts,
+    knowledge,
     progression,
     resources,
     stable_without_sums,
@@ -198,3 +200,30 @@ def test_html_has_the_sum_and_cea_charts() -> None:
 def test_html_without_sums_has_no_chart() -> None:
     """No target sums and no markers: no SVG at all."""
     assert "<svg" not in html_of(build(stable_without_sums()))
+
+
+def real_texts(code: str, language: str) -> str:
+    return knowledge().texts.text(code, language)
+
+
+def test_texts_file_has_every_text_code_in_both_languages() -> None:
+    """mappings/texts.yaml provides every TEXT_CODES entry the builders ask for, in en and zh-CN."""
+    missing = [(code, lang) for code in TEXT_CODES for lang in ("en", "zh-CN") if not _has(code, lang)]
+    assert missing == []
+
+
+def test_chinese_report_with_the_real_texts() -> None:
+    """With the committed texts, the zh-CN conclusion uses Chinese labels and full-width punctuation."""
+    report = resources(build(progression(), language="zh-CN", texts=real_texts), "DiagnosticReport")[0]
+    assert report["conclusion"].startswith(
+        real_texts("label.response", "zh-CN") + "\uff1a"
+    )  # full-width colon
+    assert real_texts("resistance-mechanism.MET-AMP-HIGH", "zh-CN") in report["conclusion"]
+    assert report["conclusion"].endswith("。")
+
+
+def _has(code: str, language: str) -> bool:
+    try:
+        return bool(real_texts(code, language))
+    except KeyError:
+        return False
