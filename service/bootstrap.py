@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
+from service.app.evaluate import Evaluate, EvaluateOperation
 from service.app.ingest import Ingest, Normaliser
 from service.app.ports import Store
+from service.app.reports import ReportWriter
 from service.config import Settings
 from service.knowledge import Knowledge, load_knowledge
 
@@ -17,6 +20,10 @@ class Container:
     knowledge: Knowledge
     store: Store
     ingest: Ingest
+    evaluate: Evaluate
+    evaluate_operation: EvaluateOperation
+    render: ResultRenderer
+    report_writer: ReportWriter
 
 
 def build(
@@ -30,7 +37,13 @@ def build(
     knowledge = knowledge or load_knowledge(settings.mappings_dir)
     store = store or SqlStore(settings.database_url)
     normaliser = normaliser or _fhir_normaliser(knowledge, settings)
-    return Container(settings, knowledge, store, Ingest(store, normaliser, settings.strict_validation))
+    ingest = Ingest(store, normaliser, settings.strict_validation)
+    evaluate = Evaluate(store, knowledge)
+    operation = EvaluateOperation(evaluate, ingest, settings.canonical_base)
+    render = ResultRenderer(knowledge, settings.canonical_base)
+    version = settings.output_fhir_version
+    writer = ReportWriter(store, evaluate, lambda a, issued: render(a, "en", version, issued), version)
+    return Container(settings, knowledge, store, ingest, evaluate, operation, render, writer)
 
 
 def _fhir_normaliser(knowledge: Knowledge, settings: Settings) -> Normaliser:

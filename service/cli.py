@@ -1,18 +1,38 @@
-"""The ``oncoresponse`` command: ``serve`` now; ``evaluate``, ``import`` and ``demo`` come later."""
+"""The ``oncoresponse`` command: ``serve``, ``evaluate`` and ``demo``."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import sys
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
+import orjson
 import typer
 import uvicorn
 from pydantic import ValidationError
 
+from service.adapters.fhir_in.evaluate_params import EvaluateParams
+from service.cli_evaluate import evaluate_bundle, outcome_json, scratch_container
 from service.config import Settings
+from service.domain.assessment import Criteria
+from service.errors import ServiceError
 from service.knowledge import MappingError
 from service.log import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+class Language(StrEnum):
+    EN = "en"
+    ZH_CN = "zh-CN"
+
+
+class OutputVersion(StrEnum):
+    R4 = "4.0"
+    R5 = "5.0"
 
 
 @app.callback()
@@ -37,6 +57,58 @@ def serve(
         _fail(f"invalid mapping file {exc.file}: entry {exc.entry}: {exc.problem}")
     # uvicorn's access log prints raw paths, which can hold patient ids: the app logs route templates instead.
     uvicorn.run(application, host=settings.host, port=settings.port, access_log=False, log_level="warning")
+
+
+@app.command()
+def evaluate(
+    path: Annotated[str, typer.Argument(help="A Bundle file, or - for standard input")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default: the latest fact")] = None,
+    criteria: Annotated[Criteria | None, typer.Option(help="Default: from the current drug's class")] = None,
+    language: Annotated[Language, typer.Option(help="Language of the texts")] = Language.EN,
+    fhir_version: Annotated[
+        OutputVersion, typer.Option("--fhir-version", help="Output version")
+    ] = OutputVersion.R4,
+) -> None:
+    """Print the $evaluate result Bundle for a Bundle, with no server; else an OperationOutcome on stderr."""
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        params = EvaluateParams(
+            None, None, _date(as_of), criteria.value if criteria else None, language.value
+        )
+        _, result = asyncio.run(_evaluate(raw, params, fhir_version.value))
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    except ServiceError as exc:
+        sys.stderr.buffer.write(outcome_json(exc) + b"\n")
+        raise typer.Exit(code=1) from None
+    sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the result Bundles")] = Path("var/demo"),
+    language: Annotated[Language, typer.Option(help="Language of the texts")] = Language.EN,
+) -> None:
+    """Evaluate the built-in EGFR L858R patient on gefitinib at three dates and show what changed."""
+    from service.cli_demo import run_demo
+
+    run_demo(out, language.value)
+
+
+async def _evaluate(
+    raw: bytes, params: EvaluateParams, output_version: str
+) -> tuple[object, dict[str, object]]:
+    async with scratch_container() as container:
+        return await evaluate_bundle(container, raw, params, output_version)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of {text} is not a YYYY-MM-DD date")
 
 
 def load_settings(**overrides: object) -> Settings:

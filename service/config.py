@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     max_bundle_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_entries: int = Field(default=10_000, ge=1)
     strict_validation: bool = False
+    output_fhir_version: Literal["4.0", "5.0"] = "4.0"
 
     @model_validator(mode="before")
     @classmethod

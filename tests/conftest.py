@@ -13,10 +13,17 @@ from fastapi import FastAPI
 
 from service.api.app import create_app
 from service.config import Settings
+from service.log import configure_logging
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 POSTGRES_URL = os.environ.get("ONCO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_logs() -> None:
+    """The service's own log set-up: plain tracebacks (structlog's default renders rich ones, slowly)."""
+    configure_logging(Settings())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from service import __version__
 from service.api.errors import install_error_handlers
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
-from service.api.routes import health, ingest, metadata, read, validate
+from service.api.routes import code_systems, evaluate, health, ingest, metadata, read, validate
 from service.bootstrap import Container, build
 from service.config import Settings
 
@@ -40,7 +40,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
     )
-    for router in (health.router, metadata.router, validate.router, ingest.router, read.router):
+    routers = (health, metadata, validate, evaluate, code_systems, ingest, read)
+    for router in (module.router for module in routers):
         app.include_router(router)
     return app
 

@@ -10,13 +10,22 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
+from service.adapters.fhir_in.bundles import plan_bundle, rewrite_references
+from service.adapters.fhir_in.evaluate_params import EvaluateParams
+from service.adapters.fhir_in.normalise import normalise
+from service.adapters.fhir_in.references import Entry
+from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store.fact_codec import decode
+from service.app.ingest import Endpoint, Ingest
 from service.app.ports import Store
 from service.domain.assess import LineOfTherapy, Policy, assess
 from service.domain.assessment import Assessment, Criteria
 from service.domain.facts import FACT_CLASSES, Fact
+from service.domain.readings import ReadingThresholds
 from service.domain.timeline import PatientFacts, current_therapy
+from service.errors import BadRequest, Unprocessable
 from service.knowledge import Knowledge
 
 
@@ -36,7 +45,13 @@ class Evaluate:
     @cached_property
     def policy(self) -> Policy:
         k = self.knowledge
-        return Policy(k.response.thresholds(), k.resistance.to_domain(), k.version)
+        readings = ReadingThresholds(
+            k.markers.cea.to_domain(),
+            k.markers.ctdna.to_domain(),
+            k.markers.performance_status.to_domain(),
+            k.patterns.to_domain(),
+        )
+        return Policy(k.response.thresholds(), readings, k.resistance.to_domain(), k.version)
 
     async def __call__(self, request: EvaluationRequest) -> Assessment:
         """Raises ``NotAssessableError`` when there is no follow-up imaging to assess."""
@@ -64,3 +79,54 @@ def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:
     posted = list(posted)
     replaced = {fact.source for fact in posted}
     return PatientFacts.of([*(f for f in stored if f.source not in replaced), *posted])
+
+
+@dataclass(frozen=True)
+class EvaluateOperation:
+    """``$evaluate``: the posted Bundle's facts (stored first when ``persist``) plus what is stored."""
+
+    evaluate: Evaluate
+    ingest: Ingest
+    canonical_base: str
+
+    async def __call__(self, params: EvaluateParams, raw: bytes, version: FhirVersion) -> Assessment:
+        posted: list[Fact] = []
+        patients: set[str] = set()
+        if params.bundle is not None:
+            if params.persist:
+                endpoint = (
+                    Endpoint.ROOT
+                    if params.bundle.get("type") in ("transaction", "batch")
+                    else Endpoint.BUNDLE
+                )
+                await self.ingest(params.bundle, raw, endpoint, version)
+            posted, patients = self._read(params.bundle, version)
+        patient = params.patient or _only_patient(patients)
+        criteria = Criteria(params.criteria) if params.criteria else None
+        request = EvaluationRequest(
+            patient, tuple(f for f in posted if f.patient == patient), params.as_of, criteria
+        )
+        return await self.evaluate(request)
+
+    def _read(self, bundle: dict[str, Any], version: FhirVersion) -> tuple[list[Fact], set[str]]:
+        planned, problems = plan_bundle(bundle, transactional=bundle.get("type") in ("transaction", "batch"))
+        if problems:
+            raise BadRequest(
+                "The Bundle has entries the service cannot read", issues=[p.issue for p in problems]
+            )
+        rewrite_references(planned)
+        entries = [Entry(p.index, p.full_url, p.resource) for p in planned]
+        result = normalise(entries, self.evaluate.knowledge, self.canonical_base, version)
+        errors = [i for i in result.issues if i.severity == "error"]
+        if errors:
+            raise Unprocessable("The Bundle has values the service cannot use", issues=errors)
+        return result.facts, result.patients
+
+
+def _only_patient(patients: set[str]) -> str:
+    if len(patients) != 1:
+        found = ", ".join(sorted(patients)) or "none"
+        raise BadRequest(
+            f"Name the patient to evaluate: the Bundle holds {found}", expression="Parameters.parameter"
+        )
+    return next(iter(patients))

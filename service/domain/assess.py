@@ -27,8 +27,10 @@ from service.domain.assessment_parts import (
 )
 from service.domain.imaging_response import ImagingResponse, evaluate_imaging_response
 from service.domain.model import ClinicalStability
-from service.domain.resistance import ResistanceContext
-from service.domain.resistance_kb import ResistanceKnowledge
+from service.domain.patterns import PatternAssessment
+from service.domain.readings import ReadingThresholds, imaging_verdict, read_markers, read_pattern
+from service.domain.resistance import ResistanceContext, ResistanceFinding
+from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge
 from service.domain.resistance_workup import ResistanceAssessment, assess_resistance
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -52,6 +54,7 @@ class LineOfTherapy:
 @dataclass(frozen=True, slots=True)
 class Policy:
     thresholds: ResponseThresholds
+    readings: ReadingThresholds
     resistance: ResistanceKnowledge
     knowledge_base_version: str
 
@@ -64,7 +67,6 @@ def assess(
     policy: Policy,
     *,
     criteria: Criteria | None = None,
-    readings: MarkerReading | None = None,
 ) -> Assessment:
     """The assessment of the latest imaging time point on or before ``as_of`` (facts already cut there)."""
     criteria = criteria or line.criteria
@@ -81,16 +83,20 @@ def assess(
         clinical=clinical,
     )
     point = imaging.recist.time_points[-1]
-    readings = readings or MarkerReading()
-    flags = [*point.flags, *_variability_flags(imaging, point), *readings.flags]
-    resistance = _resistance(policy, line, facts, point) if point.progression_date or _is_pd(point) else None
-    if resistance:
-        flags += resistance.flags
+    flags = [*point.flags, *_variability_flags(imaging, point)]
+    drug_class = line.therapy.drug_class if line.therapy else None
+    verdict = imaging_verdict(point, flags)
+    readings = read_markers(facts, point, verdict, start, policy.readings, policy.resistance, drug_class)
+    flags += readings.flags
+    pattern = read_pattern(imaging, timeline, point, policy.readings.patterns) if _is_pd(point) else None
+    flags += pattern.flags if pattern else ()
+    resistance = _resistance(policy, line, facts, point, pattern) if _is_pd(point) else None
+    flags += resistance.flags if resistance else ()
     category, irecist_flags = _category(imaging, criteria)
     flags += irecist_flags
     status = progression_status(category, flags, resistance)
     suggestions = suggestions_for(status, flags, resistance, line.targeted)
-    rules = _rules(imaging, point, readings, resistance, suggestions)
+    rules = _rules(imaging, point, readings, resistance, suggestions) + (pattern.rules if pattern else ())
     return Assessment(
         patient=patient,
         as_of=as_of,
@@ -103,7 +109,7 @@ def assess(
         disease_status=disease_status(status, point),
         evidence_types=evidence_types(facts, readings),
         flags=tuple(dict.fromkeys(flags)),
-        findings=resistance.findings if resistance else (),
+        findings=_mechanisms(resistance),
         suggestions=suggestions,
         rules=rules,
         evidence=evidence_of(facts, line, resistance),
@@ -116,6 +122,14 @@ def assess(
         condition=facts.conditions[-1].source if facts.conditions else None,
         knowledge_base_version=policy.knowledge_base_version,
     )
+
+
+def _mechanisms(resistance: ResistanceAssessment | None) -> tuple[ResistanceFinding, ...]:
+    """Resistance mechanisms only: X20 (oligoprogression) is a pattern, reported as its flag and actions,
+    not as a mechanism the drug is resistant to."""
+    if resistance is None:
+        return ()
+    return tuple(f for f in resistance.findings if f.category is not FindingCategory.PATTERN)
 
 
 def _is_pd(point: TimePointResponse) -> bool:
@@ -140,7 +154,11 @@ def _best_category(imaging: ImagingResponse, criteria: Criteria) -> str:
 
 
 def _resistance(
-    policy: Policy, line: LineOfTherapy, facts: PatientFacts, point: TimePointResponse
+    policy: Policy,
+    line: LineOfTherapy,
+    facts: PatientFacts,
+    point: TimePointResponse,
+    pattern: PatternAssessment | None,
 ) -> ResistanceAssessment | None:
     """Section 6 step 5 applies on targeted therapy only; the progression date anchors K9 and A3."""
     if not (line.targeted and line.therapy):
@@ -148,6 +166,7 @@ def _resistance(
     context = ResistanceContext(
         therapy_class=line.therapy.drug_class,
         therapy_started_on=line.therapy.started_on,
+        oligoprogression=bool(pattern and Flag.OLIGOPROGRESSION in pattern.flags),
         progression_on=point.progression_date or point.date,
     )
     return assess_resistance(

@@ -1,17 +1,23 @@
 """A hand-written fake of the FHIR normaliser, so the ingest use case is tested without the vocabularies.
 
-It reads Observations only: a ``valueQuantity`` in ``mm`` becomes one fact; any other unit is an error on
-that entry; a ``code.text`` of ``unknown`` gives a warning.
+It reads Observations only: a ``valueQuantity`` in ``mm`` becomes one fact (a real fact type, encoded as the
+store keeps it); any other unit is an error on that entry; a ``code.text`` of ``unknown`` gives a warning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 
 from service.adapters.fhir_in.bundles import PlannedEntry, patient_reference
 from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.store.fact_codec import encode
 from service.app.ingest import NormalisedFacts
+from service.domain.facts import MarkerResult
 from service.errors import Issue
+
+_DAY = date(2026, 1, 5)
 
 
 def fake_normaliser(entries: Sequence[PlannedEntry], _version: FhirVersion) -> NormalisedFacts:
@@ -30,5 +36,8 @@ def fake_normaliser(entries: Sequence[PlannedEntry], _version: FhirVersion) -> N
             issues.append(
                 Issue("code not recognised; kept, not used", "code-invalid", "warning", f"{where}.code")
             )
-        by_source[entry.reference] = [(patient, "Size", {"mm": quantity["value"]})]
+        fact = MarkerResult(
+            patient, entry.reference, "fake", Decimal(str(quantity["value"])), "mm", None, _DAY, None
+        )
+        by_source[entry.reference] = [(patient, "MarkerResult", encode(fact))]
     return NormalisedFacts(by_source, issues)

@@ -13,7 +13,8 @@ from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Coding, Node, When, first_of, read_effective
 from service.adapters.fhir_in.imaging import imaging_context
 from service.adapters.fhir_in.versions import FhirVersion
-from service.domain.facts import LesionObservation, LesionRole, LesionStatus, SourceCode
+from service.domain.facts import LesionObservation, SourceCode
+from service.domain.model import LesionRole, LesionStatus
 
 Sizes = dict[str, Decimal]  # concept (longest-diameter, other-dimension, short-axis) → mm
 

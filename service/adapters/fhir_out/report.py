@@ -9,6 +9,7 @@ name-based UUID of that key, so the same Assessment always gives the same ids.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from service.adapters.fhir_out.careplan import care_plan
@@ -94,3 +95,24 @@ def conclusion_codes(ctx: ResultContext) -> list[dict[str, Any]]:
         *dict.fromkeys(("resistance-mechanism", f.mechanism) for f in a.findings),
     ]
     return [ctx.concept(system_id, code) for system_id, code in coded]
+
+
+@dataclass(frozen=True)
+class ResultRenderer:
+    """``build_result_bundle`` with the knowledge, canonical base and texts of one running service."""
+
+    knowledge: Knowledge
+    canonical_base: str
+
+    def __call__(
+        self, assessment: Assessment, language: str, fhir_version: str, issued: dt.datetime
+    ) -> dict[str, Any]:
+        return build_result_bundle(
+            assessment,
+            knowledge=self.knowledge,
+            canonical_base=self.canonical_base,
+            language=language,
+            fhir_version=fhir_version,
+            issued=issued,
+            texts=self.knowledge.texts.text,
+        )

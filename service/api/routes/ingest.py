@@ -67,4 +67,5 @@ async def _ingest(request: Request, container: ContainerDep, endpoint: Endpoint)
             f"The Bundle has {len(entries)} entries; ONCO_MAX_ENTRIES is {limit}", expression="Bundle.entry"
         )
     result = await container.ingest(body.resource, body.raw, endpoint, body.version)
+    await container.report_writer(result.patients)  # issue 6: stored data is evaluated again
     return FhirJSONResponse(write_response(result))

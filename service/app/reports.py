@@ -1,0 +1,82 @@
+"""After ingestion, each affected patient is evaluated again and the report, its Observations, the
+CarePlan and the Provenance are stored (issue 6). A corrected time point amends its report: same
+identifier and id, ``status = amended``, a new version; an unchanged result stores nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+
+from service.adapters.fhir_in.bundles import content_hash
+from service.adapters.store import NewVersion
+from service.app.evaluate import Evaluate, EvaluationRequest
+from service.app.ports import Store
+from service.domain.assess import NotAssessableError
+from service.domain.assessment import Assessment
+
+log = structlog.get_logger("service.reports")
+
+# Elements that change on every run without changing the result: left out when comparing versions.
+_VOLATILE = ("meta", "issued", "recorded", "created", "status")
+
+Render = Callable[[Assessment, datetime], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReportWriter:
+    store: Store
+    evaluate: Evaluate
+    render: Render
+    fhir_version: str = "4.0"
+
+    async def __call__(self, patients: Iterable[str]) -> list[str]:
+        """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended)."""
+        written = []
+        for patient in sorted(patients):
+            try:
+                assessment = await self.evaluate(EvaluationRequest(patient))
+            except NotAssessableError:
+                log.info("not_assessable", reason="no follow-up imaging")
+                continue
+            written += await self._store(self.render(assessment, datetime.now(UTC)), patient)
+        return written
+
+    async def _store(self, bundle: dict[str, Any], patient: str) -> list[str]:
+        """The produced Bundle is kept as a submission (endpoint `evaluation`), its resources as versions."""
+        resources = [entry["resource"] for entry in bundle["entry"]]
+        submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        async with self.store.writing({patient}) as writer:
+            current = await writer.current_versions((r["resourceType"], r["id"]) for r in resources)
+            changed = [r for r in resources if _stable_hash(r) != _current_hash(current, r)]
+            if not changed:
+                return []
+            for resource in changed:
+                if resource["resourceType"] == "DiagnosticReport" and _key(resource) in current:
+                    resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
+            content = orjson.dumps(bundle)
+            await writer.add_submission(
+                submission_id, now, "evaluation", "collection", self.fhir_version, content
+            )
+            versions = [NewVersion(r, _stable_hash(r), patient, []) for r in changed]
+            stored = await writer.write_versions(versions, submission_id, now)
+        return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
+
+
+def _stable_hash(resource: dict[str, Any]) -> str:
+    return content_hash({k: v for k, v in resource.items() if k not in _VOLATILE})
+
+
+def _key(resource: dict[str, Any]) -> tuple[str, str]:
+    return resource["resourceType"], resource["id"]
+
+
+def _current_hash(current: dict[tuple[str, str], Any], resource: dict[str, Any]) -> str | None:
+    found = current.get(_key(resource))
+    return found.posted_hash if found else None
