@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from service.api.routes import code_systems
-
 CANON = "http://oncoresponse.org/fhir"
-
-
-@pytest.fixture(autouse=True)
-def wired(app: FastAPI) -> None:
-    """Until app.py includes the router, put its routes first (before the generic ``/fhir/{type}/{id}``)."""
-    if not any(getattr(route, "name", None) == "read_code_system" for route in app.router.routes):
-        app.router.routes[0:0] = code_systems.router.routes
 
 
 async def test_read_one_code_system(client: httpx.AsyncClient, app: FastAPI) -> None:
