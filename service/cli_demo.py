@@ -21,9 +21,12 @@ from service.cli_evaluate import DEMO_BUNDLE, DEMO_DATES, evaluate_bundle, scrat
 from service.domain.assessment import Assessment
 
 
+_TABLE_WIDTH = 170
+
+
 def run_demo(out: Path, language: str) -> list[Path]:
     assessments, written = asyncio.run(_evaluate_all(out, language))
-    console = Console()
+    console = Console(width=max(Console().width, _TABLE_WIDTH))  # codes stay whole on a narrow terminal
     console.print(_table(assessments))
     for path in written:
         console.print(f"wrote {path}")
@@ -57,7 +60,7 @@ def _table(assessments: list[Assessment]) -> Table:
         "mechanisms",
         "suggestions",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for a in assessments:
         table.add_row(
             _day(a.time_point.date),

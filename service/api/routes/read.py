@@ -16,7 +16,9 @@ from service.errors import BadRequest, NotFound
 
 router = fhir_router()
 
-_SORTS = {"-_lastUpdated": True, "_lastUpdated": False}
+# Newest first or not. ``issued`` sorts like ``_lastUpdated``: the service stores each report it issues at
+# once, so a report's issued time and its version's lastUpdated are the same moment.
+_SORTS = {"-_lastUpdated": True, "_lastUpdated": False, "-issued": True, "issued": False}
 
 
 @router.get(
@@ -53,7 +55,7 @@ async def search(  # one parameter per FHIR search parameter the contract names
     _check_type(resource_type)
     if sort not in _SORTS:
         raise BadRequest(
-            f"_sort={sort} is not supported; use _lastUpdated or -_lastUpdated", expression="_sort"
+            f"_sort={sort} is not supported; use (-)_lastUpdated or (-)issued", expression="_sort"
         )
     after, before = _last_updated_range(last_updated or [])
     query = SearchQuery(resource_type, _patient_ref(patient or subject), after, before, _SORTS[sort], count)

@@ -1,0 +1,144 @@
+"""$evaluate over HTTP, and the reports ingestion writes: same answer both ways, amended on correction."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fhir.resources import get_fhir_model_class as r5_model
+from fhir.resources.R4B import get_fhir_model_class as r4b_model
+
+from tests.conftest import SHARED
+
+FHIR = {"content-type": "application/fhir+json"}
+T790M = SHARED / "examples" / "seed-t790m-progression.json"
+
+
+def codes(bundle: dict[str, Any]) -> list[str]:
+    report = bundle["entry"][0]["resource"]
+    return [c["coding"][0]["code"] for c in report["conclusionCode"]]
+
+
+def activities(bundle: dict[str, Any]) -> list[str]:
+    plan = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan")
+    return [a["detail"]["code"]["coding"][0]["code"] for a in plan["activity"]]
+
+
+async def evaluate(client: httpx.AsyncClient, body: dict[str, Any], **headers: str) -> httpx.Response:
+    return await client.post("/fhir/$evaluate", content=orjson.dumps(body), headers={**FHIR, **headers})
+
+
+async def test_evaluate_a_bundle_answers_a_collection_report_first(client: httpx.AsyncClient) -> None:
+    """A Bundle in, a collection out: DiagnosticReport first, preliminary, with the T790M answer coded."""
+    response = await evaluate(client, orjson.loads(T790M.read_bytes()))
+    bundle = response.json()
+    assert response.status_code == 200 and bundle["type"] == "collection"
+    report = bundle["entry"][0]["resource"]
+    assert report["resourceType"] == "DiagnosticReport" and report["status"] == "preliminary"
+    assert {"PD", "progression-supported", "EGFR-T790M", "CEA_RISE_SIGNIFICANT"} <= set(codes(bundle))
+    assert activities(bundle)[0] == "switch-therapy"
+    for entry in bundle["entry"]:
+        r4b_model(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+
+
+async def test_parameters_with_as_of_language_and_r5_output(client: httpx.AsyncClient) -> None:
+    """Parameters: bundle + asOf + language zh-CN; Accept fhirVersion=5.0 gives R5 that parses as R5."""
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "bundle", "resource": orjson.loads(T790M.read_bytes())},
+            {"name": "asOf", "valueDate": "2026-05-05"},
+            {"name": "language", "valueCode": "zh-CN"},
+        ],
+    }
+    response = await evaluate(client, parameters, accept="application/fhir+json; fhirVersion=5.0")
+    bundle = response.json()
+    report = bundle["entry"][0]["resource"]
+    assert report["effectiveDateTime"].startswith("2026-05-05")
+    assert "SD" in codes(bundle) and "PD" not in codes(bundle)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in report["conclusion"])  # written in Chinese
+    for entry in bundle["entry"]:
+        r5_model(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+
+
+@pytest.mark.parametrize(
+    ("parameters", "status"),
+    [
+        ({"resourceType": "Parameters", "parameter": [{"name": "criteria", "valueCode": "who"}]}, 400),
+        ({"resourceType": "Parameters", "parameter": [{"name": "asOf", "valueDate": "soon"}]}, 400),
+        (
+            {
+                "resourceType": "Parameters",
+                "parameter": [{"name": "patient", "valueReference": {"reference": "Patient/none"}}],
+            },
+            422,
+        ),
+        ({"resourceType": "Patient"}, 400),
+    ],
+)
+async def test_bad_evaluate_requests(
+    client: httpx.AsyncClient, parameters: dict[str, Any], status: int
+) -> None:
+    """A bad parameter is a 400 naming it; a patient with no follow-up imaging is a 422."""
+    response = await evaluate(client, parameters)
+    assert response.status_code == status
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_ingest_stores_the_report_and_search_returns_it_like_evaluate(
+    client: httpx.AsyncClient,
+) -> None:
+    """POST a Bundle: the report is stored, found by subject, and coded as $evaluate codes the same data."""
+    raw = T790M.read_bytes()
+    assert (await client.post("/fhir/Bundle", content=raw, headers=FHIR)).status_code == 200
+    found = (
+        await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2", "_sort": "-issued"})
+    ).json()
+    assert found["total"] == 1
+    stored = found["entry"][0]["resource"]
+    direct = (await evaluate(client, orjson.loads(raw))).json()["entry"][0]["resource"]
+    assert stored["id"] == direct["id"] and stored["identifier"] == direct["identifier"]
+    assert [c["coding"] for c in stored["conclusionCode"]] == [c["coding"] for c in direct["conclusionCode"]]
+    plans = (await client.get("/fhir/CarePlan", params={"subject": "Patient/p-e2"})).json()
+    assert plans["total"] == 1 and plans["entry"][0]["resource"]["status"] == "draft"
+
+
+async def test_a_corrected_time_point_amends_its_report(client: httpx.AsyncClient) -> None:
+    """A corrected measurement of the same time point: same report id, new version, status amended."""
+    bundle = orjson.loads(T790M.read_bytes())
+    await client.post("/fhir/Bundle", content=orjson.dumps(bundle), headers=FHIR)
+    first = (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()["entry"][
+        0
+    ]
+    corrected = copy.deepcopy(bundle)
+    latest = max(
+        (
+            e["resource"]
+            for e in corrected["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+            and "component" in e["resource"]
+            and e["resource"]["code"]["coding"][0]["code"] == "21889-1"
+        ),
+        key=lambda r: r["effectiveDateTime"],
+    )
+    latest["component"][0]["valueQuantity"]["value"] += 1
+    await client.post("/fhir/Bundle", content=orjson.dumps(corrected), headers=FHIR)
+    again = (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()
+    assert again["total"] == 1
+    report = again["entry"][0]["resource"]
+    assert report["id"] == first["resource"]["id"]
+    assert report["status"] == "amended" and report["meta"]["versionId"] == "2"
+
+
+async def test_reposting_the_same_data_writes_no_new_report_version(client: httpx.AsyncClient) -> None:
+    """The same Bundle twice: the report stays at version 1 (nothing clinical changed)."""
+    raw = T790M.read_bytes()
+    for _ in range(2):
+        await client.post("/fhir/Bundle", content=raw, headers=FHIR)
+    report = (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()["entry"][
+        0
+    ]
+    assert report["resource"]["meta"]["versionId"] == "1" and report["resource"]["status"] == "preliminary"
