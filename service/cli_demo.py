@@ -20,7 +20,6 @@ from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.cli_evaluate import DEMO_BUNDLE, DEMO_DATES, evaluate_bundle, scratch_container
 from service.domain.assessment import Assessment
 
-
 _TABLE_WIDTH = 170
 
 
