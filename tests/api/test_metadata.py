@@ -25,7 +25,7 @@ async def test_metadata_lists_what_is_served(client: httpx.AsyncClient) -> None:
     types = [r["type"] for r in rest["resource"]]
     assert "Observation" in types and "Account" not in types
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
-    assert {o["name"] for o in rest["operation"]} == {"validate", "process-message"}
+    assert {o["name"] for o in rest["operation"]} == {"validate", "process-message", "evaluate"}
     for resource_type in types:
         assert (await client.get(f"/fhir/{resource_type}", params={"_count": 0})).status_code == 200
 

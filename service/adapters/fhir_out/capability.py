@@ -33,7 +33,7 @@ def _rest(settings: Settings) -> dict[str, Any]:
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Decision support only: reports are preliminary and care plans are proposals.",
-        "resource": [_resource(t) for t in READABLE_TYPES],
+        "resource": [*(_resource(t) for t in READABLE_TYPES), _code_systems()],
         "interaction": [
             {"code": "transaction", "documentation": "POST /fhir: all-or-nothing; POST and PUT entries"},
             {"code": "batch", "documentation": "POST /fhir: each entry on its own; POST and PUT entries"},
@@ -44,11 +44,22 @@ def _rest(settings: Settings) -> dict[str, Any]:
                 "name": "process-message",
                 "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
             },
+            {
+                "name": "evaluate",
+                "definition": f"{settings.canonical_base}/OperationDefinition/evaluate",
+                "documentation": "POST /fhir/$evaluate: response and resistance assessment (FHIR-CONTRACT "
+                "section 2); a Bundle, or Parameters bundle/patient/asOf/criteria/language/persist",
+            },
         ],
     }
     if settings.auth_mode is AuthMode.BEARER:
         rest["security"] = {"description": "Every /fhir request needs 'Authorization: Bearer <token>'."}
     return rest
+
+
+def _code_systems() -> dict[str, Any]:
+    """The service's own code systems, read by id or listed whole (no search parameters)."""
+    return {"type": "CodeSystem", "interaction": [{"code": "read"}, {"code": "search-type"}]}
 
 
 def _resource(resource_type: str) -> dict[str, Any]:
