@@ -201,3 +201,17 @@ def stable_without_sums() -> Assessment:
         current_drug=None,
         condition=None,
     )
+
+
+def bare() -> Assessment:
+    """A finding without alterations or evidence, no inputs, no drug; a suggested drug without RxNorm."""
+    finding = dataclasses.replace(met_finding(), alterations=(), evidence=())
+    action = SuggestedAction(CareSuggestion.ADD_TARGETED_AGENT, ("savolitinib",), None, (Rule.X6, Rule.A5))
+    return progression(
+        findings=(finding,),
+        suggestions=(action,),
+        evidence=(),
+        imaging_evidence=(),
+        current_drug=None,
+        cea=(),
+    )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.adapters.fhir_out.report import ResultRenderer
 from tests.adapters.fhir_out.assessment_factory import (
     CANON,
+    ISSUED,
+    bare,
     build,
+    knowledge,
     progression,
     resources,
     stable_without_sums,
@@ -127,3 +131,24 @@ def test_provenance_records_versions_and_criteria() -> None:
     assert by_url["knowledge-base-version"]["valueString"] == "2026.11.0"
     assert by_url["response-criteria"]["valueCoding"]["code"] == "recist-1.1"
     assert by_url["service-version"]["valueString"]
+
+
+def test_bare_assessment_has_no_empty_elements() -> None:
+    """No inputs, no drug, a drug without RxNorm: elements are left out rather than written empty."""
+    bundle = build(bare())
+    detail = plan_of(bundle)["activity"][0]["detail"]
+    assert detail["productCodeableConcept"] == {"text": "savolitinib"}
+    assert "entity" not in resources(bundle, "Provenance")[0]
+    observations = resources(bundle, "Observation")
+    # only best response and progression derive from another result; the others have no input to name
+    assert ["derivedFrom" in o for o in observations] == [False, True, True, False, False]
+    implication = observations[-1]
+    assert "note" not in implication
+    assert len(implication["component"]) == 3  # no medication-assessed without a current drug
+
+
+def test_result_renderer_uses_the_knowledge_texts() -> None:
+    """The renderer the container holds builds the same Bundle with the committed texts."""
+    renderer = ResultRenderer(knowledge(), CANON)
+    bundle = renderer(progression(), "en", "4.0", ISSUED)
+    assert bundle == build(progression(), texts=knowledge().texts.text)

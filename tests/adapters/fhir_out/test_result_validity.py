@@ -19,6 +19,7 @@ from service.adapters.fhir_out.code_systems import code_system_searchset
 from service.domain.assessment import Assessment, Criteria
 from tests.adapters.fhir_out.assessment_factory import (
     CANON,
+    bare,
     build,
     knowledge,
     progression,
@@ -26,7 +27,11 @@ from tests.adapters.fhir_out.assessment_factory import (
 )
 from tests.conftest import SHARED
 
-ASSESSMENTS: dict[str, Callable[[], Assessment]] = {"progression": progression, "stable": stable_without_sums}
+ASSESSMENTS: dict[str, Callable[[], Assessment]] = {
+    "progression": progression,
+    "stable": stable_without_sums,
+    "bare": bare,
+}
 VERSIONS = {"4.0": ("r4", r4b_model), "5.0": ("r5", r5_model)}
 
 
