@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import ingest
+from benchmarks import evaluate, ingest
 
 PERFORMANCE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -22,7 +22,7 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "",
     ]
-    text = "\n".join([*header, *ingest.report()]) + "\n"
+    text = "\n".join([*header, *ingest.report(), "", *evaluate.report()]) + "\n"
     PERFORMANCE.write_text(text, encoding="utf-8")
     print(text)  # the report is the command's output
 

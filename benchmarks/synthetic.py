@@ -18,7 +18,7 @@ _SITES = [
     ("B", "10200004", "Liver structure"),
     ("C", "23451007", "Adrenal gland structure"),
 ]
-_START = date(2026, 1, 5)
+_END = date(2026, 10, 12)  # the last time point; every date stays in the past
 _CANON = "http://oncoresponse.org/fhir/CodeSystem"
 
 
@@ -26,7 +26,8 @@ def coding(system: str, code: str, display: str = "") -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, **({"display": display} if display else {})}]}
 
 
-def patient_resources(pid: str, time_points: int) -> list[dict[str, Any]]:
+def patient_resources(pid: str, time_points: int, spacing_days: int = 56) -> list[dict[str, Any]]:
+    start = _END - timedelta(days=spacing_days * (time_points - 1))
     subject = {"reference": f"Patient/{pid}"}
     out: list[dict[str, Any]] = [
         {"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": "1961-03-02"},
@@ -43,7 +44,7 @@ def patient_resources(pid: str, time_points: int) -> list[dict[str, Any]]:
             "status": "active",
             "intent": "order",
             "subject": subject,
-            "authoredOn": "2026-01-05",
+            "authoredOn": start.isoformat(),
             "medicationCodeableConcept": {
                 **coding("http://www.nlm.nih.gov/research/umls/rxnorm", "328134", "gefitinib"),
                 "text": "gefitinib",
@@ -51,9 +52,9 @@ def patient_resources(pid: str, time_points: int) -> list[dict[str, Any]]:
         },
     ]
     out += [_lesion(pid, subject, *site) for site in [*_SITES, ("D", "272673000", "Bone structure")]]
-    out += _variant(pid, subject, "tissue", _START - timedelta(days=40), "L858R", 0.31)
+    out += _variant(pid, subject, "tissue", start - timedelta(days=40), "L858R", 0.31)
     for tp in range(time_points):
-        out += _time_point(pid, subject, tp)
+        out += _time_point(pid, subject, tp, start + timedelta(days=spacing_days * tp))
     return out
 
 
@@ -67,8 +68,7 @@ def _lesion(pid: str, subject: dict[str, str], letter: str, code: str, display: 
     }
 
 
-def _time_point(pid: str, subject: dict[str, str], tp: int) -> list[dict[str, Any]]:
-    day = _START + timedelta(days=56 * tp)
+def _time_point(pid: str, subject: dict[str, str], tp: int, day: date) -> list[dict[str, Any]]:
     study = f"{pid}-study-{tp}"
     out: list[dict[str, Any]] = [
         {
@@ -87,7 +87,7 @@ def _time_point(pid: str, subject: dict[str, str], tp: int) -> list[dict[str, An
             "subject": subject,
             "code": coding(LOINC, "89247-1"),
             "effectiveDateTime": f"{day}T08:00:00Z",
-            "valueInteger": tp // 4,
+            "valueInteger": min(tp // 4, 1),
         },
     ]
     for i, (letter, code, display) in enumerate(_SITES):
@@ -106,7 +106,7 @@ def _time_point(pid: str, subject: dict[str, str], tp: int) -> list[dict[str, An
         }
     )
     if tp % 2 == 1:
-        out += _variant(pid, subject, "plasma", day, "T790M", 0.01 * tp)
+        out += _variant(pid, subject, "plasma", day, "T790M", round(0.01 * (tp % 10 + 1), 2))
     return out
 
 
@@ -204,8 +204,10 @@ def _variant(
     ]
 
 
-def collection(patients: int, time_points: int) -> dict[str, Any]:
-    resources = [r for p in range(patients) for r in patient_resources(f"bench-{p}", time_points)]
+def collection(patients: int, time_points: int, spacing_days: int = 56) -> dict[str, Any]:
+    resources = [
+        r for p in range(patients) for r in patient_resources(f"bench-{p}", time_points, spacing_days)
+    ]
     return {
         "resourceType": "Bundle",
         "type": "collection",
