@@ -45,6 +45,9 @@ class ReportWriter:
             except NotAssessableError:
                 log.info("not_assessable", reason="no follow-up imaging")
                 continue
+            except Exception:  # the data is stored: a failed evaluation must not undo the post
+                log.exception("evaluation_failed")
+                continue
             written += await self._store(self.render(assessment, datetime.now(UTC)), patient)
         return written
 

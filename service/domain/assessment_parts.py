@@ -10,6 +10,7 @@ from decimal import Decimal
 from service.domain.assessment import DiseaseStatus, EvidenceType, MarkerPoint, ProgressionStatus, SumPoint
 from service.domain.imaging_response import ImagingResponse
 from service.domain.model import ImagingTimeline, MarkerStatus
+from service.domain.resistance_kb import FindingCategory
 from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -44,13 +45,20 @@ def progression_status(
     if category != "PD":
         return ProgressionStatus.NO_PROGRESSION
     present = set(flags)
-    corroborated = bool(present & _CORROBORATING) or bool(resistance and resistance.findings)
+    corroborated = bool(present & _CORROBORATING) or _resistance_found(resistance)
     if Flag.BORDERLINE_PD in present and not corroborated:
         return ProgressionStatus.UNCERTAIN
     discordant = Flag.MARKER_DISCORDANT in present and bool(present & _MOLECULAR_GOOD_NEWS)
     if discordant and Flag.PS_DETERIORATION not in present:
         return ProgressionStatus.UNCERTAIN
     return ProgressionStatus.SUPPORTED
+
+
+def _resistance_found(resistance: ResistanceAssessment | None) -> bool:
+    """Step 3 names "a new resistance variant": a mechanism found, not the X20 oligoprogression pattern
+    (a pattern of growth cannot corroborate the growth it describes)."""
+    findings = resistance.findings if resistance else ()
+    return any(f.category is not FindingCategory.PATTERN for f in findings)
 
 
 def suggestions_for(

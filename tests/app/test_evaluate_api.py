@@ -142,3 +142,17 @@ async def test_reposting_the_same_data_writes_no_new_report_version(client: http
         0
     ]
     assert report["resource"]["meta"]["versionId"] == "1" and report["resource"]["status"] == "preliminary"
+
+
+async def test_a_failing_evaluation_does_not_fail_the_post(client: httpx.AsyncClient, app: Any) -> None:
+    """If evaluating a patient fails unexpectedly, the posted data is still stored and answered 200."""
+
+    async def broken(_request: object) -> None:
+        raise RuntimeError("evaluation bug")
+
+    writer = app.state.container.report_writer
+    object.__setattr__(writer, "evaluate", broken)
+    response = await client.post("/fhir/Bundle", content=T790M.read_bytes(), headers=FHIR)
+    assert response.status_code == 200
+    assert (await client.get("/fhir/Observation", params={"subject": "Patient/p-e2"})).json()["total"] > 0
+    assert (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()["total"] == 0
