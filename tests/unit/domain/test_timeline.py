@@ -1,0 +1,109 @@
+"""Facts → the inputs of an assessment: the current line of therapy and the imaging timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from service.domain import facts as f
+from service.domain.model import LesionStatus, Modality
+from service.domain.timeline import PatientFacts, current_therapy, imaging_timeline
+
+D = dt.date
+
+
+def therapy(drug: str, started: dt.date | None, authored: dt.date | None = None) -> f.TherapyFact:
+    return f.TherapyFact(
+        "Patient/p",
+        f"MedicationRequest/{drug}-{started}",
+        f.TherapyRecordKind.REQUEST,
+        drug,
+        "cls",
+        (),
+        "active",
+        started,
+        None,
+        authored,
+    )
+
+
+def lesion(day: dt.date, mm: str, key: str = "tp", lesion_id: str | None = "L1", modality: str | None = "CT"):  # type: ignore[no-untyped-def]
+    return f.LesionObservation(
+        "Patient/p",
+        f"Observation/{lesion_id}-{day}",
+        lesion_id,
+        None,
+        day,
+        None,
+        f"{key}-{day}",
+        f.TimepointBasis.IMAGING_STUDY,
+        Decimal(mm),
+        None,
+        (f.SourceCode("http://snomed.info/sct", "39607008"),),
+        False,
+        None,
+        LesionStatus.PRESENT,
+        None,
+        None,
+        modality,
+    )
+
+
+def test_current_therapy_is_the_drug_started_last_from_its_first_record() -> None:
+    """The latest-started drug is the line; its start is its earliest record (authoredOn when no start)."""
+    line = current_therapy(
+        [
+            therapy("gefitinib", D(2025, 1, 1)),
+            therapy("osimertinib", None, D(2026, 2, 1)),
+            therapy("osimertinib", D(2026, 3, 1)),
+        ]
+    )
+    assert line is not None and line.drug == "osimertinib" and line.started_on == D(2026, 2, 1)
+    assert len(line.sources) == 2
+
+
+def test_no_therapy_means_no_line() -> None:
+    """Without any therapy fact there is no line (the baseline scan then stands in for its start)."""
+    assert current_therapy([]) is None
+
+
+def test_baseline_is_the_last_scan_on_or_before_the_start() -> None:
+    """Scans before the pre-treatment baseline are left out; without a start the first scan is baseline."""
+    scans = [lesion(D(2025, 11, 1), "40"), lesion(D(2025, 12, 28), "30"), lesion(D(2026, 3, 1), "20")]
+    with_start = imaging_timeline(scans, D(2026, 1, 5))
+    without = imaging_timeline(scans, None)
+    assert with_start is not None and [tp.date for tp in with_start.ordered] == [
+        D(2025, 12, 28),
+        D(2026, 3, 1),
+    ]
+    assert without is not None and without.ordered[0].date == D(2025, 11, 1)
+    assert without.treatment_start == D(2025, 11, 1)
+
+
+def test_no_lesion_observations_means_no_timeline() -> None:
+    """Nothing to evaluate without imaging."""
+    assert imaging_timeline([], D(2026, 1, 1)) is None
+
+
+@pytest.mark.parametrize(("code", "modality"), [("CT", Modality.CT), ("XA", Modality.OTHER), (None, None)])
+def test_modality_codes(code: str | None, modality: Modality | None) -> None:
+    """DICOM modality codes the model knows are kept; others are OTHER; none stays none."""
+    timeline = imaging_timeline([lesion(D(2026, 1, 1), "10", modality=code)], None)
+    assert timeline is not None and timeline.ordered[0].modality is modality
+
+
+def test_lesion_without_identifier_is_identified_by_its_observation() -> None:
+    """A lesion with no identifier and no BodyStructure is tracked as its own observation."""
+    timeline = imaging_timeline([lesion(D(2026, 1, 1), "10", lesion_id=None)], None)
+    assert timeline is not None and timeline.lesions[0].lesion_id == "Observation/None-2026-01-01"
+
+
+def test_facts_are_cut_at_the_assessment_date() -> None:
+    """up_to keeps what is dated on or before the date; latest_date is the newest fact's date."""
+    facts = PatientFacts.of([lesion(D(2026, 1, 1), "10"), lesion(D(2026, 6, 1), "12"), therapy("x", None)])
+    assert facts.latest_date == D(2026, 6, 1)
+    cut = facts.up_to(D(2026, 3, 1))
+    assert [o.observed_on for o in cut.lesions] == [D(2026, 1, 1)] and len(cut.therapies) == 1
+    assert PatientFacts().latest_date is None
