@@ -154,5 +154,6 @@ async def test_a_failing_evaluation_does_not_fail_the_post(client: httpx.AsyncCl
     object.__setattr__(writer, "evaluate", broken)
     response = await client.post("/fhir/Bundle", content=T790M.read_bytes(), headers=FHIR)
     assert response.status_code == 200
-    assert (await client.get("/fhir/Observation", params={"subject": "Patient/p-e2"})).json()["total"] > 0
-    assert (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()["total"] == 0
+    subject = {"subject": "Patient/p-e2"}
+    assert (await client.get("/fhir/Observation", params=subject)).json()["total"] > 0
+    assert (await client.get("/fhir/DiagnosticReport", params=subject)).json()["total"] == 0

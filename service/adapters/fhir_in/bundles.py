@@ -173,7 +173,12 @@ def content_hash(resource: dict[str, Any]) -> str:
 
 def rewrite_references(planned: list[PlannedEntry]) -> None:
     """Every reference to an entry's full URL (``urn:uuid:…`` or absolute) becomes its ``Type/id``."""
-    targets = {p.full_url: p.reference for p in planned if p.full_url}
+    targets = {p.full_url: p.reference for p in planned if p.full_url and p.full_url != p.reference}
+    if targets:
+        # Walking every resource is the costly part; most senders reference by Type/id, so walk only when
+        # some full URL really appears as a string in the Bundle (one pass of C code to find out).
+        text = orjson.dumps([p.resource for p in planned])
+        targets = {url: ref for url, ref in targets.items() if orjson.dumps(url) in text}
     if targets:
         for p in planned:
             p.resource = _rewrite(p.resource, targets)
