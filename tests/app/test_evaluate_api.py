@@ -157,3 +157,20 @@ async def test_a_failing_evaluation_does_not_fail_the_post(client: httpx.AsyncCl
     subject = {"subject": "Patient/p-e2"}
     assert (await client.get("/fhir/Observation", params=subject)).json()["total"] > 0
     assert (await client.get("/fhir/DiagnosticReport", params=subject)).json()["total"] == 0
+
+
+async def test_persist_stores_the_data_and_the_report(client: httpx.AsyncClient) -> None:
+    """persist=true: the posted Bundle is stored and so is its report; without it nothing is stored."""
+    bundle = orjson.loads(T790M.read_bytes())
+    subject = {"subject": "Patient/p-e2"}
+    await evaluate(
+        client, {"resourceType": "Parameters", "parameter": [{"name": "bundle", "resource": bundle}]}
+    )
+    assert (await client.get("/fhir/Observation", params=subject)).json()["total"] == 0
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "bundle", "resource": bundle}, {"name": "persist", "valueBoolean": True}],
+    }
+    assert (await evaluate(client, parameters)).status_code == 200
+    assert (await client.get("/fhir/Observation", params=subject)).json()["total"] > 0
+    assert (await client.get("/fhir/DiagnosticReport", params=subject)).json()["total"] == 1

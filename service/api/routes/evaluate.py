@@ -39,6 +39,8 @@ async def evaluate(request: Request, container: ContainerDep) -> FhirJSONRespons
         assessment = await container.evaluate_operation(params, body.raw, version)
     except NotAssessableError as exc:
         raise Unprocessable(str(exc)) from None
+    if params.persist:  # the posted data was stored: its report is stored too, as after any ingestion
+        await container.report_writer([assessment.patient])
     output = _output_version(request, container.settings.output_fhir_version)
     return FhirJSONResponse(container.render(assessment, params.language, output, datetime.now(UTC)))
 
