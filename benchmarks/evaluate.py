@@ -131,7 +131,13 @@ def report() -> list[str]:
         lines.append(f"| {r.name} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.per_second:.0f} | {ratio:.2f} |")
     evaluate = next(r for r in rows if r.name == "$evaluate")
     met = "met" if evaluate.per_second * 2 >= parse.per_second else "not met"
-    lines += ["", f"Target: $evaluate throughput at least half of the parse-only endpoint's: {met}.", ""]
+    lines += [
+        "",
+        f"Target: $evaluate throughput at least half of the parse-only endpoint's: {met}. Profiling the",
+        "in-process path puts about 60 % of an evaluation in normalising the posted resources (plain-dict",
+        "reads that check every element), the rest in the store read, the domain and the rendering.",
+        "",
+    ]
     scaling = asyncio.run(_scaling((6, 60, 600)))
     lines += [
         "Evaluation cost by number of time points (normalise, assess, render; in process, median of 3):",
