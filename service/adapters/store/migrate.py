@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +21,10 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
 
 
 def _upgrade(connection: Connection) -> None:
+    # Alembic (and Mako under it) takes about a second to import here; only migrating needs it.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
