@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-WIDTH, HEIGHT, MARGIN = 640, 260, 48
+WIDTH, HEIGHT, MARGIN = 780, 260, 48
+# Room right of the plot for the reference lines' labels ("+20 % over nadir (PD)" and the like).
+LABELS = 170
+PLOT_RIGHT = WIDTH - LABELS
 PD_FACTOR, PR_FACTOR = Decimal("1.2"), Decimal("0.7")
 
 
@@ -38,7 +41,7 @@ class Frame:
 
     def x(self, day: dt.date) -> float:
         span = max((self.last - self.first).days, 1)
-        return MARGIN + (WIDTH - 2 * MARGIN) * (day - self.first).days / span
+        return MARGIN + (PLOT_RIGHT - MARGIN) * (day - self.first).days / span
 
     def y(self, value: Decimal) -> float:
         top = self.top if self.top > 0 else Decimal(1)
@@ -67,7 +70,7 @@ def line_chart(title: str, series: Sequence[Series], references: Sequence[Refere
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         _axes(frame),
-        *(_reference(frame, r) for r in references),
+        *(_reference(frame, r, label_y) for r, label_y in _label_positions(frame, references)),
         *(_series(frame, s) for s in series),
         "</svg>",
     ]
@@ -75,7 +78,7 @@ def line_chart(title: str, series: Sequence[Series], references: Sequence[Refere
 
 
 def _axes(frame: Frame) -> str:
-    bottom, right = HEIGHT - MARGIN, WIDTH - MARGIN
+    bottom, right = HEIGHT - MARGIN, PLOT_RIGHT
     ticks = "".join(
         f'<text x="{frame.x(day):.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
         f"{escape(day.isoformat())}</text>"
@@ -87,11 +90,25 @@ def _axes(frame: Frame) -> str:
     )
 
 
-def _reference(frame: Frame, reference: Reference) -> str:
+LABEL_GAP = 11  # px between reference labels, so close lines (nadir and -30 %) keep readable labels
+
+
+def _label_positions(frame: Frame, references: Sequence[Reference]) -> list[tuple[Reference, float]]:
+    """Each label at its line, pushed down just enough not to overlap the one above it."""
+    placed: list[tuple[Reference, float]] = []
+    for reference in sorted(references, key=lambda r: frame.y(r.value)):
+        y = frame.y(reference.value) + 3
+        if placed and y < placed[-1][1] + LABEL_GAP:
+            y = placed[-1][1] + LABEL_GAP
+        placed.append((reference, y))
+    return placed
+
+
+def _reference(frame: Frame, reference: Reference, label_y: float) -> str:
     y = frame.y(reference.value)
     return (
-        f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{WIDTH - MARGIN}" y2="{y:.1f}" stroke="{reference.colour}" '
-        f'stroke-dasharray="4 3"/><text x="{WIDTH - MARGIN + 2}" y="{y + 3:.1f}" font-size="9" '
+        f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{PLOT_RIGHT}" y2="{y:.1f}" stroke="{reference.colour}" '
+        f'stroke-dasharray="4 3"/><text x="{PLOT_RIGHT + 4}" y="{label_y:.1f}" font-size="9" '
         f'fill="{reference.colour}">{escape(reference.label)}</text>'
     )
 
