@@ -97,3 +97,11 @@ async def test_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("query", [{"_count": "many"}, {"_count": "-1"}, {"_count": "5000"}])
+async def test_bad_search_parameter_is_400(client: httpx.AsyncClient, query: dict[str, str]) -> None:
+    """A search parameter of the wrong type or out of range answers 400 with the parameter as expression."""
+    response = await client.get("/fhir/Observation", params=query)
+    body = assert_outcome(response, 400, "invalid")
+    assert body["issue"][0]["expression"] == ["_count"]  # type: ignore[index]

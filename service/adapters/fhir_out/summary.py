@@ -61,11 +61,17 @@ def summary_lines(ctx: ResultContext) -> list[str]:
     listed = [
         ("label.flags", [ctx.display("assessment-flag", f.value) for f in a.flags]),
         ("label.mechanisms", [ctx.display("resistance-mechanism", f.mechanism) for f in a.findings]),
-        ("label.suggestions", [ctx.display("care-suggestion", s.code.value) for s in a.suggestions]),
+        ("label.suggestions", [_suggestion(ctx, s.code.value, s.drugs) for s in a.suggestions]),
     ]
     separator = ctx.text("format.list-separator")
     lines += [labelled(ctx, label, separator.join(dict.fromkeys(items))) for label, items in listed if items]
     return lines
+
+
+def _suggestion(ctx: ResultContext, code: str, drugs: tuple[str, ...]) -> str:
+    """The suggestion's text, naming the drug(s) where one is suggested (FHIR-CONTRACT section 5)."""
+    text = ctx.display("care-suggestion", code)
+    return f"{text} ({ctx.text('format.list-separator').join(drugs)})" if drugs else text
 
 
 def labelled(ctx: ResultContext, label: str, value: str) -> str:
