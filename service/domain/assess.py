@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from service.domain.assessment import Assessment, Criteria, ProgressionStatus
 from service.domain.assessment_parts import (
     MarkerReading,
+    cea_series,
     disease_status,
     evidence_of,
     evidence_types,
-    marker_series,
     marker_statuses,
     progression_status,
     suggestions_for,
@@ -79,7 +79,7 @@ def assess(
         timeline,
         policy.thresholds,
         immune_checkpoint_inhibitor=criteria is Criteria.IRECIST,
-        markers=marker_statuses(facts, timeline),
+        markers=marker_statuses(facts, timeline, policy.readings.cea),
         clinical=clinical,
     )
     point = imaging.recist.time_points[-1]
@@ -115,7 +115,7 @@ def assess(
         evidence=evidence_of(facts, line, resistance),
         imaging_evidence=tuple(o.source for o in facts.lesions if o.observed_on == point.date),
         sums=sum_series(imaging),
-        cea=marker_series(facts, "cea"),
+        cea=cea_series(facts),
         ctdna=readings.ctdna,
         current_drug=line.therapy.drug if line.therapy else None,
         drug_class=line.therapy.drug_class if line.therapy else None,

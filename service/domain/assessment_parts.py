@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from service.domain.assessment import DiseaseStatus, EvidenceType, MarkerPoint, ProgressionStatus, SumPoint
 from service.domain.imaging_response import ImagingResponse
+from service.domain.markers import CEA, CeaThresholds, upper_limit
 from service.domain.model import ImagingTimeline, MarkerStatus
 from service.domain.resistance_kb import FindingCategory
 from service.domain.resistance_workup import ResistanceAssessment
@@ -131,23 +131,24 @@ def disease_status(status: ProgressionStatus, point: TimePointResponse) -> Disea
     return DiseaseStatus.IMPROVED if point.overall.value in ("CR", "PR") else DiseaseStatus.STABLE
 
 
-def marker_statuses(facts: PatientFacts, timeline: ImagingTimeline) -> dict[dt.date, MarkerStatus]:
-    """N1 needs tumour markers normal for CR: the latest CEA on or before each time point (K1 ULN 5)."""
+def marker_statuses(
+    facts: PatientFacts, timeline: ImagingTimeline, thresholds: CeaThresholds
+) -> dict[dt.date, MarkerStatus]:
+    """N1 needs tumour markers normal for CR: the latest CEA on or before each time point, against the
+    lab's upper limit or the K1 default (``markers.upper_limit``)."""
     statuses = {}
     for point in timeline.time_points:
-        before = [m for m in facts.markers if m.marker == "cea" and m.observed_on <= point.date]
+        before = [m for m in facts.markers if m.marker == CEA and m.observed_on <= point.date]
         if before:
             latest = before[-1]
-            limit = latest.upper_limit if latest.upper_limit is not None else Decimal(5)
-            statuses[point.date] = MarkerStatus.NORMAL if latest.value <= limit else MarkerStatus.ABOVE_ULN
+            normal = latest.value <= upper_limit(latest, thresholds)
+            statuses[point.date] = MarkerStatus.NORMAL if normal else MarkerStatus.ABOVE_ULN
     return statuses
 
 
-def marker_series(facts: PatientFacts, marker: str) -> tuple[MarkerPoint, ...]:
+def cea_series(facts: PatientFacts) -> tuple[MarkerPoint, ...]:
     return tuple(
-        MarkerPoint(m.observed_on, m.value, m.upper_limit, m.source)
-        for m in facts.markers
-        if m.marker == marker
+        MarkerPoint(m.observed_on, m.value, m.upper_limit, m.source) for m in facts.markers if m.marker == CEA
     )
 
 
