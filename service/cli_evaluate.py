@@ -6,6 +6,7 @@ printed Bundle is the one ``POST /fhir/$evaluate`` would answer for the same dat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections.abc import AsyncIterator
@@ -56,7 +57,7 @@ async def evaluate_bundle(
     container: Container, raw: bytes, params: EvaluateParams, output_version: str
 ) -> tuple[Assessment, dict[str, Any]]:
     bundle = read_bundle(raw)
-    params = EvaluateParams(bundle, params.patient, params.as_of, params.criteria, params.language, False)
+    params = dataclasses.replace(params, bundle=bundle, persist=False)
     try:
         assessment = await container.evaluate_operation(params, raw, detect_version(bundle))
     except NotAssessableError as exc:

@@ -15,7 +15,7 @@ from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
 from service.domain.suggestions import TARGETED, CareSuggestion, SuggestedAction
-from service.domain.timeline import PatientFacts
+from service.domain.timeline import PatientFacts, TherapyLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ def sum_series(imaging: ImagingResponse) -> tuple[SumPoint, ...]:
     return (baseline, *follow_ups)
 
 
-def evidence_types(facts: PatientFacts, readings: MarkerReading) -> tuple[EvidenceType, ...]:
+def evidence_types(facts: PatientFacts) -> tuple[EvidenceType, ...]:
     kinds = [EvidenceType.IMAGING]
     if facts.markers:
         kinds.append(EvidenceType.TUMOR_MARKER)
@@ -173,9 +173,7 @@ def evidence_types(facts: PatientFacts, readings: MarkerReading) -> tuple[Eviden
     return tuple(kinds)
 
 
-def evidence_of(
-    facts: PatientFacts, line: object, resistance: ResistanceAssessment | None
-) -> tuple[str, ...]:
+def evidence_of(facts: PatientFacts, therapy: TherapyLine | None) -> tuple[str, ...]:
     """Every input resource used, lesions first (the Provenance lists them)."""
     sources = [
         x.source
@@ -190,6 +188,5 @@ def evidence_of(
         )
         for x in group
     ]
-    therapy = getattr(line, "therapy", None)
     sources += list(therapy.sources) if therapy else []
     return tuple(dict.fromkeys(sources))

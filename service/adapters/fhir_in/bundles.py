@@ -55,10 +55,6 @@ class PlannedEntry:
     def reference(self) -> str:
         return f"{self.resource['resourceType']}/{self.resource['id']}"
 
-    @property
-    def expression(self) -> str:
-        return f"Bundle.entry[{self.index}]"
-
 
 @dataclass(frozen=True, slots=True)
 class EntryProblem:
