@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _SOURCE_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 _PACKAGED_MAPPINGS = Path(__file__).resolve().parent / "_mappings"
+# 1 s doubling to the 15-minute cap, then every 15 minutes: attempt 105 falls just after 24 hours.
+DEFAULT_MAX_ATTEMPTS = 105
 
 
 def default_mappings_dir() -> Path:
@@ -39,6 +41,14 @@ class AuthMode(StrEnum):
     BEARER = "bearer"
 
 
+class FhirAuth(StrEnum):
+    """How the service authenticates to the EHR's FHIR server it writes back to."""
+
+    NONE = "none"
+    BEARER = "bearer"
+    SMART_BACKEND = "smart-backend"  # SMART Backend Services: client credentials with a signed JWT
+
+
 class Settings(BaseSettings):
     """Validated at start-up; an unsafe combination stops the service with a message."""
 
@@ -58,6 +68,23 @@ class Settings(BaseSettings):
     max_entries: int = Field(default=10_000, ge=1)
     strict_validation: bool = False
     output_fhir_version: Literal["4.0", "5.0"] = "4.0"
+    # Write-back to the EHR's FHIR server (issue 7); none configured means nothing is written back.
+    fhir_base_url: str | None = Field(default=None, pattern="^https?://")
+    fhir_auth: FhirAuth = FhirAuth.NONE
+    fhir_token: SecretStr | None = None
+    fhir_timeout_seconds: float = Field(default=10.0, gt=0)
+    smart_token_url: str | None = Field(default=None, pattern="^https?://")
+    smart_client_id: str | None = None
+    smart_private_key: Path | None = None
+    smart_key_id: str | None = None
+    smart_algorithm: Literal["RS384", "ES384"] = "RS384"
+    smart_scope: str = "system/DiagnosticReport.cu system/Observation.c system/CarePlan.c system/Provenance.c"
+    # The durable outbox's worker (subscriptions and write-back): the default schedule retries for 24 hours.
+    delivery_worker: bool = True
+    delivery_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
+    delivery_backoff_seconds: float = Field(default=1.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -80,6 +107,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ONCO_ENV=production with a SQLite ONCO_DATABASE_URL: "
                 "replicas cannot share it; use PostgreSQL"
+            )
+        if self.fhir_auth is FhirAuth.BEARER and self.fhir_token is None:
+            raise ValueError("ONCO_FHIR_AUTH=bearer needs ONCO_FHIR_TOKEN")
+        if self.fhir_auth is FhirAuth.SMART_BACKEND and None in (
+            self.smart_token_url,
+            self.smart_client_id,
+            self.smart_private_key,
+        ):
+            raise ValueError(
+                "ONCO_FHIR_AUTH=smart-backend needs ONCO_SMART_TOKEN_URL, ONCO_SMART_CLIENT_ID "
+                "and ONCO_SMART_PRIVATE_KEY"
             )
         return self
 

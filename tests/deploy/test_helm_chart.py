@@ -249,15 +249,17 @@ def test_deployment_sets_cpu_and_memory_bounds(docs: list[dict[str, Any]], value
 @needs_helm
 def test_secret_settings_come_only_from_secret_refs(docs: list[dict[str, Any]], value_set: str) -> None:
     """The secret settings are secretKeyRefs to the named Secret and key, and never ConfigMap data."""
-    secrets = (VALUE_SETS[value_set] or VALUES)["secrets"]
+    secrets = {**VALUES["secrets"], **(VALUE_SETS[value_set] or VALUES)["secrets"]}  # Helm merges maps
     fallback = f"{RELEASE}-oncoresponse"  # an empty name means the release's full name
     expected = {
         f"ONCO_{to_snake(key).upper()}": {"name": ref["name"] or fallback, "key": ref["key"]}
+        | ({"optional": True} if ref.get("optional") else {})
         for key, ref in secrets.items()
     }
     refs = {env["name"]: env["valueFrom"]["secretKeyRef"] for env in container(docs)["env"]}
     assert refs == expected
-    assert set(refs) == {"ONCO_DATABASE_URL", "ONCO_API_TOKENS"}
+    assert set(refs) == {"ONCO_DATABASE_URL", "ONCO_API_TOKENS", "ONCO_FHIR_TOKEN"}
+    assert refs["ONCO_FHIR_TOKEN"]["optional"] is True  # write-back without a static token still starts
     assert not set(refs) & set(settings_env(docs))
 
 
