@@ -17,6 +17,16 @@ from service.log import configure_logging
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Every table the migrations create, dropped before each PostgreSQL test.
+_TABLES = (
+    "outbox",
+    "subscription_events",
+    "subscriptions",
+    "facts",
+    "resource_identifiers",
+    "resources",
+    "submissions",
+)
 POSTGRES_URL = os.environ.get("ONCO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -55,7 +65,7 @@ async def reset_postgres(url: str) -> None:
     engine = create_async_engine(async_url(url))
     try:
         async with engine.begin() as conn:
-            for table in ("facts", "resource_identifiers", "resources", "submissions", "alembic_version"):
+            for table in (*_TABLES, "alembic_version"):
                 await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     except OSError as exc:
         require_postgres_or_skip(str(exc))

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from service.adapters.store.outbox import Outbox
     from service.adapters.store.repository import Reader, Writer
 
 
@@ -25,6 +26,9 @@ class Store(Protocol):
 
     def writing(self, patient_refs: set[str]) -> AbstractAsyncContextManager[Writer]:
         """One transaction holding the write lock of each patient."""
+
+    def outbox(self) -> Outbox:
+        """The durable outbox, as the delivery worker uses it."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.adapters.store.migrate import upgrade_to_head
+from service.adapters.store.outbox import Outbox
 from service.adapters.store.repository import Reader, Writer
 
 # The async driver for each plain URL scheme a deployer may write.
@@ -69,6 +70,10 @@ class SqlStore:
         async with self._writer.begin() as conn:
             await self._lock_patients(conn, patient_refs)
             yield Writer(conn)
+
+    def outbox(self) -> Outbox:
+        """The delivery worker's view of the outbox, on the same engines."""
+        return Outbox(self.engine, self._writer)
 
     async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
         if self._sqlite:

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Select, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.adapters.store.outbox import Enqueue
 from service.adapters.store.tables import facts, resource_identifiers, resources, submissions
 
 
@@ -159,6 +160,11 @@ class Reader:
 
 
 class Writer(Reader):
+    @property
+    def enqueue(self) -> Enqueue:
+        """Subscriptions, events and outbox rows written in this same transaction."""
+        return Enqueue(self.conn)
+
     async def add_submission(
         self,
         submission_id: str,

@@ -6,6 +6,8 @@
 - ``resource_identifiers``: the identifiers of current resources, for conditional creates.
 - ``facts``: the normalised facts per patient, one row per fact, replaced when their source resource
   gets a new version (the old rows stay, with ``is_current`` false).
+- ``subscriptions``, ``subscription_events``, ``outbox``: topic-based subscriptions and the durable
+  outbox of deliveries (notifications and write-back), described where they are defined below.
 """
 
 from __future__ import annotations
@@ -83,4 +85,64 @@ facts = Table(
     Column("payload", Text, nullable=False),
     Index("ix_facts_patient", "patient_ref", "is_current"),
     Index("ix_facts_source", "source_ref", "is_current"),
+)
+
+# Topic-based subscriptions (issue 7). The Subscription resource itself is versioned in ``resources``;
+# this row is what delivery needs: the parsed channel, the live status and the event counter.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("topic_id", String(64), nullable=False),
+    Column("patient_ref", String(128), nullable=True),
+    Column("endpoint", Text, nullable=False),
+    Column("payload", String(16), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("heartbeat_seconds", Integer, nullable=True),
+    Column("timeout_seconds", Integer, nullable=True),
+    Column("max_count", Integer, nullable=True),
+    Column("fhir_version", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("events_since_start", Integer, nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_subscriptions_topic", "topic_id", "status"),
+)
+
+# Every event of every subscription, numbered from 1, kept for ``$events`` replays.
+subscription_events = Table(
+    "subscription_events",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("event_number", Integer, primary_key=True),
+    Column("focus_ref", String(128), nullable=False),
+    Column("context", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+# The durable outbox: one row per delivery, written in the transaction that produced it. A worker claims
+# due rows by a lease (``lease_until``), so replicas never deliver the same row at once and a crashed
+# worker's rows come back after the lease. Rows are never deleted: delivered, rejected (a 4xx that a
+# retry cannot fix) and failed (attempts exhausted) rows stay visible, and the last two can be replayed.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("event_number", Integer, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("leased_by", String(64), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_target", "target", "status"),
 )
