@@ -1,0 +1,311 @@
+"""Topic-based subscriptions, inbound: a posted Subscription read into what delivery needs
+(FHIR-CONTRACT.md section 6).
+
+Two shapes. R4 and R4B keep the R4 Subscription and carry the topic-based parts the Subscriptions Backport
+IG's way (http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition-backport-subscription.html):
+the topic canonical in ``criteria``, filters in ``_criteria`` extensions, the payload content in a
+``_payload`` extension, heartbeat / timeout / max-count as ``channel`` extensions. R5 has the elements
+natively (``topic``, ``filterBy``, ``channelType``, ``content``, ``parameter``...).
+
+Everything wrong is reported at once, each problem with the FHIRPath of its element, as one 422 (the
+element is parseable but the service cannot serve it); a body that is not a Subscription is a 400.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Final, cast, get_args
+from urllib.parse import parse_qsl, urlsplit
+
+from service.adapters.fhir_in.elements import Issues, Node
+from service.adapters.fhir_out.subscriptions import TOPICS, Payload, Topic, topic_url
+from service.errors import BadRequest, Unprocessable
+
+BACKPORT: Final = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
+MEDIA_TYPES: Final = frozenset({"application/fhir+json", "application/json"})  # the service sends JSON only
+STATUSES: Final = {
+    "4.0": frozenset({"requested", "active", "error", "off"}),
+    "4.3": frozenset({"requested", "active", "error", "off"}),
+    "5.0": frozenset({"requested", "active", "error", "off", "entered-in-error"}),
+}
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP field name (RFC 9110 section 5.1)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # no CR/LF: a header value must not split the request
+_PATIENT = re.compile(r"^(?:(?:https?://\S+/)?Patient/)?(?P<id>[A-Za-z0-9\-.]{1,64})$")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """What delivering to one Subscription needs, whatever FHIR version it was posted in."""
+
+    topic_id: str
+    topic_url: str
+    patient: str | None
+    endpoint: str
+    payload: Payload = "id-only"
+    headers: tuple[tuple[str, str], ...] = ()
+    heartbeat_seconds: int | None = None
+    timeout_seconds: int | None = None
+    max_count: int | None = None
+    content_type: str = "application/fhir+json"
+    fhir_version: str = "4.0"
+
+
+@dataclass(slots=True)
+class _Read:
+    """The fields as read so far; ``None`` where absent or wrong (the issue is recorded)."""
+
+    topic: Topic | None = None
+    patient: str | None = None
+    endpoint: str | None = None
+    payload: Payload = "id-only"
+    headers: tuple[tuple[str, str], ...] = ()
+    heartbeat: int | None = None
+    timeout: int | None = None
+    max_count: int | None = None
+    content_type: str = "application/fhir+json"
+
+
+def read_subscription(resource: dict[str, Any], fhir_version: str, canonical_base: str) -> SubscriptionSpec:
+    """The posted Subscription as a ``SubscriptionSpec``; every unusable element in one ``Unprocessable``."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Subscription":
+        raise BadRequest("the body is not a Subscription resource")
+    if fhir_version not in STATUSES:
+        raise ValueError(f"FHIR version {fhir_version!r} is not one of 4.0, 4.3, 5.0")
+    node = Node(resource, "Subscription", Issues())
+    read = (_read_r5 if fhir_version == "5.0" else _read_backport)(node, canonical_base)
+    if node.issues.items or read.topic is None or read.endpoint is None:
+        issues = node.issues.items
+        raise Unprocessable(issues[0].diagnostics if issues else "Subscription unusable", issues=issues)
+    return SubscriptionSpec(
+        read.topic.id,
+        read.topic.url(canonical_base),
+        read.patient,
+        read.endpoint,
+        read.payload,
+        read.headers,
+        read.heartbeat,
+        read.timeout,
+        read.max_count,
+        read.content_type,
+        fhir_version,
+    )
+
+
+def set_status(resource: dict[str, Any], status: str, fhir_version: str) -> dict[str, Any]:
+    """A copy with ``status`` set (``requested`` → ``active`` or ``error`` after the handshake). Every other
+    element stays as posted, R4's required ``reason`` and ``criteria`` included."""
+    if status not in STATUSES.get(fhir_version, ()):
+        raise ValueError(f"{status!r} is not a Subscription status in FHIR {fhir_version}")
+    updated = copy.deepcopy(resource)
+    updated["status"] = status
+    return updated
+
+
+def _read_backport(node: Node, canonical_base: str) -> _Read:
+    """R4 / R4B: the R4 Subscription elements plus the Backport IG's extensions on them."""
+    read = _Read(topic=_topic(node, "criteria", canonical_base))
+    criteria = _primitive_extensions(node, "criteria", f"{BACKPORT}/backport-filter-criteria")
+    for filter_node in criteria:
+        _backport_filter(filter_node, read)
+    channel = node.obj("channel")
+    if channel is None:
+        node.issues.error(node.at("channel"), "a Subscription needs a channel", "required")
+        return read
+    _channel_type(channel, channel.text("type"), channel.at("type"))
+    for type_node in _primitive_extensions(channel, "type", f"{BACKPORT}/backport-channel-type"):
+        coding = type_node.obj("valueCoding")  # the real channel where it is not one R4 names
+        _channel_type(type_node, coding.text("code") if coding else None, type_node.at("valueCoding"))
+    read.endpoint = _endpoint(channel, "endpoint")
+    read.content_type = _content_type(channel, "payload")
+    for content in _primitive_extensions(channel, "payload", f"{BACKPORT}/backport-payload-content"):
+        read.payload = _content(content, "valueCode")
+    headers = enumerate(_strings(channel, "header"))
+    read.headers = tuple(h for i, text in headers for h in _header(channel, i, text))
+    for ext in channel.objs("extension"):
+        _backport_channel_extension(ext, read)
+    return read
+
+
+def _read_r5(node: Node, canonical_base: str) -> _Read:
+    """R5: the same facts, native; ``parameter`` entries become the HTTP headers (R5 subscription.html)."""
+    read = _Read(topic=_topic(node, "topic", canonical_base))
+    for filter_node in node.objs("filterBy"):
+        _r5_filter(filter_node, read)
+    channel_type = node.obj("channelType")
+    if channel_type is None:
+        node.issues.error(node.at("channelType"), "a Subscription needs a channelType", "required")
+    else:
+        _channel_type(channel_type, channel_type.text("code"), channel_type.at("code"))
+    read.endpoint = _endpoint(node, "endpoint")
+    read.content_type = _content_type(node, "contentType")
+    read.payload = _content(node, "content")
+    read.headers = tuple(h for p in node.objs("parameter") for h in _parameter(p))
+    read.heartbeat = _positive(node, "heartbeatPeriod")
+    read.timeout = _positive(node, "timeout")
+    read.max_count = _positive(node, "maxCount")
+    return read
+
+
+def _topic(node: Node, key: str, canonical_base: str) -> Topic | None:
+    """One of the service's topics, by canonical (a ``|version`` suffix is ignored)."""
+    canonical = node.text(key)
+    if canonical is None:
+        hint = " (an R5 Subscription? send it with fhirVersion=5.0)" if "topic" in node.data else ""
+        node.issues.error(node.at(key), f"a Subscription needs a topic canonical in {key}{hint}", "required")
+        return None
+    ours = {topic_url(canonical_base, t.id): t for t in TOPICS.values()}
+    topic = ours.get(canonical.split("|")[0])
+    if topic is None:
+        known = ", ".join(ours)
+        node.issues.error(
+            node.at(key), f"unknown topic {canonical}; this service has {known}", "not-supported"
+        )
+    return topic
+
+
+def _backport_filter(node: Node, read: _Read) -> None:
+    """``patient=Patient/123``, optionally after ``DiagnosticReport?`` (the IG) or ``DiagnosticReport.``
+    (its earlier examples, kept by the Inferno test kit)."""
+    text = node.text("valueString")
+    if text is None:
+        return
+    match = re.match(r"^(?:(?P<type>[A-Z][A-Za-z]+)[?.])?(?P<query>.*)$", text)
+    resource_type, query = (match["type"], match["query"]) if match else (None, text)
+    if not _matches_topic(node, "valueString", resource_type, read.topic):
+        return
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not pairs:
+        node.issues.error(node.at("valueString"), f"filter '{text}' is not name=value", "value")
+    for name, value in pairs:
+        _patient_filter(node, ("valueString", name), ("valueString", value), read)
+
+
+def _r5_filter(node: Node, read: _Read) -> None:
+    resource_type = node.text("resourceType")
+    if resource_type is not None:
+        _matches_topic(node, "resourceType", resource_type.rsplit("/", 1)[-1], read.topic)
+    for key in ("modifier", "comparator"):
+        if node.text(key) not in (None, "eq"):
+            node.issues.error(
+                node.at(key), f"filter {key} '{node.data[key]}' is not supported", "not-supported"
+            )
+    name, value = node.text("filterParameter") or "", node.text("value") or ""
+    _patient_filter(node, ("filterParameter", name), ("value", value), read)
+
+
+def _matches_topic(node: Node, key: str, resource_type: str | None, topic: Topic | None) -> bool:
+    if resource_type is None or topic is None or resource_type == topic.resource:
+        return True
+    node.issues.error(node.at(key), f"filter on {resource_type}; topic {topic.id} is about {topic.resource}")
+    return False
+
+
+def _patient_filter(node: Node, name: tuple[str, str], value: tuple[str, str], read: _Read) -> None:
+    """The topics filter by ``patient`` alone, one patient per Subscription. ``name`` and ``value`` are
+    (element, text): in R4 both sit in one string, in R5 in two elements."""
+    match = _PATIENT.match(value[1])
+    if name[1] != "patient":
+        node.issues.error(
+            node.at(name[0]), f"filter '{name[1]}' is not supported; use patient", "not-supported"
+        )
+    elif match is None:
+        node.issues.error(node.at(value[0]), f"'{value[1]}' is not a Patient reference or id", "value")
+    elif read.patient is not None:
+        node.issues.error(node.at(value[0]), "only one patient filter per Subscription", "not-supported")
+    else:
+        read.patient = f"Patient/{match['id']}"
+
+
+def _channel_type(node: Node, code: str | None, path: str) -> None:
+    """Delivery is by rest-hook only (FHIR-CONTRACT.md section 6)."""
+    if code is None:
+        node.issues.error(path, "a channel type is needed: rest-hook", "required")
+    elif code != "rest-hook":
+        node.issues.error(path, f"channel '{code}' is not supported; use rest-hook", "not-supported")
+
+
+def _endpoint(node: Node, key: str) -> str | None:
+    """An absolute http(s) URL: a rest-hook POSTs there, and nothing else may be reached from here."""
+    url = node.text(key)
+    if url is None:
+        node.issues.error(node.at(key), "a rest-hook Subscription needs an endpoint", "required")
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        node.issues.error(node.at(key), f"endpoint '{url}' is not an http(s) URL", "value")
+        return None
+    return url
+
+
+def _content_type(node: Node, key: str) -> str:
+    content_type = (node.text(key) or "application/fhir+json").strip()
+    if content_type.split(";")[0].strip().lower() not in MEDIA_TYPES:
+        node.issues.error(node.at(key), f"'{content_type}' is not supported; use application/fhir+json")
+    return content_type
+
+
+def _content(node: Node, key: str) -> Payload:
+    content = node.text(key) or "id-only"
+    if content not in get_args(Payload):
+        node.issues.error(node.at(key), f"payload '{content}' is not empty, id-only or full-resource")
+        return "id-only"
+    return cast(Payload, content)
+
+
+def _header(node: Node, index: int, text: str) -> list[tuple[str, str]]:
+    name, colon, value = text.partition(":")
+    return _checked_header(
+        node, f"{node.at('header')}[{index}]", name.strip() if colon else "", value.strip()
+    )
+
+
+def _parameter(node: Node) -> list[tuple[str, str]]:
+    """R5 ``parameter`` entries are sent as HTTP headers on rest-hook (R5 subscription.html#channels)."""
+    return _checked_header(node, node.path, node.text("name") or "", (node.text("value") or "").strip())
+
+
+def _checked_header(node: Node, path: str, name: str, value: str) -> list[tuple[str, str]]:
+    if not _TOKEN.match(name) or not value or _CONTROL.search(value):
+        node.issues.error(path, "a header must be 'Name: value' with a token name and a one-line value")
+        return []
+    return [(name, value)]
+
+
+# channel extension url -> (its value[x], the _Read field it sets)
+_CHANNEL_EXTENSIONS: Final = {
+    f"{BACKPORT}/backport-heartbeat-period": ("valueUnsignedInt", "heartbeat"),
+    f"{BACKPORT}/backport-timeout": ("valueUnsignedInt", "timeout"),
+    f"{BACKPORT}/backport-max-count": ("valuePositiveInt", "max_count"),
+}
+
+
+def _backport_channel_extension(ext: Node, read: _Read) -> None:
+    key, field = _CHANNEL_EXTENSIONS.get(ext.text("url") or "", (None, None))
+    if key is not None and field is not None:
+        setattr(read, field, _positive(ext, key))
+
+
+def _positive(node: Node, key: str) -> int | None:
+    value = node.integer(key)
+    if value is not None and value <= 0:
+        node.issues.error(node.at(key), f"{value} is not allowed here: it must be 1 or more")
+        return None
+    return value
+
+
+def _primitive_extensions(node: Node, key: str, url: str) -> list[Node]:
+    """The extensions with ``url`` on the primitive ``key`` (JSON ``_key``), pathed as FHIRPath has them."""
+    holder = node.data.get(f"_{key}")
+    if not isinstance(holder, dict):
+        return []
+    return [e for e in Node(holder, node.at(key), node.issues).objs("extension") if e.data.get("url") == url]
+
+
+def _strings(node: Node, key: str) -> list[str]:
+    values = node.data.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        node.issues.error(node.at(key), f"{key} must be an array of strings")
+        return []
+    return values
