@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
+from service.app.delivery import DeliveryWorker, RetryPolicy
 from service.app.evaluate import Evaluate, EvaluateOperation
 from service.app.ingest import Ingest, Normaliser
 from service.app.ports import Store
 from service.app.reports import ReportWriter
+from service.app.subscriptions import Subscriptions
 from service.config import Settings
 from service.knowledge import Knowledge, load_knowledge
 
@@ -24,6 +28,9 @@ class Container:
     evaluate_operation: EvaluateOperation
     render: ResultRenderer
     report_writer: ReportWriter
+    subscriptions: Subscriptions
+    delivery: DeliveryWorker
+    http: httpx.AsyncClient  # outbound: subscribers and the EHR's FHIR server
 
 
 def build(
@@ -42,8 +49,57 @@ def build(
     operation = EvaluateOperation(evaluate, ingest, settings.canonical_base)
     render = ResultRenderer(knowledge, settings.canonical_base)
     version = settings.output_fhir_version
-    writer = ReportWriter(store, evaluate, lambda a, issued: render(a, "en", version, issued), version)
-    return Container(settings, knowledge, store, ingest, evaluate, operation, render, writer)
+    http = httpx.AsyncClient(timeout=settings.fhir_timeout_seconds)
+    subscriptions = Subscriptions(store, settings.canonical_base, wake=lambda: delivery.wake())
+    delivery = _delivery_worker(settings, store, http, subscriptions)
+    writer = ReportWriter(
+        store,
+        evaluate,
+        lambda a, issued: render(a, "en", version, issued),
+        version,
+        subscriptions=subscriptions,
+        write_back=settings.fhir_base_url is not None,
+        wake=delivery.wake,
+    )
+    return Container(
+        settings, knowledge, store, ingest, evaluate, operation, render, writer, subscriptions, delivery, http
+    )
+
+
+def _delivery_worker(
+    settings: Settings, store: Store, http: httpx.AsyncClient, subscriptions: Subscriptions
+) -> DeliveryWorker:
+    from service.adapters.fhir_client import FhirServerClient, auth_from_config
+    from service.adapters.rest_hook import HttpRestHook
+
+    write_back = None
+    if settings.fhir_base_url is not None:
+        token = settings.fhir_token.get_secret_value() if settings.fhir_token else None
+        auth = auth_from_config(
+            settings.fhir_auth.value,
+            token=token,
+            token_url=settings.smart_token_url,
+            client_id=settings.smart_client_id,
+            private_key_path=settings.smart_private_key,
+            key_id=settings.smart_key_id,
+            algorithm=settings.smart_algorithm,
+            scope=settings.smart_scope,
+        )
+        write_back = FhirServerClient(settings.fhir_base_url, auth, http)
+    policy = RetryPolicy(
+        settings.delivery_max_attempts,
+        settings.delivery_backoff_seconds,
+        settings.delivery_backoff_max_seconds,
+    )
+    return DeliveryWorker(
+        store.outbox(),
+        HttpRestHook(http),
+        write_back,
+        policy,
+        subscriptions.heartbeat,
+        poll_seconds=settings.delivery_poll_seconds,
+        timeout_seconds=settings.fhir_timeout_seconds,
+    )
 
 
 def _fhir_normaliser(knowledge: Knowledge, settings: Settings) -> Normaliser:

@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _SOURCE_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 _PACKAGED_MAPPINGS = Path(__file__).resolve().parent / "_mappings"
-# 1 s doubling to the 15-minute cap, then every 15 minutes: attempt 105 falls just after 24 hours.
-DEFAULT_MAX_ATTEMPTS = 105
+# 1 s doubling to the 15-minute cap, then every 15 minutes: attempt 106 falls just after 24 hours.
+DEFAULT_MAX_ATTEMPTS = 106
 
 
 def default_mappings_dir() -> Path:

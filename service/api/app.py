@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +14,16 @@ from service import __version__
 from service.api.errors import install_error_handlers
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
-from service.api.routes import code_systems, evaluate, health, ingest, metadata, read, validate
+from service.api.routes import (
+    code_systems,
+    evaluate,
+    health,
+    ingest,
+    metadata,
+    read,
+    subscriptions,
+    validate,
+)
 from service.bootstrap import Container, build
 from service.config import Settings
 
@@ -24,7 +35,15 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.store.migrate()
+        worker = None
+        if settings.delivery_worker:  # issue 7: the outbox is delivered from every replica that runs it
+            worker = asyncio.create_task(container.delivery.run(), name="delivery")
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker  # gives its leased rows back
+        await container.http.aclose()
         await container.store.close()
 
     app = FastAPI(
@@ -40,7 +59,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
     )
-    routers = (health, metadata, validate, evaluate, code_systems, ingest, read)
+    # subscriptions before read: its Subscription routes are more specific than /{type}/{id}
+    routers = (health, metadata, validate, evaluate, code_systems, ingest, subscriptions, read)
     for router in (module.router for module in routers):
         app.include_router(router)
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.store import NewVersion
 from service.app.evaluate import Evaluate, EvaluationRequest
 from service.app.ports import Store
+from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment
 
@@ -35,6 +36,10 @@ class ReportWriter:
     evaluate: Evaluate
     render: Render
     fhir_version: str = "4.0"
+    # Issue 7: the notifications and the write-back are queued in the report's own transaction.
+    subscriptions: Subscriptions | None = None
+    write_back: bool = False
+    wake: Callable[[], None] = field(default=lambda: None)
 
     async def __call__(self, patients: Iterable[str]) -> list[str]:
         """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended)."""
@@ -49,6 +54,8 @@ class ReportWriter:
                 log.exception("evaluation_failed")
                 continue
             written += await self._store(self.render(assessment, datetime.now(UTC)), patient)
+        if written:
+            self.wake()
         return written
 
     async def _store(self, bundle: dict[str, Any], patient: str) -> list[str]:
@@ -60,15 +67,21 @@ class ReportWriter:
             changed = [r for r in resources if _stable_hash(r) != _current_hash(current, r)]
             if not changed:
                 return []
+            amended = set()
             for resource in changed:
                 if resource["resourceType"] == "DiagnosticReport" and _key(resource) in current:
                     resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
+                    amended.add(_key(resource))
             content = orjson.dumps(bundle)
             await writer.add_submission(
                 submission_id, now, "evaluation", "collection", self.fhir_version, content
             )
             versions = [NewVersion(r, _stable_hash(r), patient, []) for r in changed]
             stored = await writer.write_versions(versions, submission_id, now)
+            if self.subscriptions is not None:
+                await self.subscriptions.enqueue_events(writer.enqueue, patient, stored, now)
+            if self.write_back:
+                await enqueue_write_back(writer.enqueue, bundle, amended, now)
         return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
 
 

@@ -36,6 +36,9 @@ class UnreachableStore:
     async def close(self) -> None:
         return None
 
+    def outbox(self) -> None:
+        """Wired into the delivery worker, which this test never starts."""
+
 
 async def test_readyz_is_503_when_the_store_is_down(settings: Settings) -> None:
     """An unreachable store makes /readyz answer 503 transient, and logs only the error's kind."""

@@ -25,7 +25,21 @@ async def test_metadata_lists_what_is_served(client: httpx.AsyncClient) -> None:
     types = [r["type"] for r in rest["resource"]]
     assert "Observation" in types and "Account" not in types
     assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
-    assert {o["name"] for o in rest["operation"]} == {"validate", "process-message", "evaluate"}
+    assert {o["name"] for o in rest["operation"]} == {
+        "validate",
+        "process-message",
+        "evaluate",
+        "status",
+        "events",
+    }
+    (subscription,) = [r for r in rest["resource"] if r["type"] == "Subscription"]
+    topics = [e["valueCanonical"] for e in subscription["extension"]]
+    assert topics == [
+        "http://oncoresponse.org/fhir/SubscriptionTopic/response-assessment",
+        "http://oncoresponse.org/fhir/SubscriptionTopic/care-plan-suggestion",
+    ]
+    for topic in topics:  # each listed topic can be read
+        assert (await client.get(f"/fhir/SubscriptionTopic/{topic.rsplit('/', 1)[1]}")).status_code == 200
     for resource_type in types:
         assert (await client.get(f"/fhir/{resource_type}", params={"_count": 0})).status_code == 200
 

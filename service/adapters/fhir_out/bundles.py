@@ -43,3 +43,17 @@ def searchset(total: int, found: list[StoredResource], self_url: str) -> dict[st
             {"fullUrl": s.reference, "resource": s.content, "search": {"mode": "match"}} for s in found
         ],
     }
+
+
+def plain_searchset(resources: list[dict[str, Any]], self_url: str) -> dict[str, Any]:
+    """A searchset of resources the service defines itself (not stored, so no versions)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+            for r in resources
+        ],
+    }

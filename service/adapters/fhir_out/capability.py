@@ -8,6 +8,10 @@ from service import __version__
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.config import AuthMode, Settings
 
+_BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
+# The topics (FHIR-CONTRACT section 6); their resources come from fhir_out.subscriptions.
+TOPIC_IDS = ("response-assessment", "care-plan-suggestion")
+
 # The build date of this statement's content; bump it when the statement changes.
 _STATEMENT_DATE = "2026-11-28"
 
@@ -23,6 +27,7 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
             "description": "oncoresponse: tumour response and targeted-therapy resistance assessment",
             "url": settings.canonical_base,
         },
+        "instantiates": [f"{_BACKPORT}/CapabilityStatement/backport-subscription-server-r4"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [_rest(settings)],
@@ -33,7 +38,12 @@ def _rest(settings: Settings) -> dict[str, Any]:
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Decision support only: reports are preliminary and care plans are proposals.",
-        "resource": [*(_resource(t) for t in READABLE_TYPES), _code_systems()],
+        "resource": [
+            *(_resource(t) for t in READABLE_TYPES),
+            _code_systems(),
+            _subscription(settings.canonical_base),
+            *_topics(),
+        ],
         "interaction": [
             {"code": "transaction", "documentation": "POST /fhir: all-or-nothing; POST and PUT entries"},
             {"code": "batch", "documentation": "POST /fhir: each entry on its own; POST and PUT entries"},
@@ -50,6 +60,16 @@ def _rest(settings: Settings) -> dict[str, Any]:
                 "documentation": "POST /fhir/$evaluate: response and resistance assessment (FHIR-CONTRACT "
                 "section 2); a Bundle, or Parameters bundle/patient/asOf/criteria/language/persist",
             },
+            {
+                "name": "status",
+                "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-status",
+                "documentation": "GET /fhir/Subscription/{id}/$status",
+            },
+            {
+                "name": "events",
+                "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-events",
+                "documentation": "GET /fhir/Subscription/{id}/$events?eventsSinceNumber=&eventsUntilNumber=",
+            },
         ],
     }
     if settings.auth_mode is AuthMode.BEARER:
@@ -60,6 +80,28 @@ def _rest(settings: Settings) -> dict[str, Any]:
 def _code_systems() -> dict[str, Any]:
     """The service's own code systems, read by id or listed whole (no search parameters)."""
     return {"type": "CodeSystem", "interaction": [{"code": "read"}, {"code": "search-type"}]}
+
+
+def _subscription(canonical_base: str) -> dict[str, Any]:
+    """Topic-based subscriptions (Backport IG): the topics one may subscribe to, as canonical URLs."""
+    return {
+        "extension": [
+            {
+                "url": f"{_BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical",
+                "valueCanonical": f"{canonical_base}/SubscriptionTopic/{topic}",
+            }
+            for topic in TOPIC_IDS
+        ],
+        "type": "Subscription",
+        "supportedProfile": [f"{_BACKPORT}/StructureDefinition/backport-subscription"],
+        "interaction": [{"code": c} for c in ("read", "create", "update", "delete")],
+    }
+
+
+def _topics() -> list[dict[str, Any]]:
+    """The topics, as R4B/R5 SubscriptionTopic and as R4 Basic (Backport IG)."""
+    read = [{"code": "read"}, {"code": "search-type"}]
+    return [{"type": "SubscriptionTopic", "interaction": read}, {"type": "Basic", "interaction": read}]
 
 
 def _resource(resource_type: str) -> dict[str, Any]:

@@ -186,6 +186,18 @@ class Writer(Reader):
             )
         )
 
+    async def retire(self, resource_type: str, resource_id: str) -> None:
+        """A deleted resource: no current version any more (its versions stay as history)."""
+        r, i = resources.c, resource_identifiers.c
+        await self.conn.execute(
+            update(resources)
+            .where(r.resource_type == resource_type, r.resource_id == resource_id)
+            .values(is_current=False)
+        )
+        await self.conn.execute(
+            delete(resource_identifiers).where(i.resource_type == resource_type, i.resource_id == resource_id)
+        )
+
     async def write_versions(
         self, versions: Sequence[NewVersion], submission_id: str, now: datetime
     ) -> list[StoredResource]:

@@ -41,14 +41,14 @@ async def evaluate(request: Request, container: ContainerDep) -> FhirJSONRespons
         raise Unprocessable(str(exc)) from None
     if params.persist:  # the posted data was stored: its report is stored too, as after any ingestion
         await container.report_writer([assessment.patient])
-    output = _output_version(request, container.settings.output_fhir_version)
+    output = output_version(request, container.settings.output_fhir_version)
     return FhirJSONResponse(container.render(assessment, params.language, output, datetime.now(UTC)))
 
 
 _ACCEPT_VERSION = re.compile(r"fhirversion=\"?(4\.0|5\.0)", re.IGNORECASE)
 
 
-def _output_version(request: Request, default: str) -> str:
+def output_version(request: Request, default: str) -> str:
     """``Accept: application/fhir+json; fhirVersion=5.0`` asks for R5 (FHIR-CONTRACT section 1)."""
     match = _ACCEPT_VERSION.search(request.headers.get("accept", ""))
     return match.group(1) if match else default

@@ -1,0 +1,228 @@
+"""The outbox worker (issue 7): delivers notifications, handshakes, heartbeats and write-backs, at least
+once, in order per target, and never lets one failing endpoint hold up another.
+
+Each poll claims due rows under a lease and starts one task per target (a subscription, or the FHIR
+server for write-back); a target whose task is still running is not claimed again, so a slow or dead
+endpoint only ever occupies its own task. A failed row is retried with exponential backoff and jitter
+(or after the server's ``Retry-After``), and the target's later rows are held back behind it, so a
+subscriber receives its events in order. Any number of processes may run a worker on one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+
+from service.adapters.fhir_client import DeliveryResult
+from service.adapters.store.outbox import (
+    HANDSHAKE,
+    WRITE_BACK,
+    Delivery,
+    Outbox,
+    SubscriptionRow,
+)
+
+log = structlog.get_logger("service.delivery")
+
+CLAIM_LIMIT = 50
+# Long enough for a claimed batch to be delivered one by one at the longest timeout; a worker that dies
+# holding rows gives them back when it runs out, and one that stops cleanly gives them back at once.
+LEASE = timedelta(minutes=10)
+
+
+class RestHook(Protocol):
+    async def post(
+        self, url: str, body: dict[str, Any], headers: Sequence[tuple[str, str]], timeout: float | None
+    ) -> DeliveryResult:
+        """POST a notification Bundle to a subscriber's endpoint."""
+
+
+class WriteBack(Protocol):
+    async def transaction(self, bundle: dict[str, Any]) -> DeliveryResult:
+        """POST a transaction Bundle to the EHR's FHIR server."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+    retry_after_cap_seconds: float = 3600.0
+
+    def delay(self, attempts: int, retry_after: float | None, jitter: float) -> float:
+        """Seconds before the next attempt after ``attempts`` failed ones; ``jitter`` in [0, 1).
+
+        The server's Retry-After wins (bounded, so a bogus one cannot park a row for a year); otherwise
+        the delay doubles from ``base_seconds`` up to ``max_seconds``, stretched by up to a quarter so
+        that replicas retrying the same endpoint spread out, never shortened below the schedule.
+        """
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap_seconds)
+        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
+        return nominal * (1 + 0.25 * jitter)
+
+    def schedule_seconds(self) -> float:
+        """How long the nominal schedule keeps retrying before the last attempt gives up."""
+        return sum(self.delay(n, None, 0.0) for n in range(1, self.max_attempts))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class DeliveryWorker:
+    outbox: Outbox
+    rest_hook: RestHook
+    write_back: WriteBack | None
+    policy: RetryPolicy
+    heartbeat_body: Callable[[SubscriptionRow, datetime], dict[str, Any]]
+    poll_seconds: float = 1.0
+    timeout_seconds: float = 10.0
+    name: str = field(default_factory=worker_name)
+    clock: Callable[[], datetime] = _now
+    jitter: Callable[[], float] = random.random
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Look for work now rather than at the next poll (called after a report is stored)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until cancelled; on cancellation, give every leased row back."""
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except Exception:  # the database may be briefly away: log, wait, go on
+                    log.exception("delivery_poll_failed")
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.outbox.release(self.name)
+
+    async def tick(self) -> int:
+        """Queue due heartbeats, claim due rows and start a task per idle target; rows claimed."""
+        now = self.clock()
+        for sub in await self.outbox.heartbeat_due(now):
+            await self.outbox.add_heartbeat(sub, self.heartbeat_body(sub, now), now)
+        self._tasks = {t: task for t, task in self._tasks.items() if not task.done()}
+        claimed = await self.outbox.claim(self.name, now, LEASE, CLAIM_LIMIT, busy=list(self._tasks))
+        by_target: dict[str, list[Delivery]] = {}
+        for row in claimed:
+            by_target.setdefault(row.target, []).append(row)
+        for target, rows in by_target.items():
+            self._tasks[target] = asyncio.create_task(self._deliver_in_order(target, rows))
+        return len(claimed)
+
+    async def drain(self, max_rounds: int = 100) -> None:
+        """Deliver until nothing is due or in flight (tests and one-shot runs)."""
+        for _ in range(max_rounds):
+            claimed = await self.tick()
+            running = [t for t in self._tasks.values() if not t.done()]
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+            elif not claimed:
+                return
+
+    async def _deliver_in_order(self, target: str, rows: list[Delivery]) -> None:
+        for index, row in enumerate(rows):
+            try:
+                ok = await self._deliver(row)
+            except Exception:
+                log.exception("delivery_crashed", kind=row.kind, outbox_id=row.pk)
+                ok = False
+            if not ok:  # the rest wait behind it, so the subscriber sees its events in order
+                await self.outbox.release(self.name, [r.pk for r in rows[index + 1 :]])
+                return
+
+    async def _deliver(self, row: Delivery) -> bool:
+        result = await self._send(row)
+        now = self.clock()
+        attempts = row.attempts + 1
+        log.info(
+            "delivery",
+            kind=row.kind,
+            outbox_id=row.pk,
+            event_number=row.event_number,
+            attempt=attempts,
+            status=result.status,
+            delivered=result.delivered,
+        )
+        if result.delivered:
+            await self.outbox.delivered(row.pk, self.name, now, result.status)
+            await self._delivered_to_subscription(row, now)
+            return True
+        await self._failed(row, result, attempts, now)
+        return False
+
+    async def _send(self, row: Delivery) -> DeliveryResult:
+        if row.kind == WRITE_BACK:
+            if self.write_back is None or row.body is None:
+                return DeliveryResult(False, None, True, None, "write-back is not configured", None, None)
+            return await self.write_back.transaction(row.body)
+        sub = row.subscription
+        assert sub is not None and row.body is not None, "a subscription row without its subscription"
+        timeout = float(sub.timeout_seconds) if sub.timeout_seconds else self.timeout_seconds
+        headers = [("Content-Type", sub.content_type), *sub.headers]
+        return await self.rest_hook.post(sub.endpoint, row.body, headers, timeout)
+
+    async def _delivered_to_subscription(self, row: Delivery, now: datetime) -> None:
+        if row.subscription is None:
+            return
+        await self.outbox.sent(row.target, now)
+        only_from = ("requested",) if row.kind == HANDSHAKE else ("error",)
+        await self.outbox.set_status(row.target, "active", only_from=only_from)
+
+    async def _failed(self, row: Delivery, result: DeliveryResult, attempts: int, now: datetime) -> None:
+        if row.kind == HANDSHAKE:  # R5 and the Backport IG: a failed handshake puts it in error
+            await self.outbox.reject(row.pk, self.name, attempts, result.status, result.detail, None)
+            await self.outbox.set_status(row.target, "error", only_from=("requested",))
+            return
+        if row.subscription is not None:
+            await self.outbox.set_status(row.target, "error", only_from=("active",))
+        if not result.retryable:
+            await self.outbox.reject(
+                row.pk, self.name, attempts, result.status, result.detail, result.outcome
+            )
+            log.warning("delivery_rejected", kind=row.kind, outbox_id=row.pk, status=result.status)
+            return
+        give_up = attempts >= self.policy.max_attempts
+        at = now + timedelta(seconds=self.policy.delay(attempts, result.retry_after, self.jitter()))
+        await self.outbox.retry(
+            row.pk,
+            self.name,
+            at=at,
+            attempts=attempts,
+            give_up=give_up,
+            http_status=result.status,
+            error=result.detail,
+            outcome=result.outcome,
+        )
+        if give_up:
+            log.error("delivery_gave_up", kind=row.kind, outbox_id=row.pk, attempts=attempts)
+        else:
+            await self.outbox.hold_back(row.target, at)

@@ -1,0 +1,275 @@
+"""Topic-based subscriptions (FHIR-CONTRACT section 6): create, read, update, delete, ``$status``,
+``$events``, and the notification bodies queued when a report or care plan is written.
+
+The posted Subscription is kept verbatim as a versioned resource (as everything a sender posts is); the
+``subscriptions`` row beside it holds what delivery needs and the live status, which reads overlay on
+the stored resource. Notification bodies are built when the event happens and stored in the outbox row,
+so a retry hours later sends exactly what the event said.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.adapters.fhir_in.bundles import content_hash
+from service.adapters.fhir_in.subscriptions import SubscriptionSpec, read_subscription, set_status
+from service.adapters.fhir_out.subscriptions import (
+    NotificationEvent,
+    notification_bundle,
+    subscription_status,
+    topic_url,
+)
+from service.adapters.fhir_out.write_back import write_back_bundle
+from service.adapters.store import NewVersion, SearchQuery, StoredResource
+from service.adapters.store.outbox import (
+    HANDSHAKE,
+    NOTIFICATION,
+    WRITE_BACK,
+    WRITE_BACK_TARGET,
+    Enqueue,
+    SubscriptionRow,
+)
+from service.app.ports import Store
+from service.errors import BadRequest, NotFound
+
+SUBSCRIPTION = "Subscription"
+# The topic each produced resource type raises (FHIR-CONTRACT section 6).
+TOPIC_OF = {"DiagnosticReport": "response-assessment", "CarePlan": "care-plan-suggestion"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    store: Store
+    canonical_base: str
+    wake: Callable[[], None] = lambda: None
+    clock: Callable[[], datetime] = _now
+
+    async def create(self, resource: dict[str, Any], fhir_version: str, raw: bytes) -> dict[str, Any]:
+        """Store it as `requested` and queue the handshake; the worker makes it `active` or `error`."""
+        spec = read_subscription(resource, fhir_version, self.canonical_base)
+        sub_id = str(uuid.uuid4())
+        stored = await self._put(sub_id, resource, spec, raw, "requested", handshake=True)
+        self.wake()
+        return stored
+
+    async def update(
+        self, sub_id: str, resource: dict[str, Any], fhir_version: str, raw: bytes
+    ) -> dict[str, Any]:
+        """Replace the channel; `off` pauses it, a new endpoint needs a new handshake."""
+        if resource.get("id") not in (None, sub_id):
+            raise BadRequest(f"The body's id is not {sub_id}", expression="Subscription.id")
+        spec = read_subscription(resource, fhir_version, self.canonical_base)
+        current = await self._row(sub_id)
+        posted = resource.get("status")
+        if posted == "off":
+            status, handshake = "off", False
+        elif current.endpoint != spec.endpoint or current.status in ("off", "error"):
+            status, handshake = "requested", True
+        else:
+            status, handshake = current.status, False
+        stored = await self._put(sub_id, resource, spec, raw, status, handshake=handshake)
+        self.wake()
+        return stored
+
+    async def delete(self, sub_id: str) -> None:
+        """Stop it: no more events are queued; what is already queued is cancelled by the worker."""
+        await self._row(sub_id)
+        async with self.store.writing(set()) as writer:
+            await writer.enqueue.set_status(sub_id, "off")
+            await writer.retire(SUBSCRIPTION, sub_id)
+
+    async def read(self, sub_id: str) -> tuple[dict[str, Any], int]:
+        """The stored resource with its live status, and its version."""
+        row = await self._row(sub_id)
+        async with self.store.reading() as reader:
+            found = await reader.current(SUBSCRIPTION, sub_id)
+        if found is None:
+            raise NotFound(f"Subscription/{sub_id} is not known here")
+        return set_status(found.content, row.status, row.fhir_version), found.version_id
+
+    async def search(self, count: int) -> tuple[int, list[StoredResource]]:
+        """Every current Subscription, newest first, each with its live status."""
+        async with self.store.reading() as reader:
+            total, found = await reader.search(SearchQuery(SUBSCRIPTION, count=count))
+        outbox = self.store.outbox()
+        shown = []
+        for stored in found:
+            row = await outbox.subscription(stored.resource_id)
+            content = set_status(stored.content, row.status, row.fhir_version) if row else stored.content
+            shown.append(dataclasses.replace(stored, content=content))
+        return total, shown
+
+    async def status(self, sub_id: str) -> dict[str, Any]:
+        row = await self._row(sub_id)
+        return subscription_status(
+            subscription_ref=f"Subscription/{sub_id}",
+            topic_url=topic_url(self.canonical_base, row.topic_id),
+            status=row.status,
+            events_since_start=row.events_since_start,
+            fhir_version=row.fhir_version,
+            base_url=self.canonical_base,
+            bundle_id=str(uuid.uuid4()),
+            timestamp=self.clock(),
+        )
+
+    async def events(
+        self, sub_id: str, since: int | None, until: int | None, payload: str | None
+    ) -> dict[str, Any]:
+        """``$events``: the asked range (default: every event) as a `query-event` Bundle."""
+        row = await self._row(sub_id)
+        first = 1 if since is None else since
+        last = row.events_since_start if until is None else until
+        if first < 1 or last < first - 1:
+            raise BadRequest(
+                "eventsSinceNumber must be at least 1 and not after eventsUntilNumber",
+                expression="eventsSinceNumber",
+            )
+        content = payload or row.payload
+        if content not in ("empty", "id-only", "full-resource"):
+            raise BadRequest(
+                f"content={content} is not empty, id-only or full-resource", expression="content"
+            )
+        stored = await self.store.outbox().events(sub_id, first, last)
+        events = [
+            NotificationEvent(
+                e.number,
+                e.occurred_at,
+                e.focus,
+                e.context,
+                await self._resources(e.focus) if content == "full-resource" else (),
+            )
+            for e in stored
+        ]
+        return self._bundle(row, "query-event", events, content, row.events_since_start)
+
+    async def _resources(self, focus: str) -> tuple[dict[str, Any], ...]:
+        resource_type, _, resource_id = focus.partition("/")
+        async with self.store.reading() as reader:
+            found = await reader.current(resource_type, resource_id)
+        return (found.content,) if found else ()
+
+    async def _row(self, sub_id: str) -> SubscriptionRow:
+        row = await self.store.outbox().subscription(sub_id)
+        if row is None:
+            raise NotFound(f"Subscription/{sub_id} is not known here")
+        return row
+
+    async def _put(
+        self,
+        sub_id: str,
+        resource: dict[str, Any],
+        spec: SubscriptionSpec,
+        raw: bytes,
+        status: str,
+        *,
+        handshake: bool,
+    ) -> dict[str, Any]:
+        now = self.clock()
+        content = set_status({**resource, "id": sub_id}, status, spec.fhir_version)
+        row = _row(sub_id, spec, status, now)
+        submission_id = str(uuid.uuid4())
+        async with self.store.writing(set()) as writer:
+            await writer.add_submission(submission_id, now, "subscription", None, spec.fhir_version, raw)
+            (stored,) = await writer.write_versions(
+                [NewVersion(content, content_hash(content), None, [])], submission_id, now
+            )
+            await writer.enqueue.put_subscription(row)
+            if handshake:
+                body = self._bundle(row, "handshake", [], spec.payload, 0)
+                await writer.enqueue.add(HANDSHAKE, sub_id, body, now)
+        return stored.content
+
+    def _bundle(
+        self,
+        row: SubscriptionRow,
+        kind: str,
+        events: Sequence[NotificationEvent],
+        payload: str,
+        events_since_start: int,
+    ) -> dict[str, Any]:
+        return notification_bundle(
+            kind=kind,  # type: ignore[arg-type]  # one of the NotificationKind literals, by construction
+            subscription_ref=f"Subscription/{row.id}",
+            topic_url=topic_url(self.canonical_base, row.topic_id),
+            status=row.status,
+            events_since_start=events_since_start,
+            events=events,
+            payload=payload,  # type: ignore[arg-type]  # checked by read_subscription or events()
+            fhir_version=row.fhir_version,
+            base_url=self.canonical_base,
+            bundle_id=str(uuid.uuid4()),
+            timestamp=self.clock(),
+        )
+
+    def heartbeat(self, row: SubscriptionRow, now: datetime) -> dict[str, Any]:
+        return self._bundle(row, "heartbeat", [], row.payload, row.events_since_start)
+
+    async def enqueue_events(
+        self,
+        enqueue: Enqueue,
+        patient: str,
+        written: Iterable[StoredResource],
+        now: datetime,
+    ) -> int:
+        """In the report's own transaction: one numbered event and one notification per matching
+        subscription for each report or care plan written. Returns the number queued."""
+        queued = 0
+        for resource in written:
+            topic_id = TOPIC_OF.get(resource.resource_type)
+            if topic_id is None:
+                continue
+            for row in await enqueue.matching(topic_id, patient):
+                number = await enqueue.add_event(row.id, resource.reference, [patient], now)
+                event = NotificationEvent(
+                    number,
+                    now,
+                    resource.reference,
+                    (patient,),
+                    (resource.content,) if row.payload == "full-resource" else (),
+                    "update" if resource.version_id > 1 else "create",
+                )
+                active = SubscriptionRow(**{**_fields(row), "status": "active"})
+                body = self._bundle(active, "event-notification", [event], row.payload, number)
+                await enqueue.add(NOTIFICATION, row.id, body, now, event_number=number)
+                queued += 1
+        return queued
+
+
+async def enqueue_write_back(
+    enqueue: Enqueue, result_bundle: dict[str, Any], amended: set[tuple[str, str]], now: datetime
+) -> None:
+    """Queue the transaction that writes the result back to the EHR's FHIR server."""
+    await enqueue.add(WRITE_BACK, WRITE_BACK_TARGET, write_back_bundle(result_bundle, amended), now)
+
+
+def _fields(row: SubscriptionRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in row.__slots__}
+
+
+def _row(sub_id: str, spec: SubscriptionSpec, status: str, now: datetime) -> SubscriptionRow:
+    return SubscriptionRow(
+        id=sub_id,
+        topic_id=spec.topic_id,
+        patient_ref=spec.patient,
+        endpoint=spec.endpoint,
+        payload=spec.payload,
+        content_type=spec.content_type,
+        headers=tuple(spec.headers),
+        heartbeat_seconds=spec.heartbeat_seconds,
+        timeout_seconds=spec.timeout_seconds,
+        max_count=spec.max_count,
+        fhir_version=spec.fhir_version,
+        status=status,
+        events_since_start=0,
+        last_sent_at=None,
+        created_at=now,
+    )
