@@ -95,6 +95,32 @@ def demo(
     run_demo(out, language.value)
 
 
+@app.command()
+def deliveries(
+    status: Annotated[
+        str | None, typer.Option(help="pending, delivered, rejected, failed or cancelled")
+    ] = None,
+) -> None:
+    """List the outbox of the database ONCO_DATABASE_URL names: one line per delivery, never its body."""
+    from service.cli_outbox import list_deliveries
+
+    settings = load_settings()
+    for line in asyncio.run(list_deliveries(settings.database_url, status)):
+        typer.echo(line)
+
+
+@app.command()
+def replay(
+    ids: Annotated[list[int], typer.Argument(help="Outbox ids, as `deliveries` lists them")],
+) -> None:
+    """Queue failed or rejected deliveries again (attempts from zero); a running worker sends them."""
+    from service.cli_outbox import replay_deliveries
+
+    settings = load_settings()
+    count = asyncio.run(replay_deliveries(settings.database_url, ids))
+    typer.echo(f"{count} of {len(ids)} queued again")
+
+
 async def _evaluate(
     raw: bytes, params: EvaluateParams, output_version: str
 ) -> tuple[object, dict[str, object]]:

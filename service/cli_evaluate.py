@@ -40,6 +40,7 @@ async def scratch_container() -> AsyncIterator[Container]:
         try:
             yield container
         finally:
+            await container.http.aclose()
             await container.store.close()
 
 

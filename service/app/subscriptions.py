@@ -81,10 +81,11 @@ class Subscriptions:
         return stored
 
     async def delete(self, sub_id: str) -> None:
-        """Stop it: no more events are queued; what is already queued is cancelled by the worker."""
+        """Stop it: no more events are queued, and undelivered ones are cancelled (kept, not sent)."""
         await self._row(sub_id)
         async with self.store.writing(set()) as writer:
             await writer.enqueue.set_status(sub_id, "off")
+            await writer.enqueue.cancel_pending(sub_id)
             await writer.retire(SUBSCRIPTION, sub_id)
 
     async def read(self, sub_id: str) -> tuple[dict[str, Any], int]:

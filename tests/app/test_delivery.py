@@ -15,12 +15,15 @@ import orjson
 import pytest
 import respx
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
 from service.adapters.fhir_client import DeliveryResult
-from service.adapters.store.outbox import DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
+from service.adapters.store import SqlStore
+from service.adapters.store.outbox import CANCELLED, DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
 from service.api.app import create_app
 from service.app.delivery import RetryPolicy
 from service.bootstrap import Container
+from service.cli import app as cli
 from service.config import DEFAULT_MAX_ATTEMPTS, Settings
 from tests.conftest import SHARED
 
@@ -279,3 +282,53 @@ async def test_write_back_is_queued_with_the_report_and_sent_as_a_transaction(tm
     assert report["request"]["method"] == "POST" and report["request"]["ifNoneExist"].startswith(
         "identifier="
     )
+
+
+async def test_deleting_a_subscription_cancels_what_it_had_queued(service: Any) -> None:
+    app, client, hook = service
+    sub_id = await subscribe(app, client, "http://a.test/hook")
+    hook.answers["http://a.test/hook"] = [unavailable(0)]
+    await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+    await container_of(app).delivery.tick()
+    await asyncio.sleep(0.1)
+    assert (await client.delete(f"/fhir/Subscription/{sub_id}")).status_code == 204
+    sent = len(hook.received)
+    await container_of(app).delivery.drain()
+    assert len(hook.received) == sent
+    statuses = [e.status for e in await container_of(app).store.outbox().entries(target=sub_id)]
+    assert statuses == [DELIVERED, CANCELLED]
+
+
+async def test_an_operator_lists_and_replays_failed_deliveries_from_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`oncoresponse deliveries --status failed` shows the row without its body; `replay` queues it."""
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    store = SqlStore(url)
+    await store.migrate()
+    async with store.writing(set()) as writer:
+        await writer.enqueue.add(WRITE_BACK, "fhir-server", {"secret": "Patient/mrn-4711"}, datetime.now(UTC))
+    outbox = store.outbox()
+    (row,) = await outbox.claim("w", datetime.now(UTC), timedelta(minutes=1), 10)
+    await outbox.retry(
+        row.pk,
+        "w",
+        at=datetime.now(UTC),
+        attempts=3,
+        give_up=True,
+        http_status=503,
+        error="HTTP 503",
+        outcome=None,
+    )
+    await store.close()
+    monkeypatch.setenv("ONCO_DATABASE_URL", url)
+    runner = CliRunner()
+    listed = await asyncio.to_thread(runner.invoke, cli, ["deliveries", "--status", "failed"])
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.output.splitlines()[1:]
+    assert line.startswith(f"{row.pk}\twrite-back\tfhir-server\t-\tfailed\t3\t503\tHTTP 503")
+    assert "mrn-4711" not in listed.output
+    replayed = await asyncio.to_thread(runner.invoke, cli, ["replay", str(row.pk)])
+    assert replayed.exit_code == 0 and "1 of 1 queued again" in replayed.output
+    pending = await asyncio.to_thread(runner.invoke, cli, ["deliveries", "--status", "pending"])
+    assert len(pending.output.splitlines()) == 2

@@ -31,6 +31,8 @@ def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: li
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": ctx.id_for(part),
+        # Deterministic, like the id: the write-back's conditional create matches it on a retry (issue 7).
+        "identifier": [{"system": ctx.canon("observation-id"), "value": ctx.id_for(part)}],
         "status": "preliminary",
         "code": code,
         "subject": ctx.subject,

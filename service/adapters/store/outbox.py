@@ -156,6 +156,15 @@ class Enqueue:
             update(subscriptions).where(subscriptions.c.id == sub_id).values(status=status)
         )
 
+    async def cancel_pending(self, target: str) -> None:
+        """A deleted subscription's undelivered rows: kept, marked cancelled, never sent."""
+        o = outbox.c
+        await self.conn.execute(
+            update(outbox)
+            .where(o.target == target, o.status == PENDING)
+            .values(status=CANCELLED, lease_until=None)
+        )
+
     async def matching(self, topic_id: str, patient_ref: str) -> list[SubscriptionRow]:
         """Subscriptions to a topic whose filter lets this patient through, in a fixed order."""
         s = subscriptions.c
