@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -10,12 +11,16 @@ from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
 from service.app.delivery import DeliveryWorker, RetryPolicy
 from service.app.evaluate import Evaluate, EvaluateOperation
+from service.app.history import HistoryFetch
 from service.app.ingest import Ingest, Normaliser
 from service.app.ports import Store
 from service.app.reports import ReportWriter
 from service.app.subscriptions import Subscriptions
 from service.config import Settings
 from service.knowledge import Knowledge, load_knowledge
+
+if TYPE_CHECKING:
+    from service.adapters.fhir_client import FhirServerClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,7 @@ class Container:
     evaluate_operation: EvaluateOperation
     render: ResultRenderer
     report_writer: ReportWriter
+    history: HistoryFetch | None  # ONCO_FETCH_HISTORY
     subscriptions: Subscriptions
     delivery: DeliveryWorker
     http: httpx.AsyncClient  # outbound: subscribers and the EHR's FHIR server
@@ -51,7 +57,13 @@ def build(
     version = settings.output_fhir_version
     http = httpx.AsyncClient(timeout=settings.fhir_timeout_seconds)
     subscriptions = Subscriptions(store, settings.canonical_base, wake=lambda: delivery.wake())
-    delivery = _delivery_worker(settings, store, http, subscriptions)
+    server = _fhir_server(settings, http)
+    delivery = _delivery_worker(settings, store, http, subscriptions, server)
+    history = None
+    if settings.fetch_history and server is not None:
+        from service.adapters.fhir_client.history import history_searches
+
+        history = HistoryFetch(store, server, ingest, history_searches(knowledge, settings.canonical_base))
     writer = ReportWriter(
         store,
         evaluate,
@@ -62,30 +74,50 @@ def build(
         wake=delivery.wake,
     )
     return Container(
-        settings, knowledge, store, ingest, evaluate, operation, render, writer, subscriptions, delivery, http
+        settings,
+        knowledge,
+        store,
+        ingest,
+        evaluate,
+        operation,
+        render,
+        writer,
+        history,
+        subscriptions,
+        delivery,
+        http,
     )
 
 
-def _delivery_worker(
-    settings: Settings, store: Store, http: httpx.AsyncClient, subscriptions: Subscriptions
-) -> DeliveryWorker:
+def _fhir_server(settings: Settings, http: httpx.AsyncClient) -> FhirServerClient | None:
+    """The EHR's FHIR server the write-back goes to (and history comes from), if one is configured."""
+    if settings.fhir_base_url is None:
+        return None
     from service.adapters.fhir_client import FhirServerClient, auth_from_config
+
+    token = settings.fhir_token.get_secret_value() if settings.fhir_token else None
+    auth = auth_from_config(
+        settings.fhir_auth.value,
+        token=token,
+        token_url=settings.smart_token_url,
+        client_id=settings.smart_client_id,
+        private_key_path=settings.smart_private_key,
+        key_id=settings.smart_key_id,
+        algorithm=settings.smart_algorithm,
+        scope=settings.smart_scope,
+    )
+    return FhirServerClient(settings.fhir_base_url, auth, http)
+
+
+def _delivery_worker(
+    settings: Settings,
+    store: Store,
+    http: httpx.AsyncClient,
+    subscriptions: Subscriptions,
+    server: FhirServerClient | None,
+) -> DeliveryWorker:
     from service.adapters.rest_hook import HttpRestHook
 
-    write_back = None
-    if settings.fhir_base_url is not None:
-        token = settings.fhir_token.get_secret_value() if settings.fhir_token else None
-        auth = auth_from_config(
-            settings.fhir_auth.value,
-            token=token,
-            token_url=settings.smart_token_url,
-            client_id=settings.smart_client_id,
-            private_key_path=settings.smart_private_key,
-            key_id=settings.smart_key_id,
-            algorithm=settings.smart_algorithm,
-            scope=settings.smart_scope,
-        )
-        write_back = FhirServerClient(settings.fhir_base_url, auth, http)
     policy = RetryPolicy(
         settings.delivery_max_attempts,
         settings.delivery_backoff_seconds,
@@ -94,7 +126,7 @@ def _delivery_worker(
     return DeliveryWorker(
         store.outbox(),
         HttpRestHook(http),
-        write_back,
+        server,
         policy,
         subscriptions.heartbeat,
         poll_seconds=settings.delivery_poll_seconds,

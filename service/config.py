@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     smart_key_id: str | None = None
     smart_algorithm: Literal["RS384", "ES384"] = "RS384"
     smart_scope: str = "system/DiagnosticReport.cu system/Observation.c system/CarePlan.c system/Provenance.c"
+    # Fetch a new patient's earlier history from ONCO_FHIR_BASE_URL, once, before its first evaluation.
+    fetch_history: bool = False
     # The durable outbox's worker (subscriptions and write-back): the default schedule retries for 24 hours.
     delivery_worker: bool = True
     delivery_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
@@ -108,6 +110,8 @@ class Settings(BaseSettings):
                 "ONCO_ENV=production with a SQLite ONCO_DATABASE_URL: "
                 "replicas cannot share it; use PostgreSQL"
             )
+        if self.fetch_history and self.fhir_base_url is None:
+            raise ValueError("ONCO_FETCH_HISTORY=true needs ONCO_FHIR_BASE_URL, the server to fetch from")
         if self.fhir_auth is FhirAuth.BEARER and self.fhir_token is None:
             raise ValueError("ONCO_FHIR_AUTH=bearer needs ONCO_FHIR_TOKEN")
         if self.fhir_auth is FhirAuth.SMART_BACKEND and None in (

@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import and_, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.adapters.store.tables import outbox, subscription_events, subscriptions
+from service.adapters.store.tables import history_fetches, outbox, subscription_events, subscriptions
 
 # Outbox row kinds and states.
 WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
@@ -414,6 +414,21 @@ class Outbox:
                 )
                 for row in await conn.execute(query)
             ]
+
+    async def history_fetched(self, patient_ref: str) -> bool:
+        query = select(history_fetches.c.patient_ref).where(history_fetches.c.patient_ref == patient_ref)
+        async with self._reader.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def mark_history_fetched(self, patient_ref: str, resources: int, now: datetime) -> None:
+        """Record the fetch; a replica that fetched the same patient meanwhile has recorded it already."""
+        h = history_fetches.c
+        async with self._writer.begin() as conn:
+            if (await conn.execute(select(h.patient_ref).where(h.patient_ref == patient_ref))).first():
+                return
+            await conn.execute(
+                insert(history_fetches).values(patient_ref=patient_ref, fetched_at=now, resources=resources)
+            )
 
     async def _finish(self, pk: int, worker: str, **values: Any) -> bool:
         o = outbox.c

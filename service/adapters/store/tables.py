@@ -8,6 +8,7 @@
   gets a new version (the old rows stay, with ``is_current`` false).
 - ``subscriptions``, ``subscription_events``, ``outbox``: topic-based subscriptions and the durable
   outbox of deliveries (notifications and write-back), described where they are defined below.
+- ``history_fetches``: the patients whose history was fetched from the EHR's FHIR server.
 """
 
 from __future__ import annotations
@@ -145,4 +146,13 @@ outbox = Table(
     Column("outcome", Text, nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_target", "target", "status"),
+)
+
+# Patients whose earlier history was fetched from the EHR's FHIR server (once each, issue 7).
+history_fetches = Table(
+    "history_fetches",
+    metadata,
+    Column("patient_ref", String(128), primary_key=True),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("resources", Integer, nullable=False),
 )

@@ -67,5 +67,7 @@ async def _ingest(request: Request, container: ContainerDep, endpoint: Endpoint)
             f"The Bundle has {len(entries)} entries; ONCO_MAX_ENTRIES is {limit}", expression="Bundle.entry"
         )
     result = await container.ingest(body.resource, body.raw, endpoint, body.version)
+    if container.history is not None:  # the EHR's earlier data for a new patient, before its evaluation
+        await container.history(result.patients)
     await container.report_writer(result.patients)  # issue 6: stored data is evaluated again
     return FhirJSONResponse(write_response(result))
