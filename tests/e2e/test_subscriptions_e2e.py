@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
 from benchmarks.synthetic import patient_resources
 from tests.conftest import REPO
@@ -243,6 +244,9 @@ def test_every_notification_arrives_once_numbered_across_restarts(database_url: 
             f"more than the in-flight one delivered twice: {numbers}"
         )
         wait_for("status active again", lambda: _status(a, sub_id) == "active")
+
+        for record in hook.received():  # every Bundle that went out is valid R4 (Backport IG shape)
+            Bundle.model_validate(record["body"])
 
         replay = a.get(f"/fhir/Subscription/{sub_id}/$events", eventsSinceNumber=2, eventsUntilNumber=4)
         assert _parameter(replay, "type") == "query-event"
