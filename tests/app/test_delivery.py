@@ -332,3 +332,29 @@ async def test_an_operator_lists_and_replays_failed_deliveries_from_the_cli(
     assert replayed.exit_code == 0 and "1 of 1 queued again" in replayed.output
     pending = await asyncio.to_thread(runner.invoke, cli, ["deliveries", "--status", "pending"])
     assert len(pending.output.splitlines()) == 2
+
+
+async def test_a_new_endpoint_needs_a_new_handshake(service: Any) -> None:
+    app, client, hook = service
+    sub_id = await subscribe(app, client, "http://a.test/hook")
+    moved = {**subscription("http://b.test/hook"), "id": sub_id}
+    response = await client.put(f"/fhir/Subscription/{sub_id}", content=orjson.dumps(moved), headers=FHIR)
+    assert response.status_code == 200 and response.json()["status"] == "requested"
+    await container_of(app).delivery.drain()
+    assert [(url, kind(b)) for url, b in hook.received][-1] == ("http://b.test/hook", "handshake")
+    assert (await client.get(f"/fhir/Subscription/{sub_id}")).json()["status"] == "active"
+    wrong_id = {**moved, "id": "another"}
+    response = await client.put(f"/fhir/Subscription/{sub_id}", content=orjson.dumps(wrong_id), headers=FHIR)
+    assert response.status_code == 400 and response.json()["issue"][0]["expression"] == ["Subscription.id"]
+
+
+async def test_events_replays_full_resources_on_request(service: Any) -> None:
+    app, client, _hook = service
+    sub_id = await subscribe(app, client, "http://a.test/hook")
+    await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+    replay = await client.get(f"/fhir/Subscription/{sub_id}/$events", params={"content": "full-resource"})
+    assert replay.status_code == 200
+    resources = [e["resource"] for e in replay.json()["entry"][1:] if "resource" in e]
+    assert [r["resourceType"] for r in resources] == ["DiagnosticReport"]
+    bad = await client.get(f"/fhir/Subscription/{sub_id}/$events", params={"content": "everything"})
+    assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["content"]
