@@ -252,11 +252,13 @@ class Outbox:
                 o.target.not_in(list(busy)) if busy else true(),
             )
             .order_by(o.pk)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=outbox)
         )
+        async with self._reader.connect() as peek:  # an idle poll never takes the write lock
+            if (await peek.execute(query.limit(1))).first() is None:
+                return []
         async with self._writer.begin() as conn:
-            pks = list((await conn.execute(query)).scalars())
+            locked = query.limit(limit).with_for_update(skip_locked=True, of=outbox)
+            pks = list((await conn.execute(locked)).scalars())
             if not pks:
                 return []
             await conn.execute(
