@@ -15,11 +15,13 @@ import orjson
 import pytest
 import respx
 from fastapi import FastAPI
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from service.adapters.fhir_client import DeliveryResult
 from service.adapters.store import SqlStore
 from service.adapters.store.outbox import CANCELLED, DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
+from service.adapters.store.tables import outbox
 from service.api.app import create_app
 from service.app.delivery import RetryPolicy
 from service.bootstrap import Container
@@ -358,3 +360,68 @@ async def test_events_replays_full_resources_on_request(service: Any) -> None:
     assert [r["resourceType"] for r in resources] == ["DiagnosticReport"]
     bad = await client.get(f"/fhir/Subscription/{sub_id}/$events", params={"content": "everything"})
     assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["content"]
+
+
+async def write_back_app(tmp_path: Path) -> FastAPI:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'wb.db'}", delivery_worker=False, fhir_base_url=EHR
+    )
+    return create_app(settings)
+
+
+async def test_write_back_honours_retry_after_then_delivers(
+    tmp_path: Path, respx_mock: respx.MockRouter
+) -> None:
+    """Over HTTP (respx): a 503 with Retry-After: 30 is retried no sooner than 30 s later, then a 200."""
+    route = respx_mock.post(EHR).mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "30"}),
+            httpx.Response(200, json={"resourceType": "Bundle", "type": "transaction-response"}),
+        ]
+    )
+    app = await write_back_app(tmp_path)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+        worker, now = container_of(app).delivery, datetime.now(UTC)
+        worker.clock = lambda: now
+        await worker.drain()
+        (row,) = await container_of(app).store.outbox().entries()
+        assert (row.status, row.attempts, row.last_status) == (PENDING, 1, 503)
+        assert row.next_attempt_at == now + timedelta(seconds=30)
+        worker.clock = lambda: now + timedelta(seconds=29)
+        await worker.drain()
+        assert route.call_count == 1
+        worker.clock = lambda: now + timedelta(seconds=30)
+        await worker.drain()
+        (row,) = await container_of(app).store.outbox().entries()
+    assert route.call_count == 2 and row.status == DELIVERED
+
+
+async def test_write_back_400_is_kept_with_the_servers_outcome(
+    tmp_path: Path, respx_mock: respx.MockRouter
+) -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "diagnostics": "unknown profile"}],
+    }
+    route = respx_mock.post(EHR).mock(return_value=httpx.Response(400, json=outcome))
+    app = await write_back_app(tmp_path)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+        await container_of(app).delivery.drain()
+        await container_of(app).delivery.drain()
+        store = container_of(app).store
+        (row,) = await store.outbox().entries()
+        async with store.reading() as reader:
+            kept = (await reader.conn.execute(select(outbox.c.outcome))).scalar_one()
+    assert route.call_count == 1  # not retried
+    assert (row.status, row.last_status) == (REJECTED, 400)
+    assert orjson.loads(kept) == outcome
