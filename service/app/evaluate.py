@@ -109,7 +109,8 @@ class EvaluateOperation:
         return await self.evaluate(request)
 
     def _read(self, bundle: dict[str, Any], version: FhirVersion) -> tuple[list[Fact], set[str]]:
-        planned, problems = plan_bundle(bundle, transactional=bundle.get("type") in ("transaction", "batch"))
+        transactional = bundle.get("type") in ("transaction", "batch")
+        planned, problems = plan_bundle(bundle, transactional, hashed=False)  # hashes are for storing
         if problems:
             raise BadRequest(
                 "The Bundle has entries the service cannot read", issues=[p.issue for p in problems]

@@ -45,11 +45,8 @@ class PlannedEntry:
     mode: WriteMode
     resource: dict[str, Any]
     if_none_exist: ConditionalCreate | None = None
-    posted_hash: str = ""
+    posted_hash: str = ""  # content_hash of the resource as posted; "" when planned without hashing
     existing: bool = False  # set when a conditional or identical-content create matched a stored resource
-
-    def __post_init__(self) -> None:
-        self.posted_hash = self.posted_hash or content_hash(self.resource)
 
     @property
     def reference(self) -> str:
@@ -62,9 +59,12 @@ class EntryProblem:
     issue: Issue
 
 
-def plan_bundle(bundle: dict[str, Any], transactional: bool) -> tuple[list[PlannedEntry], list[EntryProblem]]:
+def plan_bundle(
+    bundle: dict[str, Any], transactional: bool, *, hashed: bool = True
+) -> tuple[list[PlannedEntry], list[EntryProblem]]:
     """Plan every entry. Ids may still change (a create that matches a stored resource takes its id), so
-    the caller rewrites references with :func:`rewrite_references` once ids are settled."""
+    the caller rewrites references with :func:`rewrite_references` once ids are settled. ``hashed=False``
+    skips the content hashes, which only storing needs (``$evaluate`` without ``persist`` reads only)."""
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         return [], [
@@ -77,6 +77,7 @@ def plan_bundle(bundle: dict[str, Any], transactional: bool) -> tuple[list[Plann
         if isinstance(result, EntryProblem):
             problems.append(result)
         else:
+            result.posted_hash = content_hash(result.resource) if hashed else ""
             planned.append(result)
     return planned, problems
 
@@ -172,12 +173,31 @@ def rewrite_references(planned: list[PlannedEntry]) -> None:
     targets = {p.full_url: p.reference for p in planned if p.full_url and p.full_url != p.reference}
     if targets:
         # Walking every resource is the costly part; most senders reference by Type/id, so walk only when
-        # some full URL really appears as a string in the Bundle (one pass of C code to find out).
-        text = orjson.dumps([p.resource for p in planned])
-        targets = {url: ref for url, ref in targets.items() if orjson.dumps(url) in text}
+        # some full URL really is a reference's value (found in the serialised Bundle by C code).
+        targets = _referenced_targets(targets, orjson.dumps([p.resource for p in planned]))
     if targets:
         for p in planned:
             p.resource = _rewrite(p.resource, targets)
+
+
+def _referenced_targets(targets: dict[str, str], text: bytes) -> dict[str, str]:
+    """The targets whose full URL is the value of some ``reference`` in ``text`` (compact JSON)."""
+    values = _reference_values(text)
+    if values is None:  # a reference holds an escaped quote: look for each URL anywhere, as before
+        return {url: ref for url, ref in targets.items() if orjson.dumps(url) in text}
+    return {url: ref for url, ref in targets.items() if orjson.dumps(url)[1:-1] in values}
+
+
+def _reference_values(text: bytes) -> set[bytes] | None:
+    """Every string value of a ``reference`` key, JSON-escaped, found by splitting orjson's output (which
+    writes no spaces); None when one holds an escaped quote, where a split cannot tell where it ends."""
+    values = set()
+    for part in text.split(b'"reference":"')[1:]:
+        value = part[: part.index(b'"')]
+        if value.endswith(b"\\"):
+            return None
+        values.add(value)
+    return values
 
 
 def _rewrite(node: Any, targets: dict[str, str]) -> Any:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.domain.facts import SourceCode
 from service.errors import Issue
@@ -40,8 +40,7 @@ class Issues:
         self.warning(path, f"{what} not recognised; kept, not used")
 
 
-@dataclass(frozen=True, slots=True)
-class Coding:
+class Coding(NamedTuple):
     system: str | None
     code: str | None
     display: str | None
@@ -60,11 +59,29 @@ class When:
     at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    data: dict[str, Any]
-    path: str
-    issues: Issues
+    """A dict and the FHIRPath that leads to it. A child keeps its parent, key and index rather than its
+    path: paths are only spelled out for an issue, and most elements read have none."""
+
+    __slots__ = ("_index", "_key", "_parent", "data", "issues")
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        path: str,
+        issues: Issues,
+        parent: Node | None = None,
+        index: int | None = None,
+    ) -> None:
+        """``path`` is the whole path of a root node, the key that leads to it from ``parent`` otherwise."""
+        self.data, self.issues, self._parent, self._key, self._index = data, issues, parent, path, index
+
+    @property
+    def path(self) -> str:
+        if self._parent is None:
+            return self._key
+        where = f"{self._parent.path}.{self._key}"
+        return where if self._index is None else f"{where}[{self._index}]"
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}"
@@ -79,22 +96,29 @@ class Node:
         return value
 
     def obj(self, key: str) -> Node | None:
-        value = self._typed(key, dict, "an object")
-        return None if value is None else Node(value, self.at(key), self.issues)
+        value = self.data.get(key)
+        if value is None or (type(value) is not dict and self._typed(key, dict, "an object") is None):
+            return None
+        return Node(value, key, self.issues, self)
 
     def objs(self, key: str) -> list[Node]:
-        values = self._typed(key, list, "an array")
+        values = self.data.get(key)
+        if values is None or (type(values) is not list and self._typed(key, list, "an array") is None):
+            return []
         nodes = []
-        for i, value in enumerate(values or []):
+        for i, value in enumerate(values):
             if isinstance(value, dict):
-                nodes.append(Node(value, f"{self.at(key)}[{i}]", self.issues))
+                nodes.append(Node(value, key, self.issues, self, i))
             else:
                 self.issues.error(f"{self.at(key)}[{i}]", f"{key} items must be objects")
         return nodes
 
     def text(self, key: str) -> str | None:
-        value: str | None = self._typed(key, str, "a string")
-        return value
+        value = self.data.get(key)
+        if value is None or type(value) is str:  # the common case, checked without a call
+            return value
+        checked: str | None = self._typed(key, str, "a string")
+        return checked
 
     def integer(self, key: str) -> int | None:
         value: int | None = self._typed(key, int, "an integer")
@@ -109,12 +133,42 @@ class Node:
 
     def codings(self, key: str) -> list[Coding]:
         """The codings of the CodeableConcept at ``key`` (none when absent)."""
-        concept = self.obj(key)
+        found = _plain_codings(self.data.get(key))
+        if found is not None:
+            return found
+        concept = self.obj(key)  # something is malformed: the checked reading reports it
         return [] if concept is None else [c.coding() for c in concept.objs("coding")]
 
     def reference(self, key: str) -> str | None:
         ref = self.obj(key)
         return None if ref is None else ref.text("reference")
+
+
+def _plain_codings(concept: Any) -> list[Coding] | None:
+    """The codings of a well-formed CodeableConcept (or of none), read without building Nodes; None when
+    anything in it has the wrong JSON type, so that ``Node.codings`` reads it the checked way."""
+    if concept is None:
+        return []
+    if type(concept) is not dict:
+        return None
+    items = concept.get("coding")
+    if items is None:
+        return []
+    if type(items) is not list:
+        return None
+    codings = []
+    for item in items:
+        if type(item) is not dict:
+            return None
+        system, code, display = item.get("system"), item.get("code"), item.get("display")
+        if not (
+            (system is None or type(system) is str)
+            and (code is None or type(code) is str)
+            and (display is None or type(display) is str)
+        ):
+            return None
+        codings.append(Coding(system, code, display))
+    return codings
 
 
 def first_of(nodes: list[Node]) -> Node | None:

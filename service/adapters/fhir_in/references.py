@@ -38,6 +38,7 @@ def resource_key(resource: dict[str, Any]) -> str | None:
 class References:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._by_url: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, str] = {}  # reference → its name, for references outside any resource
         self._paths = {id(entry.resource): entry.path for entry in entries}
         for entry in entries:
             if entry.full_url:
@@ -68,6 +69,14 @@ class References:
         """The stable name of a reference: ``Type/id`` where it can be worked out, else the text as sent."""
         if not reference:
             return None
+        if reference.startswith("#"):  # contained: the answer depends on the container
+            return self._name(reference, container)
+        name = self._names.get(reference)
+        if name is None:
+            name = self._names[reference] = self._name(reference, None)
+        return name
+
+    def _name(self, reference: str, container: dict[str, Any] | None) -> str:
         resolved = self.resolve(reference, container)
         key = resource_key(resolved) if resolved is not None and not reference.startswith("#") else None
         if key:
