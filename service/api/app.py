@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,6 +36,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.store.migrate()
+        # What start-up built (the knowledge base, the models, the app) lives as long as the process: keep it
+        # out of the garbage collector's full passes, which otherwise walk it again and again.
+        gc.freeze()
         worker = None
         if settings.delivery_worker:  # issue 7: the outbox is delivered from every replica that runs it
             worker = asyncio.create_task(container.delivery.run(), name="delivery")

@@ -13,7 +13,8 @@ from service.config import AuthMode, Settings
 from service.errors import Unauthorized
 
 
-def require_token(request: Request) -> None:
+async def require_token(request: Request) -> None:
+    """Async so FastAPI calls it in the event loop rather than handing it to a thread (no I/O here)."""
     settings: Settings = request.app.state.container.settings
     if settings.auth_mode is AuthMode.NONE:
         return

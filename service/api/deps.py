@@ -10,7 +10,8 @@ from service.api.auth import require_token
 from service.bootstrap import Container
 
 
-def _container(request: Request) -> Container:
+# Dependencies are ``async def``: FastAPI runs a plain ``def`` one in a thread pool, a hand-over per request.
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
