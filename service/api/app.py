@@ -59,6 +59,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
     app.state.container = container
     app.state.metrics = HttpMetrics()
+    container.delivery.observe = app.state.metrics.delivery
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes

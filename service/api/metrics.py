@@ -21,6 +21,17 @@ class HttpMetrics:
             registry=self.registry,
         )
 
+        self.deliveries = Counter(
+            "oncoresponse_deliveries",
+            "Outbox delivery attempts by kind (notification, handshake, heartbeat, write-back) and outcome "
+            "(delivered, retry, rejected, failed).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+
+    def delivery(self, kind: str, outcome: str) -> None:
+        self.deliveries.labels(kind, outcome).inc()
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)

@@ -95,6 +95,7 @@ class DeliveryWorker:
     name: str = field(default_factory=worker_name)
     clock: Callable[[], datetime] = _now
     jitter: Callable[[], float] = random.random
+    observe: Callable[[str, str], None] = lambda _kind, _outcome: None  # (kind, outcome) → metrics
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -173,6 +174,7 @@ class DeliveryWorker:
             delivered=result.delivered,
         )
         if result.delivered:
+            self.observe(row.kind, "delivered")
             await self.outbox.delivered(row.pk, self.name, now, result.status)
             await self._delivered_to_subscription(row, now)
             return True
@@ -199,18 +201,21 @@ class DeliveryWorker:
 
     async def _failed(self, row: Delivery, result: DeliveryResult, attempts: int, now: datetime) -> None:
         if row.kind == HANDSHAKE:  # R5 and the Backport IG: a failed handshake puts it in error
+            self.observe(row.kind, "rejected")
             await self.outbox.reject(row.pk, self.name, attempts, result.status, result.detail, None)
             await self.outbox.set_status(row.target, "error", only_from=("requested",))
             return
         if row.subscription is not None:
             await self.outbox.set_status(row.target, "error", only_from=("active",))
         if not result.retryable:
+            self.observe(row.kind, "rejected")
             await self.outbox.reject(
                 row.pk, self.name, attempts, result.status, result.detail, result.outcome
             )
             log.warning("delivery_rejected", kind=row.kind, outbox_id=row.pk, status=result.status)
             return
         give_up = attempts >= self.policy.max_attempts
+        self.observe(row.kind, "failed" if give_up else "retry")
         at = now + timedelta(seconds=self.policy.delay(attempts, result.retry_after, self.jitter()))
         await self.outbox.retry(
             row.pk,

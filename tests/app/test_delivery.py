@@ -425,3 +425,15 @@ async def test_write_back_400_is_kept_with_the_servers_outcome(
     assert route.call_count == 1  # not retried
     assert (row.status, row.last_status) == (REJECTED, 400)
     assert orjson.loads(kept) == outcome
+
+
+async def test_metrics_count_delivery_outcomes(service: Any) -> None:
+    app, client, hook = service
+    await subscribe(app, client, "http://a.test/hook")
+    hook.answers["http://a.test/hook"] = [unavailable(0)]
+    await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+    await container_of(app).delivery.drain()
+    text = (await client.get("/metrics")).text
+    assert 'oncoresponse_deliveries_total{kind="handshake",outcome="delivered"} 1.0' in text
+    assert 'oncoresponse_deliveries_total{kind="notification",outcome="retry"} 1.0' in text
+    assert 'oncoresponse_deliveries_total{kind="notification",outcome="delivered"} 1.0' in text
