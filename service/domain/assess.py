@@ -28,6 +28,7 @@ from service.domain.assessment_parts import (
 from service.domain.imaging_response import ImagingResponse, evaluate_imaging_response
 from service.domain.model import ClinicalStability
 from service.domain.patterns import PatternAssessment
+from service.domain.performance import clinical_stability
 from service.domain.readings import ReadingThresholds, imaging_verdict, read_markers, read_pattern
 from service.domain.resistance import ResistanceContext, ResistanceFinding
 from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge
@@ -75,6 +76,11 @@ def assess(
     if timeline is None or len(timeline.time_points) < 2:
         raise NotAssessableError("no follow-up imaging after the baseline on or before the assessment date")
     clinical: Mapping[dt.date, ClinicalStability] = {}
+    if criteria is Criteria.IRECIST:  # I8 applies to treatment beyond iUPD
+        dates = [tp.date for tp in timeline.ordered[1:]]
+        clinical = clinical_stability(
+            facts.performance, dates, policy.readings.performance, therapy_started_on=start
+        )
     imaging = evaluate_imaging_response(
         timeline,
         policy.thresholds,

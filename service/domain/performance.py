@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.domain.facts import PerformanceScale, PerformanceStatus
+from service.domain.model import ClinicalStability
 from service.domain.rules import Flag, Rule
 
 
@@ -51,6 +52,30 @@ def assess_performance(
         flags, rules = (*flags, Flag.SYMPTOMATIC_DETERIORATION), (*rules, Rule.L5)
     evidence = tuple(dict.fromkeys(r.source for r in (reference, latest) if r is not None))
     return PerformanceAssessment(flags, rules, evidence, reference, latest)
+
+
+def clinical_stability(
+    results: Sequence[PerformanceStatus],
+    dates: Sequence[dt.date],
+    thresholds: PerformanceThresholds,
+    *,
+    therapy_started_on: dt.date | None,
+) -> dict[dt.date, ClinicalStability]:
+    """I8 on each imaging date: K12 says a PS deterioration "with IO also triggers I8", so a patient whose
+    ECOG scores up to that date show PS_DETERIORATION is not clinically stable. The other two I8 criteria
+    (symptoms, symptom management) have no inbound convention yet, so they are never set. The last date
+    also counts the scores after it (the facts are already cut at the assessment date), as the marker
+    readings do for the latest time point."""
+    stability = {}
+    for index, day in enumerate(dates):
+        last = index == len(dates) - 1
+        known = [r for r in results if last or r.observed_on <= day]
+        reading = assess_performance(
+            known, thresholds, therapy_started_on=therapy_started_on, objective_pd=True
+        )
+        if Flag.PS_DETERIORATION in reading.flags:
+            stability[day] = ClinicalStability(performance_status_worsened=True)
+    return stability
 
 
 def _reference(ecog: list[PerformanceStatus], started: dt.date | None) -> PerformanceStatus | None:

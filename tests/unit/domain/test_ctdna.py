@@ -8,7 +8,7 @@ import pytest
 
 from service.domain.ctdna import assess_ctdna, assess_mrd, variant_key
 from service.domain.facts import MolecularCall, VariantFact
-from service.domain.performance import assess_performance
+from service.domain.performance import assess_performance, clinical_stability
 from service.domain.rules import Flag, Rule
 from tests.unit.domain.fact_builders import (
     CTDNA,
@@ -16,6 +16,7 @@ from tests.unit.domain.fact_builders import (
     PS,
     RESISTANCE,
     TISSUE,
+    day,
     ecog,
     mrd,
     variant,
@@ -197,3 +198,15 @@ def test_K11_no_ecog_no_assessment() -> None:
     assert assess_performance([], PS, therapy_started_on=DAY_0, objective_pd=False).rules == ()
     result = assess_performance([ecog(0, 1), ecog(2, 50)], PS, therapy_started_on=None, objective_pd=True)
     assert result.flags == (Flag.PS_DETERIORATION,)
+
+
+def test_I8_clinical_stability_follows_K12_performance_deterioration() -> None:
+    """I8 (with K12 "with IO, this also triggers I8"): not stable from the first imaging date whose ECOG
+    scores up to then show PS_DETERIORATION; the last date also counts scores taken after it."""
+    dates = [day(56), day(112), day(168)]
+    stable_then_worse = [ecog(0, -5), ecog(0, 56), ecog(2, 112)]
+    found = clinical_stability(stable_then_worse, dates, PS, therapy_started_on=DAY_0)
+    assert set(found) == {day(112), day(168)} and not found[day(112)].is_stable
+    late_score = [ecog(0, -5), ecog(3, 170)]  # after the last scan, before the assessment date
+    assert set(clinical_stability(late_score, dates, PS, therapy_started_on=DAY_0)) == {day(168)}
+    assert clinical_stability([ecog(0, -5), ecog(1, 112)], dates, PS, therapy_started_on=DAY_0) == {}
