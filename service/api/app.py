@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -28,6 +28,11 @@ from service.api.routes import (
 from service.bootstrap import Container, build
 from service.config import Settings
 
+log = structlog.get_logger("service.api")
+
+# The delivery worker's grace for deliveries on the wire, plus room for its last poll.
+_WORKER_STOP_SECONDS = 15.0
+
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     """Build the app; ``container`` lets tests pass fakes, else :func:`service.bootstrap.build` wires it."""
@@ -44,9 +49,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             worker = asyncio.create_task(container.delivery.run(), name="delivery")
         yield
         if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker  # gives its leased rows back
+            container.delivery.request_stop()  # finishes its poll and gives its leased rows back
+            try:
+                await asyncio.wait_for(worker, timeout=_WORKER_STOP_SECONDS)
+            except TimeoutError:  # wait_for has cancelled it; its leases run out instead
+                log.warning("delivery_worker_stop_timed_out")
         await container.http.aclose()
         await container.store.close()
 

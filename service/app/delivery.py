@@ -37,6 +37,8 @@ CLAIM_LIMIT = 50
 # Long enough for a claimed batch to be delivered one by one at the longest timeout; a worker that dies
 # holding rows gives them back when it runs out, and one that stops cleanly gives them back at once.
 LEASE = timedelta(minutes=10)
+# On shutdown, how long deliveries already on the wire may take before they are cut off.
+STOP_GRACE_SECONDS = 5.0
 
 
 class RestHook(Protocol):
@@ -98,30 +100,42 @@ class DeliveryWorker:
     observe: Callable[[str, str], None] = lambda _kind, _outcome: None  # (kind, outcome) → metrics
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
         """Look for work now rather than at the next poll (called after a report is stored)."""
         self._wake.set()
 
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to finish after the current poll: never cancel it inside a transaction."""
+        self._stopping.set()
+        self._wake.set()
+
     async def run(self) -> None:
-        """Poll until cancelled; on cancellation, give every leased row back."""
+        """Poll until :meth:`request_stop`; then let in-flight deliveries finish (for a grace period) and
+        give every leased row back."""
         try:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     await self.tick()
                 except Exception:  # the database may be briefly away: log, wait, go on
                     log.exception("delivery_poll_failed")
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                if not self._stopping.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:
             await self.stop()
 
     async def stop(self) -> None:
+        """In-flight deliveries get :data:`STOP_GRACE_SECONDS`; the rest are cancelled while sending (their
+        results are recorded under a shield, so no transaction is cut short), and leases go back."""
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         self._tasks.clear()
         await self.outbox.release(self.name)
 
@@ -162,6 +176,11 @@ class DeliveryWorker:
 
     async def _deliver(self, row: Delivery) -> bool:
         result = await self._send(row)
+        # Recording the result is a database transaction: a shutdown must not cut it short (an SQLite
+        # write lock left behind would hold up every other writer until the connection is collected).
+        return await asyncio.shield(self._record(row, result))
+
+    async def _record(self, row: Delivery, result: DeliveryResult) -> bool:
         now = self.clock()
         attempts = row.attempts + 1
         log.info(

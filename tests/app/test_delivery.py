@@ -23,6 +23,7 @@ from service.adapters.store import SqlStore
 from service.adapters.store.outbox import CANCELLED, DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
 from service.adapters.store.tables import outbox
 from service.api.app import create_app
+from service.app import delivery as delivery_module
 from service.app.delivery import RetryPolicy
 from service.bootstrap import Container
 from service.cli import app as cli
@@ -437,3 +438,30 @@ async def test_metrics_count_delivery_outcomes(service: Any) -> None:
     assert 'oncoresponse_deliveries_total{kind="handshake",outcome="delivered"} 1.0' in text
     assert 'oncoresponse_deliveries_total{kind="notification",outcome="retry"} 1.0' in text
     assert 'oncoresponse_deliveries_total{kind="notification",outcome="delivered"} 1.0' in text
+
+
+async def test_a_stop_asked_before_the_worker_started_is_not_lost(service: Any) -> None:
+    app, _client, _hook = service
+    worker = container_of(app).delivery
+    worker.request_stop()
+    await asyncio.wait_for(worker.run(), timeout=5)
+
+
+async def test_stopping_gives_back_the_rows_of_a_delivery_on_the_wire(
+    service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery still waiting on its subscriber at shutdown is cut off after the grace period and its
+    row is handed back at once (not after the lease), unattempted, for another replica to send."""
+    app, client, hook = service
+    monkeypatch.setattr(delivery_module, "STOP_GRACE_SECONDS", 0.1)
+    worker = container_of(app).delivery
+    await subscribe(app, client, "http://stuck.test/hook")
+    hook.gates["http://stuck.test/hook"] = asyncio.Event()
+    await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+    assert await worker.tick() == 1
+    await asyncio.sleep(0.05)
+    await worker.stop()
+    outbox = container_of(app).store.outbox()
+    (row,) = await outbox.entries(status=PENDING)
+    assert row.attempts == 0
+    assert len(await outbox.claim("another-replica", datetime.now(UTC), timedelta(minutes=1), 10)) == 1
