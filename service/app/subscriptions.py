@@ -238,7 +238,7 @@ class Subscriptions:
                     (resource.content,) if row.payload == "full-resource" else (),
                     "update" if resource.version_id > 1 else "create",
                 )
-                active = SubscriptionRow(**{**_fields(row), "status": "active"})
+                active = dataclasses.replace(row, status="active")
                 body = self._bundle(active, "event-notification", [event], row.payload, number)
                 await enqueue.add(NOTIFICATION, row.id, body, now, event_number=number)
                 queued += 1
@@ -250,10 +250,6 @@ async def enqueue_write_back(
 ) -> None:
     """Queue the transaction that writes the result back to the EHR's FHIR server."""
     await enqueue.add(WRITE_BACK, WRITE_BACK_TARGET, write_back_bundle(result_bundle, amended), now)
-
-
-def _fields(row: SubscriptionRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in row.__slots__}
 
 
 def _row(sub_id: str, spec: SubscriptionSpec, status: str, now: datetime) -> SubscriptionRow:

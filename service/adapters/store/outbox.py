@@ -9,8 +9,8 @@ transaction, and records the result only if it still holds the lease.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,45 +91,18 @@ class OutboxEntry:
     last_error: str | None
 
 
-def _subscription(row: Any) -> SubscriptionRow:
-    headers = tuple((name, value) for name, value in orjson.loads(row.headers))
-    return SubscriptionRow(
-        row.id,
-        row.topic_id,
-        row.patient_ref,
-        row.endpoint,
-        row.payload,
-        row.content_type,
-        headers,
-        row.heartbeat_seconds,
-        row.timeout_seconds,
-        row.max_count,
-        row.fhir_version,
-        row.status,
-        row.events_since_start,
-        utc(row.last_sent_at) if row.last_sent_at else None,
-        utc(row.created_at),
-    )
+def _subscription(columns: Mapping[Any, Any]) -> SubscriptionRow:
+    """A subscriptions row (its columns by name) as a SubscriptionRow: the fields are the columns."""
+    values = {f.name: columns[f.name] for f in fields(SubscriptionRow)}
+    values["headers"] = tuple((name, value) for name, value in orjson.loads(values["headers"]))
+    values["last_sent_at"] = utc(values["last_sent_at"]) if values["last_sent_at"] else None
+    values["created_at"] = utc(values["created_at"])
+    return SubscriptionRow(**values)
 
 
 def subscription_values(sub: SubscriptionRow) -> dict[str, Any]:
-    return {
-        "id": sub.id,
-        "topic_id": sub.topic_id,
-        "patient_ref": sub.patient_ref,
-        "endpoint": sub.endpoint,
-        "payload": sub.payload,
-        "content_type": sub.content_type,
-        "headers": orjson.dumps([list(h) for h in sub.headers]).decode(),
-        "heartbeat_seconds": sub.heartbeat_seconds,
-        "timeout_seconds": sub.timeout_seconds,
-        "max_count": sub.max_count,
-        "fhir_version": sub.fhir_version,
-        "status": sub.status,
-        "events_since_start": sub.events_since_start,
-        "last_sent_at": sub.last_sent_at,
-        "created_at": sub.created_at,
-    }
+    """The columns of a subscriptions row; headers are kept as a JSON list of [name, value] pairs."""
+    return {**asdict(sub), "headers": orjson.dumps([list(h) for h in sub.headers]).decode()}
 
 
 class Enqueue:
@@ -140,7 +113,7 @@ class Enqueue:
 
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:
         row = (await self.conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id))).first()
-        return _subscription(row) if row else None
+        return _subscription(row._mapping) if row else None
 
     async def put_subscription(self, sub: SubscriptionRow) -> None:
         """Create, or replace the channel of, a subscription; its event counter is kept on replace."""
@@ -177,7 +150,7 @@ class Enqueue:
             )
             .order_by(s.id)
         )
-        return [_subscription(row) for row in await self.conn.execute(query)]
+        return [_subscription(row._mapping) for row in await self.conn.execute(query)]
 
     async def add_event(self, sub_id: str, focus: str, context: Sequence[str], occurred_at: datetime) -> int:
         """Number the subscription's next event; the counter's row lock orders concurrent writers."""
@@ -382,7 +355,7 @@ class Outbox:
         s = subscriptions.c
         query = select(subscriptions).where(s.status == "active", s.heartbeat_seconds.is_not(None))
         async with self._reader.connect() as conn:
-            rows = [_subscription(row) for row in await conn.execute(query)]
+            rows = [_subscription(row._mapping) for row in await conn.execute(query)]
         return [r for r in rows if _quiet_since(r) + timedelta(seconds=r.heartbeat_seconds or 0) <= now]
 
     async def add_heartbeat(self, sub: SubscriptionRow, body: dict[str, Any], now: datetime) -> bool:
@@ -450,8 +423,8 @@ def _quiet_since(sub: SubscriptionRow) -> datetime:
 def _delivery(row: Any) -> Delivery:
     m = row._mapping
     sub = None
-    if m["s_id"] is not None:
-        sub = _subscription(_Prefixed(m))
+    if m["s_id"] is not None:  # the subscription's columns, labelled s_<column> in the join
+        sub = _subscription({name[2:]: value for name, value in m.items() if name.startswith("s_")})
     return Delivery(
         m["pk"],
         m["kind"],
@@ -461,16 +434,6 @@ def _delivery(row: Any) -> Delivery:
         m["attempts"],
         sub,
     )
-
-
-class _Prefixed:
-    """The ``s_``-labelled subscription columns of a joined row, read like a subscriptions row."""
-
-    def __init__(self, mapping: Any) -> None:
-        self._m = mapping
-
-    def __getattr__(self, name: str) -> Any:
-        return self._m[f"s_{name}"]
 
 
 def _entry(row: Any) -> OutboxEntry:

@@ -4,6 +4,7 @@ one worker at a time under a lease, and are never lost or deleted."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -212,8 +213,7 @@ async def test_one_heartbeat_is_queued_however_many_workers_see_it_due(store: Sq
 
 
 def _with_heartbeat() -> SubscriptionRow:
-    base = subscription("s")
-    return SubscriptionRow(**{**{f: getattr(base, f) for f in base.__slots__}, "heartbeat_seconds": 60})
+    return dataclasses.replace(subscription("s"), heartbeat_seconds=60)
 
 
 async def test_concurrent_claims_never_share_a_row(store: SqlStore) -> None:
