@@ -6,7 +6,6 @@ from http import HTTPStatus
 from typing import Any
 
 from service.adapters.fhir_out.outcome import operation_outcome
-from service.adapters.store import StoredResource
 from service.app.ingest import EntryOutcome, IngestResult
 
 _RESPONSE_TYPE = {"transaction": "transaction-response"}
@@ -33,24 +32,12 @@ def _entry_response(outcome: EntryOutcome) -> dict[str, Any]:
     return response
 
 
-def searchset(total: int, found: list[StoredResource], self_url: str) -> dict[str, Any]:
+def searchset(resources: list[dict[str, Any]], self_url: str, total: int | None = None) -> dict[str, Any]:
+    """A searchset of the resources found; ``total`` is all matches when only the first page is given."""
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": total,
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [
-            {"fullUrl": s.reference, "resource": s.content, "search": {"mode": "match"}} for s in found
-        ],
-    }
-
-
-def plain_searchset(resources: list[dict[str, Any]], self_url: str) -> dict[str, Any]:
-    """A searchset of resources the service defines itself (not stored, so no versions)."""
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
+        "total": len(resources) if total is None else total,
         "link": [{"relation": "self", "url": self_url}],
         "entry": [
             {"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}

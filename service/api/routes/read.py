@@ -61,7 +61,7 @@ async def search(  # one parameter per FHIR search parameter the contract names
     query = SearchQuery(resource_type, _patient_ref(patient or subject), after, before, _SORTS[sort], count)
     async with container.store.reading() as reader:
         total, found = await reader.search(query)
-    return FhirJSONResponse(searchset(total, found, str(request.url)))
+    return FhirJSONResponse(searchset([s.content for s in found], str(request.url), total))
 
 
 def _check_type(resource_type: str) -> None:

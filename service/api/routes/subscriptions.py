@@ -10,7 +10,7 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.fhir_out.bundles import plain_searchset, searchset
+from service.adapters.fhir_out.bundles import searchset
 from service.adapters.fhir_out.subscriptions import topic_resources
 from service.api.body import read_fhir_body
 from service.api.deps import ContainerDep, fhir_router
@@ -91,7 +91,7 @@ async def search_subscriptions(
     count: Annotated[int, Query(alias="_count", ge=0, le=1000)] = 50,
 ) -> FhirJSONResponse:
     total, found = await container.subscriptions.search(count)
-    return FhirJSONResponse(searchset(total, found, str(request.url)))
+    return FhirJSONResponse(searchset([s.content for s in found], str(request.url), total))
 
 
 @router.get("/Subscription/{subscription_id}/$status", operation_id="subscription_status",
@@ -123,7 +123,7 @@ async def search_topics(request: Request, container: ContainerDep) -> FhirJSONRe
     """R4B SubscriptionTopics, or R5 ones when ``Accept`` asks for ``fhirVersion=5.0``."""
     version = "5.0" if output_version(request, "4.0") == "5.0" else "4.3"
     topics = topic_resources(container.settings.canonical_base, version)
-    return FhirJSONResponse(plain_searchset(topics, str(request.url)))
+    return FhirJSONResponse(searchset(topics, str(request.url)))
 
 
 @router.get("/SubscriptionTopic/{topic_id}", operation_id="read_subscription_topic",
@@ -139,7 +139,7 @@ async def read_topic(topic_id: str, request: Request, container: ContainerDep) -
             response_class=FhirJSONResponse)  # fmt: skip
 async def search_basic(request: Request, container: ContainerDep) -> FhirJSONResponse:
     topics = topic_resources(container.settings.canonical_base, "4.0")
-    return FhirJSONResponse(plain_searchset(topics, str(request.url)))
+    return FhirJSONResponse(searchset(topics, str(request.url)))
 
 
 @router.get("/Basic/{topic_id}", operation_id="read_basic_topic",
