@@ -7,6 +7,7 @@ from collections import Counter
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.conftest import SHARED
 
@@ -37,8 +38,8 @@ async def test_r5_example_without_a_version_parameter_is_read_as_r5(
     raw = (SHARED / "examples" / "r5-shapes.json").read_bytes()
     await client.post("/fhir/Bundle", content=raw, headers={"content-type": "application/fhir+json"})
     async with app.state.container.store.reading() as reader:
-        submissions_version = await reader.conn.exec_driver_sql(
-            "SELECT fhir_version FROM submissions WHERE endpoint = 'bundle'"
+        submissions_version = await reader.conn.execute(
+            text("SELECT fhir_version FROM submissions WHERE endpoint = 'bundle'")
         )
         versions = [row[0] for row in submissions_version]
         therapy = [f for f in await reader.patient_facts(_patient_of(raw)) if f.kind == "TherapyFact"]

@@ -3,6 +3,12 @@
 Writes for one patient are serialised so two replicas cannot interleave a timeline: on PostgreSQL by a
 transaction-scoped advisory lock per patient, on SQLite by taking the database's write lock at BEGIN
 (``BEGIN IMMEDIATE``) on a separate writer engine, so readers in WAL mode are not blocked.
+
+Reads of the API's use cases (``reading()``) on SQLite run on a plain ``sqlite3`` connection, in the event
+loop: in WAL mode a reader never waits for a writer, and a query on a local file takes microseconds, while
+aiosqlite's hop to its thread and back for each statement cost about 1 ms per read (measured: an empty
+patient's facts, 1.1 ms through aiosqlite, 0.16 ms in the loop). Writes stay on aiosqlite, because
+``BEGIN IMMEDIATE`` may wait for another process's write lock and must not stall the loop meanwhile.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, Executable, Result, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.adapters.store.migrate import upgrade_to_head
@@ -43,9 +49,12 @@ class SqlStore:
             _make_parent_dir(url)
             self.engine = _sqlite_engine(url, immediate=False)
             self._writer = _sqlite_engine(url, immediate=True)
+            self._blocking_reader: Engine | None = create_engine(url.set(drivername="sqlite"))
+            event.listen(self._blocking_reader, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(url, pool_pre_ping=True)
             self._writer = self.engine
+            self._blocking_reader = None
 
     @property
     def backend(self) -> str:
@@ -61,6 +70,10 @@ class SqlStore:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Reader]:
+        if self._blocking_reader is not None:
+            with self._blocking_reader.connect() as blocking:
+                yield Reader(_InLoop(blocking))
+            return
         async with self.engine.connect() as conn:
             yield Reader(conn)
 
@@ -82,9 +95,21 @@ class SqlStore:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
 
     async def close(self) -> None:
+        if self._blocking_reader is not None:
+            self._blocking_reader.dispose()
         await self.engine.dispose()
         if self._writer is not self.engine:
             await self._writer.dispose()
+
+
+class _InLoop:
+    """A synchronous SQLite connection behind the awaitable ``execute`` a Reader calls."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        return self._conn.execute(statement, parameters)
 
 
 def _make_parent_dir(url: URL) -> None:

@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy import Executable, Result, Select, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.store.outbox import Enqueue
@@ -83,8 +83,14 @@ def _stored(row: Any) -> StoredResource:
     )
 
 
+class Executes(Protocol):
+    """What a Reader needs of its connection: an awaitable ``execute`` returning a buffered result."""
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]: ...
+
+
 class Reader:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Executes) -> None:
         self.conn = conn
 
     async def current(self, resource_type: str, resource_id: str) -> StoredResource | None:
@@ -156,10 +162,17 @@ class Reader:
         ]
 
     async def submission_count(self) -> int:
-        return (await self.conn.execute(select(func.count()).select_from(submissions))).scalar_one()
+        count: int = (await self.conn.execute(select(func.count()).select_from(submissions))).scalar_one()
+        return count
 
 
 class Writer(Reader):
+    conn: AsyncConnection
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.conn = conn
+
     @property
     def enqueue(self) -> Enqueue:
         """Subscriptions, events and outbox rows written in this same transaction."""
