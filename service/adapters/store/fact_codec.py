@@ -42,42 +42,54 @@ def _encode_value(value: Any) -> Any:
 
 def decode(payload: dict[str, Any], classes: dict[str, type[Any]]) -> Any:
     """The inverse of :func:`encode`; ``classes`` maps class names to the fact classes allowed."""
-    cls = classes[payload[_KIND]]
-    return _decode_dataclass(cls, {k: v for k, v in payload.items() if k != _KIND})
+    return _decoder(classes[payload[_KIND]])(payload)
 
 
-def _decode_dataclass(cls: type[Any], data: dict[str, Any]) -> Any:
-    hints = typing.get_type_hints(cls)
-    return cls(
-        **{
-            f.name: _decode_value(hints[f.name], data[f.name])
-            for f in dataclasses.fields(cls)
-            if f.name in data
-        }
-    )
+# Each class's decoder is built once from its type hints (``typing.get_type_hints`` evaluates every
+# annotation string, about 250 µs per fact when it ran per decode) and then only converts values.
+_Convert = typing.Callable[[Any], Any]
 
 
-def _decode_value(hint: Any, value: Any) -> Any:  # one branch per JSON-friendly type
-    if value is None:
-        return None
+_DECODERS: dict[type[Any], _Convert] = {}
+
+
+def _decoder(cls: type[Any]) -> _Convert:
+    found = _DECODERS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+
+        def found(data: dict[str, Any]) -> Any:
+            return cls(**{name: convert(data[name]) for name, convert in fields if name in data})
+
+        _DECODERS[cls] = found
+    return found
+
+
+def _converter(hint: Any) -> _Convert:  # one branch per JSON-friendly type
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        return _decode_value(next(a for a in args if a is not type(None)), value)
+        return _converter(next(a for a in args if a is not type(None)))
     if origin in (tuple, frozenset, list):
-        item = args[0] if args else Any
-        return origin(_decode_value(item, v) for v in value)
+        item = _converter(args[0]) if args else _same
+        return lambda value: None if value is None else origin(item(v) for v in value)
     if isinstance(hint, type):
-        return _decode_scalar(hint, value)
+        scalar = _scalar(hint)
+        return lambda value: None if value is None else scalar(value)
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
 
 
-def _decode_scalar(hint: type[Any], value: Any) -> Any:
+def _scalar(hint: type[Any]) -> _Convert:
     if dataclasses.is_dataclass(hint):
-        return _decode_dataclass(hint, value)
+        return _decoder(hint)
     if issubclass(hint, Enum | Decimal):
-        return hint(value)
+        return hint
     if issubclass(hint, datetime):
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat
     if issubclass(hint, date):
-        return date.fromisoformat(value)
-    return value
+        return date.fromisoformat
+    return _same
