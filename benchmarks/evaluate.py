@@ -21,7 +21,12 @@ from benchmarks.timing import median_seconds_async
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.cli_evaluate import evaluate_bundle, scratch_container
 
-ENDPOINTS = (("echo", "/bench/echo"), ("orjson parse", "/bench/parse"), ("$evaluate", "/fhir/$evaluate"))
+ENDPOINTS = (
+    ("echo", "/bench/echo"),
+    ("orjson parse", "/bench/parse"),
+    ("$evaluate", "/fhir/$evaluate"),
+    ("bound: $evaluate with normalisation cached", "/bench/evaluate-prenormalised"),
+)
 HEADERS = {"content-type": "application/fhir+json"}
 
 
