@@ -4,24 +4,30 @@ Writes for one patient are serialised so two replicas cannot interleave a timeli
 transaction-scoped advisory lock per patient, on SQLite by taking the database's write lock at BEGIN
 (``BEGIN IMMEDIATE``) on a separate writer engine, so readers in WAL mode are not blocked.
 
-Reads of the API's use cases (``reading()``) on SQLite run on a plain ``sqlite3`` connection, in the event
-loop: in WAL mode a reader never waits for a writer, and a query on a local file takes microseconds, while
-aiosqlite's hop to its thread and back for each statement cost about 1 ms per read (measured: an empty
-patient's facts, 1.1 ms through aiosqlite, 0.16 ms in the loop). Writes stay on aiosqlite, because
-``BEGIN IMMEDIATE`` may wait for another process's write lock and must not stall the loop meanwhile.
+On SQLite the use cases' reads (``reading()``) and writes (``writing()``) run on plain ``sqlite3``
+connections called directly in the event loop, not through aiosqlite, whose hop to its thread and back for
+every statement cost more than the statements (an empty patient's facts: 1.1 ms through aiosqlite, 0.16 ms
+in the loop). This is safe because nothing in them waits: in WAL mode a reader never waits for a writer,
+and a writer takes the database's write lock with ``BEGIN IMMEDIATE`` under a zero busy timeout, sleeping
+(``asyncio.sleep``, the loop stays free) and retrying while another connection or replica holds it, for
+up to 30 s. Once it holds the lock its statements cannot be blocked. The delivery worker's outbox and the
+migrations stay on aiosqlite.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Result, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from service.adapters.store.connection import InLoop
 from service.adapters.store.migrate import upgrade_to_head
 from service.adapters.store.outbox import Outbox
 from service.adapters.store.repository import Reader, Writer
@@ -49,12 +55,14 @@ class SqlStore:
             _make_parent_dir(url)
             self.engine = _sqlite_engine(url, immediate=False)
             self._writer = _sqlite_engine(url, immediate=True)
-            self._blocking_reader: Engine | None = create_engine(url.set(drivername="sqlite"))
-            event.listen(self._blocking_reader, "connect", _sqlite_pragmas)
+            self._in_loop: Engine | None = create_engine(
+                url.set(drivername="sqlite"), connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
+            )
+            event.listen(self._in_loop, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(url, pool_pre_ping=True)
             self._writer = self.engine
-            self._blocking_reader = None
+            self._in_loop = None
 
     @property
     def backend(self) -> str:
@@ -70,9 +78,9 @@ class SqlStore:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Reader]:
-        if self._blocking_reader is not None:
-            with self._blocking_reader.connect() as blocking:
-                yield Reader(_InLoop(blocking))
+        if self._in_loop is not None:
+            with self._in_loop.connect() as conn:
+                yield Reader(InLoop(conn))
             return
         async with self.engine.connect() as conn:
             yield Reader(conn)
@@ -80,6 +88,16 @@ class SqlStore:
     @asynccontextmanager
     async def writing(self, patient_refs: set[str]) -> AsyncIterator[Writer]:
         """One database transaction holding the write lock of each patient: all of it lands or none."""
+        if self._in_loop is not None:
+            with self._in_loop.connect() as conn:
+                await _begin_immediate_without_blocking(conn)
+                try:
+                    yield Writer(InLoop(conn))
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            return
         async with self._writer.begin() as conn:
             await self._lock_patients(conn, patient_refs)
             yield Writer(conn)
@@ -95,21 +113,30 @@ class SqlStore:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
 
     async def close(self) -> None:
-        if self._blocking_reader is not None:
-            self._blocking_reader.dispose()
+        if self._in_loop is not None:
+            self._in_loop.dispose()
         await self.engine.dispose()
         if self._writer is not self.engine:
             await self._writer.dispose()
 
 
-class _InLoop:
-    """A synchronous SQLite connection behind the awaitable ``execute`` a Reader calls."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
-        return self._conn.execute(statement, parameters)
+async def _begin_immediate_without_blocking(conn: Connection) -> None:
+    """``BEGIN IMMEDIATE`` without a busy wait in the loop: while the lock is held elsewhere, sleep and retry
+    (1 ms doubling to 50 ms) for up to the busy timeout; then give up with SQLite's own error."""
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    delay, waited = 0.001, 0.0
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            break
+        except OperationalError as exc:
+            conn.rollback()
+            if "locked" not in str(exc.orig) or waited >= _SQLITE_BUSY_TIMEOUT_S:
+                raise
+        await asyncio.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 0.05)
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_S * 1000}")
 
 
 def _make_parent_dir(url: URL) -> None:

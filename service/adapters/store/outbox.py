@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, insert, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.adapters.store.connection import Executes
 from service.adapters.store.tables import history_fetches, outbox, subscription_events, subscriptions
 
 # Outbox row kinds and states.
@@ -108,7 +109,7 @@ def subscription_values(sub: SubscriptionRow) -> dict[str, Any]:
 class Enqueue:
     """Writes that belong to another transaction: subscriptions, their events and outbox rows."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Executes) -> None:
         self.conn = conn
 
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:

@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
-from sqlalchemy import Executable, Result, Select, and_, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, and_, delete, func, insert, select, update
 
+from service.adapters.store.connection import Executes
 from service.adapters.store.outbox import Enqueue
 from service.adapters.store.tables import facts, resource_identifiers, resources, submissions
 
@@ -81,12 +81,6 @@ def _stored(row: Any) -> StoredResource:
     return StoredResource(
         row.resource_type, row.resource_id, row.version_id, row.last_updated, orjson.loads(row.content)
     )
-
-
-class Executes(Protocol):
-    """What a Reader needs of its connection: an awaitable ``execute`` returning a buffered result."""
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]: ...
 
 
 class Reader:
@@ -167,12 +161,6 @@ class Reader:
 
 
 class Writer(Reader):
-    conn: AsyncConnection
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn)
-        self.conn = conn
-
     @property
     def enqueue(self) -> Enqueue:
         """Subscriptions, events and outbox rows written in this same transaction."""
