@@ -22,11 +22,21 @@ def encode(fact: Any) -> dict[str, Any]:
     return {_KIND: type(fact).__name__, **_encode_fields(fact)}
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def _encode_fields(obj: Any) -> dict[str, Any]:
-    return {f.name: _encode_value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(obj))
+    return {name: _encode_value(getattr(obj, name)) for name in names}
 
 
 def _encode_value(value: Any) -> Any:
+    if type(value) in _AS_IS:  # most values: checked first, without the isinstance chain below
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _encode_fields(value)
     if isinstance(value, Enum):

@@ -277,12 +277,12 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _by_type(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
+    """Ids grouped by type, each once, in first-seen order (a dict as an ordered set: a list's ``in`` made
+    this quadratic, 0.26 s for a 6,300-resource Bundle)."""
+    grouped: dict[str, dict[str, None]] = {}
     for resource_type, resource_id in keys:
-        ids = grouped.setdefault(resource_type, [])
-        if resource_id not in ids:
-            ids.append(resource_id)
-    return grouped
+        grouped.setdefault(resource_type, {})[resource_id] = None
+    return {resource_type: list(ids) for resource_type, ids in grouped.items()}
 
 
 def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredResource:
