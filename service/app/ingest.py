@@ -152,7 +152,7 @@ class Ingest:
             kept = [_kept(p, matched, current) for p in planned]
             to_store = [p for p, k in zip(planned, kept, strict=True) if k is None]
             stored = await writer.write_versions(
-                [_new_version(p, normalised) for p in to_store], submission_id, now
+                [_new_version(p, normalised) for p in to_store], submission_id, now, current
             )
         created = [
             EntryOutcome.of(p.index, 201, s, s.reference) for p, s in zip(to_store, stored, strict=True)

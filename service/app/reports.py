@@ -77,7 +77,7 @@ class ReportWriter:
                 submission_id, now, "evaluation", "collection", self.fhir_version, content
             )
             versions = [NewVersion(r, _stable_hash(r), patient, []) for r in changed]
-            stored = await writer.write_versions(versions, submission_id, now)
+            stored = await writer.write_versions(versions, submission_id, now, current)
             if self.subscriptions is not None:
                 await self.subscriptions.enqueue_events(writer.enqueue, patient, stored, now)
             if self.write_back:

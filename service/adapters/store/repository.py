@@ -200,14 +200,24 @@ class Writer(Reader):
         )
 
     async def write_versions(
-        self, versions: Sequence[NewVersion], submission_id: str, now: datetime
+        self,
+        versions: Sequence[NewVersion],
+        submission_id: str,
+        now: datetime,
+        known: dict[tuple[str, str], CurrentVersion] | None = None,
     ) -> list[StoredResource]:
         """Store each as the next version of its resource, in a few statements for the whole batch.
 
         Earlier versions stay as history (``is_current`` false), and so do the facts read from them. A
-        resource that appears twice in ``versions`` gets two versions; the later one is current.
+        resource that appears twice in ``versions`` gets two versions; the later one is current. ``known``:
+        what ``current_versions`` answered in this same transaction for (at least) these resources, so it is
+        not asked twice.
         """
-        current = await self.current_versions(v.key for v in versions)
+        keys = [v.key for v in versions]
+        if known is None:
+            current = await self.current_versions(keys)
+        else:
+            current = {key: known[key] for key in dict.fromkeys(keys) if key in known}
         next_version = {key: c.version_id + 1 for key, c in current.items()}
         last_index = {v.key: i for i, v in enumerate(versions)}
         stored, rows = [], []
