@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -19,6 +20,9 @@ import orjson
 from benchmarks.synthetic import collection
 from benchmarks.timing import median_seconds_async
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
+from service.adapters.fhir_in.versions import FhirVersion
+from service.app.evaluate import EvaluationRequest
+from service.app.ingest import Endpoint
 from service.cli_evaluate import evaluate_bundle, scratch_container
 
 ENDPOINTS = (
@@ -104,18 +108,36 @@ def http_rows(count: int = 200) -> list[HttpRow]:
             server.wait(timeout=30)
 
 
-async def _scaling(points: tuple[int, ...]) -> list[tuple[int, int, float]]:
+async def _scaling(points: tuple[int, ...]) -> list[tuple[int, int, float, float]]:
+    """Per count of time points: the posted Bundle evaluated (``$evaluate``), and the same patient, once
+    stored, evaluated from the store as after every ingestion (read and decode its facts, assess, render)."""
     rows = []
     async with scratch_container() as container:
         gc.freeze()  # as the served app does at the end of start-up (service/api/app.py)
         for count in points:
-            raw = orjson.dumps(collection(1, count, spacing_days=14))
+            raw = orjson.dumps(collection(1, count, spacing_days=14)).replace(
+                b"bench-", f"s{count}-".encode()
+            )
+            bundle = orjson.loads(raw)
 
-            async def run(_: int, raw: bytes = raw) -> None:
+            async def posted(_: int, raw: bytes = raw) -> None:
                 await evaluate_bundle(container, raw, EvaluateParams(), "4.0")
 
-            seconds = await median_seconds_async(run, 3)
-            rows.append((count, len(orjson.loads(raw)["entry"]), seconds))
+            result = await container.ingest(bundle, raw, Endpoint.BUNDLE, FhirVersion.R4)
+            (patient,) = result.patients
+
+            async def stored(_: int, patient: str = patient) -> None:
+                assessment = await container.evaluate(EvaluationRequest(patient))
+                container.render(assessment, "en", "4.0", datetime.now(UTC))
+
+            rows.append(
+                (
+                    count,
+                    len(bundle["entry"]),
+                    await median_seconds_async(posted, 3),
+                    await median_seconds_async(stored, 3),
+                )
+            )
     return rows
 
 
@@ -137,26 +159,35 @@ def report() -> list[str]:
         ratio = r.per_second / parse.per_second
         lines.append(f"| {r.name} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.per_second:.0f} | {ratio:.2f} |")
     evaluate = next(r for r in rows if r.name == "$evaluate")
+    bound = rows[-1]
     met = "met" if evaluate.per_second * 2 >= parse.per_second else "not met"
     lines += [
         "",
-        f"Target: $evaluate throughput at least half of the parse-only endpoint's: {met}. Profiling the",
-        "in-process path puts about 40 % of an evaluation in normalising the posted resources (plain-dict",
-        "reads that check every element), a quarter in the domain, a sixth in rendering the result Bundle",
-        "and the rest in parsing, planning and the store read: no single hot spot is left, so reaching",
-        "the target needs a different normaliser (a typed decoder of the elements read) rather than tuning.",
-        "The app's dependencies are async (no thread-pool hop per request) and start-up ends with",
-        "`gc.freeze()`, so the collector's full passes no longer walk the long-lived heap.",
+        f"Target: $evaluate throughput at least half of the parse-only endpoint's: {met}. The bound row runs",
+        "the same request with the posted Bundle's normalised facts cached from its first run (parsing, the",
+        "store read, the domain, rendering and the response all still run): it reaches "
+        f"{bound.per_second / parse.per_second:.2f} of the",
+        "parse-only throughput, so even a normaliser that cost nothing would leave $evaluate short of the",
+        "target. In process, normalising the posted resources is about half of an evaluation (plain-dict",
+        "reads that check every element they use), the domain rules a fifth, rendering the result Bundle",
+        "with its narrative an eighth, and the store read, parsing and planning the rest; no single hot",
+        "spot is left. On SQLite the store's statements run in the event loop (no thread hop), the app's",
+        "dependencies are async, and start-up ends with `gc.freeze()`.",
         "",
     ]
     scaling = asyncio.run(_scaling((6, 60, 600)))
     lines += [
-        "Evaluation cost by number of time points (normalise, assess, render; in process, median of 3,",
-        "after `gc.freeze()` as the served app does; without it the 600-point run is about 1.5x slower",
-        "because each full collection walks the whole start-up heap):",
+        "Evaluation cost by number of time points, in process, median of 3, after `gc.freeze()` as the",
+        "served app does (without it the 600-point run is about 1.5x slower because each full collection",
+        "walks the whole start-up heap). Posted: `$evaluate` of the Bundle (normalise, assess, render).",
+        "Stored: the same patient evaluated from the store, as after each ingestion (read and decode its",
+        "facts, assess, render).",
         "",
-        "| time points | resources | ms | µs per resource |",
-        "|---|---|---|---|",
+        "| time points | resources | posted ms | posted µs/resource | stored ms | stored µs/resource |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {n} | {res} | {s * 1e3:.0f} | {s / res * 1e6:.0f} |" for n, res, s in scaling]
+    lines += [
+        f"| {n} | {res} | {p * 1e3:.0f} | {p / res * 1e6:.0f} | {st * 1e3:.0f} | {st / res * 1e6:.0f} |"
+        for n, res, p, st in scaling
+    ]
     return lines
