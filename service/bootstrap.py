@@ -56,7 +56,12 @@ def build(
     render = ResultRenderer(knowledge, settings.canonical_base)
     version = settings.output_fhir_version
     http = httpx.AsyncClient(timeout=settings.fhir_timeout_seconds)
-    subscriptions = Subscriptions(store, settings.canonical_base, wake=lambda: delivery.wake())
+    subscriptions = Subscriptions(
+        store,
+        settings.canonical_base,
+        wake=lambda: delivery.wake(),
+        allowed_endpoints=tuple(settings.subscription_endpoints),
+    )
     server = _fhir_server(settings, http)
     delivery = _delivery_worker(settings, store, http, subscriptions, server)
     history = None
@@ -131,6 +136,7 @@ def _delivery_worker(
         subscriptions.heartbeat,
         poll_seconds=settings.delivery_poll_seconds,
         timeout_seconds=settings.fhir_timeout_seconds,
+        allowed_endpoints=tuple(settings.subscription_endpoints),
     )
 
 

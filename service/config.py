@@ -7,9 +7,11 @@ README's configuration table lists each of them; a test keeps the three in step.
 from __future__ import annotations
 
 import ipaddress
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -87,13 +89,22 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=1.0, gt=0)
     delivery_backoff_max_seconds: float = Field(default=900.0, gt=0)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    # Where Subscription notifications may go: http(s) URL prefixes (scheme, host and port must match, the
+    # path must start with the prefix's). Empty: any http(s) endpoint, so restrict egress another way.
+    subscription_endpoints: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
-    def _split_tokens(cls, data: object) -> object:
-        """``ONCO_API_TOKENS`` is a comma-separated list in the environment."""
-        if isinstance(data, dict) and isinstance(data.get("api_tokens"), str):
-            data = {**data, "api_tokens": [t.strip() for t in data["api_tokens"].split(",") if t.strip()]}
+    def _split_lists(cls, data: object) -> object:
+        """``ONCO_API_TOKENS`` and ``ONCO_SUBSCRIPTION_ENDPOINTS`` are comma-separated in the environment, or
+        a JSON array (as the Helm chart writes a list)."""
+        if not isinstance(data, dict):
+            return data
+        for key in ("api_tokens", "subscription_endpoints"):
+            value = data.get(key)
+            if isinstance(value, str):
+                items = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
+                data = {**data, key: [str(t).strip() for t in items if str(t).strip()]}
         return data
 
     @model_validator(mode="after")
@@ -112,6 +123,10 @@ class Settings(BaseSettings):
             )
         if self.fetch_history and self.fhir_base_url is None:
             raise ValueError("ONCO_FETCH_HISTORY=true needs ONCO_FHIR_BASE_URL, the server to fetch from")
+        for prefix in self.subscription_endpoints:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"ONCO_SUBSCRIPTION_ENDPOINTS: '{prefix}' is not an http(s) URL with a host")
         if self.fhir_auth is FhirAuth.BEARER and self.fhir_token is None:
             raise ValueError("ONCO_FHIR_AUTH=bearer needs ONCO_FHIR_TOKEN")
         if self.fhir_auth is FhirAuth.SMART_BACKEND and None in (

@@ -30,6 +30,7 @@ from service.adapters.store.outbox import (
     Outbox,
     SubscriptionRow,
 )
+from service.app.subscriptions import endpoint_allowed
 
 log = structlog.get_logger("service.delivery")
 
@@ -98,6 +99,7 @@ class DeliveryWorker:
     clock: Callable[[], datetime] = _now
     jitter: Callable[[], float] = random.random
     observe: Callable[[str, str], None] = lambda _kind, _outcome: None  # (kind, outcome) → metrics
+    allowed_endpoints: tuple[str, ...] = ()  # ONCO_SUBSCRIPTION_ENDPOINTS, checked again at each send
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -207,6 +209,10 @@ class DeliveryWorker:
             return await self.write_back.transaction(row.body)
         sub = row.subscription
         assert sub is not None and row.body is not None, "a subscription row without its subscription"
+        if not endpoint_allowed(sub.endpoint, self.allowed_endpoints):  # the list changed since it was made
+            return DeliveryResult(
+                False, None, False, None, "the endpoint is not in ONCO_SUBSCRIPTION_ENDPOINTS"
+            )
         timeout = float(sub.timeout_seconds) if sub.timeout_seconds else self.timeout_seconds
         headers = [("Content-Type", sub.content_type), *sub.headers]
         return await self.rest_hook.post(sub.endpoint, row.body, headers, timeout)

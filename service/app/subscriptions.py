@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.fhir_in.subscriptions import SubscriptionSpec, read_subscription, set_status
@@ -35,7 +36,7 @@ from service.adapters.store.outbox import (
     SubscriptionRow,
 )
 from service.app.ports import Store
-from service.errors import BadRequest, NotFound
+from service.errors import BadRequest, NotFound, Unprocessable
 
 SUBSCRIPTION = "Subscription"
 # The topic each produced resource type raises (FHIR-CONTRACT section 6).
@@ -46,16 +47,45 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def endpoint_allowed(url: str, prefixes: Sequence[str]) -> bool:
+    """True with no prefixes; otherwise the URL's scheme, host and port must be one prefix's, and its path the
+    prefix's path or below it (``/hooks`` allows ``/hooks`` and ``/hooks/x``, not ``/hooks-evil``)."""
+    if not prefixes:
+        return True
+    try:
+        target = urlsplit(url)
+        return any(_within(target, urlsplit(prefix)) for prefix in prefixes)
+    except ValueError:  # e.g. a port that is not a number
+        return False
+
+
+def _within(target: SplitResult, allowed: SplitResult) -> bool:
+    if (target.scheme.lower(), target.hostname, _port(target)) != (
+        allowed.scheme.lower(),
+        allowed.hostname,
+        _port(allowed),
+    ):
+        return False
+    base = allowed.path.rstrip("/")
+    return not base or target.path == base or target.path.startswith(base + "/")
+
+
+def _port(parts: SplitResult) -> int | None:
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+
+
 @dataclass(frozen=True)
 class Subscriptions:
     store: Store
     canonical_base: str
     wake: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = _now
+    # ONCO_SUBSCRIPTION_ENDPOINTS: where notifications may go (empty: any http(s) URL).
+    allowed_endpoints: tuple[str, ...] = ()
 
     async def create(self, resource: dict[str, Any], fhir_version: str, raw: bytes) -> dict[str, Any]:
         """Store it as `requested` and queue the handshake; the worker makes it `active` or `error`."""
-        spec = read_subscription(resource, fhir_version, self.canonical_base)
+        spec = self._read(resource, fhir_version)
         sub_id = str(uuid.uuid4())
         stored = await self._put(sub_id, resource, spec, raw, "requested", handshake=True)
         self.wake()
@@ -67,7 +97,7 @@ class Subscriptions:
         """Replace the channel; `off` pauses it, a new endpoint needs a new handshake."""
         if resource.get("id") not in (None, sub_id):
             raise BadRequest(f"The body's id is not {sub_id}", expression="Subscription.id")
-        spec = read_subscription(resource, fhir_version, self.canonical_base)
+        spec = self._read(resource, fhir_version)
         current = await self._row(sub_id)
         posted = resource.get("status")
         if posted == "off":
@@ -188,6 +218,17 @@ class Subscriptions:
                 body = self._bundle(row, "handshake", [], spec.payload, 0)
                 await writer.enqueue.add(HANDSHAKE, sub_id, body, now)
         return stored.content
+
+    def _read(self, resource: dict[str, Any], fhir_version: str) -> SubscriptionSpec:
+        spec = read_subscription(resource, fhir_version, self.canonical_base)
+        if not endpoint_allowed(spec.endpoint, self.allowed_endpoints):
+            where = "Subscription.endpoint" if fhir_version == "5.0" else "Subscription.channel.endpoint"
+            raise Unprocessable(
+                f"endpoint '{spec.endpoint}' is not one this service may deliver to "
+                "(ONCO_SUBSCRIPTION_ENDPOINTS lists where notifications may go)",
+                expression=where,
+            )
+        return spec
 
     def _bundle(
         self,

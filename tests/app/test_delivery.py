@@ -465,3 +465,17 @@ async def test_stopping_gives_back_the_rows_of_a_delivery_on_the_wire(
     (row,) = await outbox.entries(status=PENDING)
     assert row.attempts == 0
     assert len(await outbox.claim("another-replica", datetime.now(UTC), timedelta(minutes=1), 10)) == 1
+
+
+async def test_a_queued_row_to_an_endpoint_no_longer_listed_is_rejected_unsent(service: Any) -> None:
+    """ONCO_SUBSCRIPTION_ENDPOINTS narrowed after a Subscription was made: the worker checks it again at
+    each send, and keeps the row as rejected rather than posting patient events to the old endpoint."""
+    app, client, hook = service
+    await subscribe(app, client, "http://a.test/hook")
+    await post(client, "/fhir/Bundle", orjson.loads(T790M.read_bytes()))
+    worker = container_of(app).delivery
+    worker.allowed_endpoints = ("http://b.test",)
+    await worker.drain()
+    assert [kind(b) for _, b in hook.received] == ["handshake"]
+    (rejected,) = await container_of(app).store.outbox().entries(status=REJECTED)
+    assert rejected.last_status is None and rejected.attempts == 1
