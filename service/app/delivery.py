@@ -23,13 +23,8 @@ from typing import Any, Protocol
 import structlog
 
 from service.adapters.fhir_client import DeliveryResult
-from service.adapters.store.outbox import (
-    HANDSHAKE,
-    WRITE_BACK,
-    Delivery,
-    Outbox,
-    SubscriptionRow,
-)
+from service.adapters.store.outbox import Outbox
+from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
 from service.app.subscriptions import endpoint_allowed
 
 log = structlog.get_logger("service.delivery")

@@ -45,10 +45,10 @@ class HistoryFetch:
     async def __call__(self, patients: Iterable[str]) -> int:
         """Fetch each patient not fetched before; the number of resources ingested."""
         total = 0
-        outbox = self.store.outbox()
         for patient in sorted(patients):
-            if await outbox.history_fetched(patient):
-                continue
+            async with self.store.reading() as reader:
+                if await reader.history_fetched(patient):
+                    continue
             try:
                 found = await self._search(patient)
             except DeliveryError as exc:
@@ -64,7 +64,8 @@ class HistoryFetch:
                     "entry": [{"resource": r} for r in found],
                 }
                 await self.ingest(bundle, orjson.dumps(bundle), Endpoint.BUNDLE, FhirVersion.R4)
-            await outbox.mark_history_fetched(patient, len(found), self.clock())
+            async with self.store.writing({patient}) as writer:
+                await writer.mark_history_fetched(patient, len(found), self.clock())
             log.info("history_fetched", resources=len(found))
             total += len(found)
         return total

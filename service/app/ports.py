@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from service.adapters.store.outbox import Outbox
-    from service.adapters.store.repository import Reader, Writer
+    from service.adapters.store.repository import Reader
+    from service.adapters.store.writer import Writer
 
 
 class Store(Protocol):

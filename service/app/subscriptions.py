@@ -27,12 +27,12 @@ from service.adapters.fhir_out.subscriptions import (
 )
 from service.adapters.fhir_out.write_back import write_back_bundle
 from service.adapters.store import NewVersion, SearchQuery, StoredResource
-from service.adapters.store.outbox import (
+from service.adapters.store.enqueue import Enqueue
+from service.adapters.store.outbox_rows import (
     HANDSHAKE,
     NOTIFICATION,
     WRITE_BACK,
     WRITE_BACK_TARGET,
-    Enqueue,
     SubscriptionRow,
 )
 from service.app.ports import Store

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from service.adapters.fhir_client import DeliveryResult
 from service.adapters.store import SqlStore
-from service.adapters.store.outbox import CANCELLED, DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
+from service.adapters.store.outbox_rows import CANCELLED, DELIVERED, FAILED, PENDING, REJECTED, WRITE_BACK
 from service.adapters.store.tables import outbox
 from service.api.app import create_app
 from service.app import delivery as delivery_module

@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from service.adapters.store.connection import InLoop
 from service.adapters.store.migrate import upgrade_to_head
 from service.adapters.store.outbox import Outbox
-from service.adapters.store.repository import Reader, Writer
+from service.adapters.store.repository import Reader
+from service.adapters.store.writer import Writer
 
 # The async driver for each plain URL scheme a deployer may write.
 _ASYNC_DRIVERS = {

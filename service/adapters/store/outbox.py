@@ -1,7 +1,6 @@
 """The durable outbox and the subscriptions' delivery state (issue 7), over the store's connections.
 
-Rows are added inside the transaction that produced them (``Enqueue``, on a writer's connection), so a
-report is never stored without its deliveries, nor a delivery without its report. ``Outbox`` is what the
+Rows are added inside the transaction that produced them (``enqueue.Enqueue``). ``Outbox`` is what the
 worker uses: it claims due rows by a lease, in a short transaction of its own (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL; SQLite's single writer lock does the same there), delivers outside any
 transaction, and records the result only if it still holds the lease.
@@ -9,192 +8,34 @@ transaction, and records the result only if it still holds the lease.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, insert, or_, select, true, update
+from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters.store.connection import Executes
-from service.adapters.store.tables import history_fetches, outbox, subscription_events, subscriptions
-
-# Outbox row kinds and states.
-WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
-PENDING, DELIVERED, REJECTED, FAILED, CANCELLED = "pending", "delivered", "rejected", "failed", "cancelled"
-WRITE_BACK_TARGET = "fhir-server"  # the target of write-back rows; subscription rows name the subscription
-# Subscription states for which events are delivered; a `requested` one waits for its handshake.
-DELIVERING = ("active", "error")
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionRow:
-    id: str
-    topic_id: str
-    patient_ref: str | None
-    endpoint: str
-    payload: str
-    content_type: str
-    headers: tuple[tuple[str, str], ...]
-    heartbeat_seconds: int | None
-    timeout_seconds: int | None
-    max_count: int | None
-    fhir_version: str
-    status: str
-    events_since_start: int
-    last_sent_at: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    subscription_id: str
-    number: int
-    focus: str
-    context: tuple[str, ...]
-    occurred_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed outbox row, with the subscription it goes to (None for write-back)."""
-
-    pk: int
-    kind: str
-    target: str
-    event_number: int | None
-    body: dict[str, Any] | None
-    attempts: int
-    subscription: SubscriptionRow | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """An outbox row as an operator sees it: never its body, which may hold patient data."""
-
-    pk: int
-    kind: str
-    target: str
-    event_number: int | None
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    last_status: int | None
-    last_error: str | None
-
-
-def _subscription(columns: Mapping[Any, Any]) -> SubscriptionRow:
-    """A subscriptions row (its columns by name) as a SubscriptionRow: the fields are the columns."""
-    values = {f.name: columns[f.name] for f in fields(SubscriptionRow)}
-    values["headers"] = tuple((name, value) for name, value in orjson.loads(values["headers"]))
-    values["last_sent_at"] = utc(values["last_sent_at"]) if values["last_sent_at"] else None
-    values["created_at"] = utc(values["created_at"])
-    return SubscriptionRow(**values)
-
-
-def subscription_values(sub: SubscriptionRow) -> dict[str, Any]:
-    """The columns of a subscriptions row; headers are kept as a JSON list of [name, value] pairs."""
-    return {**asdict(sub), "headers": orjson.dumps([list(h) for h in sub.headers]).decode()}
-
-
-class Enqueue:
-    """Writes that belong to another transaction: subscriptions, their events and outbox rows."""
-
-    def __init__(self, conn: Executes) -> None:
-        self.conn = conn
-
-    async def subscription(self, sub_id: str) -> SubscriptionRow | None:
-        row = (await self.conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id))).first()
-        return _subscription(row._mapping) if row else None
-
-    async def put_subscription(self, sub: SubscriptionRow) -> None:
-        """Create, or replace the channel of, a subscription; its event counter is kept on replace."""
-        values = subscription_values(sub)
-        if await self.subscription(sub.id) is None:
-            await self.conn.execute(insert(subscriptions).values(values))
-            return
-        kept = {k: v for k, v in values.items() if k not in ("id", "events_since_start", "created_at")}
-        await self.conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(kept))
-
-    async def set_status(self, sub_id: str, status: str) -> None:
-        await self.conn.execute(
-            update(subscriptions).where(subscriptions.c.id == sub_id).values(status=status)
-        )
-
-    async def cancel_pending(self, target: str) -> None:
-        """A deleted subscription's undelivered rows: kept, marked cancelled, never sent."""
-        o = outbox.c
-        await self.conn.execute(
-            update(outbox)
-            .where(o.target == target, o.status == PENDING)
-            .values(status=CANCELLED, lease_until=None)
-        )
-
-    async def matching(self, topic_id: str, patient_ref: str) -> list[SubscriptionRow]:
-        """Subscriptions to a topic whose filter lets this patient through, in a fixed order."""
-        s = subscriptions.c
-        query = (
-            select(subscriptions)
-            .where(
-                s.topic_id == topic_id,
-                s.status != "off",
-                or_(s.patient_ref.is_(None), s.patient_ref == patient_ref),
-            )
-            .order_by(s.id)
-        )
-        return [_subscription(row._mapping) for row in await self.conn.execute(query)]
-
-    async def add_event(self, sub_id: str, focus: str, context: Sequence[str], occurred_at: datetime) -> int:
-        """Number the subscription's next event; the counter's row lock orders concurrent writers."""
-        s = subscriptions.c
-        number = (
-            await self.conn.execute(
-                update(subscriptions)
-                .where(s.id == sub_id)
-                .values(events_since_start=s.events_since_start + 1)
-                .returning(s.events_since_start)
-            )
-        ).scalar_one()
-        await self.conn.execute(
-            insert(subscription_events).values(
-                subscription_id=sub_id,
-                event_number=number,
-                focus_ref=focus,
-                context=orjson.dumps(list(context)).decode(),
-                occurred_at=occurred_at,
-            )
-        )
-        return int(number)
-
-    async def add(
-        self,
-        kind: str,
-        target: str,
-        body: dict[str, Any],
-        now: datetime,
-        event_number: int | None = None,
-    ) -> None:
-        await self.conn.execute(
-            insert(outbox).values(
-                kind=kind,
-                target=target,
-                event_number=event_number,
-                body=orjson.dumps(body).decode(),
-                status=PENDING,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+from service.adapters.store.enqueue import Enqueue
+from service.adapters.store.outbox_rows import (
+    DELIVERED,
+    DELIVERING,
+    FAILED,
+    HANDSHAKE,
+    HEARTBEAT,
+    PENDING,
+    REJECTED,
+    WRITE_BACK,
+    Delivery,
+    EventRow,
+    OutboxEntry,
+    SubscriptionRow,
+    delivery_row,
+    outbox_entry,
+    subscription_row,
+    utc,
+)
+from service.adapters.store.tables import outbox, subscription_events, subscriptions
 
 
 class Outbox:
@@ -244,7 +85,7 @@ class Outbox:
                 .where(o.pk.in_(pks))
                 .order_by(o.pk)
             )
-            return [_delivery(row) for row in rows]
+            return [delivery_row(row) for row in rows]
 
     async def delivered(self, pk: int, worker: str, now: datetime, http_status: int | None) -> bool:
         """Mark a row delivered; False if the lease was lost meanwhile (another worker may retry it)."""
@@ -329,7 +170,7 @@ class Outbox:
             where.append(o.status == status)
         query = select(outbox).where(*where).order_by(o.pk)
         async with self._reader.connect() as conn:
-            return [_entry(row) for row in await conn.execute(query)]
+            return [outbox_entry(row) for row in await conn.execute(query)]
 
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:
         async with self._reader.connect() as conn:
@@ -356,7 +197,7 @@ class Outbox:
         s = subscriptions.c
         query = select(subscriptions).where(s.status == "active", s.heartbeat_seconds.is_not(None))
         async with self._reader.connect() as conn:
-            rows = [_subscription(row._mapping) for row in await conn.execute(query)]
+            rows = [subscription_row(row._mapping) for row in await conn.execute(query)]
         return [r for r in rows if _quiet_since(r) + timedelta(seconds=r.heartbeat_seconds or 0) <= now]
 
     async def add_heartbeat(self, sub: SubscriptionRow, body: dict[str, Any], now: datetime) -> bool:
@@ -391,21 +232,6 @@ class Outbox:
                 for row in await conn.execute(query)
             ]
 
-    async def history_fetched(self, patient_ref: str) -> bool:
-        query = select(history_fetches.c.patient_ref).where(history_fetches.c.patient_ref == patient_ref)
-        async with self._reader.connect() as conn:
-            return (await conn.execute(query)).first() is not None
-
-    async def mark_history_fetched(self, patient_ref: str, resources: int, now: datetime) -> None:
-        """Record the fetch; a replica that fetched the same patient meanwhile has recorded it already."""
-        h = history_fetches.c
-        async with self._writer.begin() as conn:
-            if (await conn.execute(select(h.patient_ref).where(h.patient_ref == patient_ref))).first():
-                return
-            await conn.execute(
-                insert(history_fetches).values(patient_ref=patient_ref, fetched_at=now, resources=resources)
-            )
-
     async def _finish(self, pk: int, worker: str, **values: Any) -> bool:
         o = outbox.c
         async with self._writer.begin() as conn:
@@ -419,35 +245,3 @@ class Outbox:
 
 def _quiet_since(sub: SubscriptionRow) -> datetime:
     return sub.last_sent_at or sub.created_at
-
-
-def _delivery(row: Any) -> Delivery:
-    m = row._mapping
-    sub = None
-    if m["s_id"] is not None:  # the subscription's columns, labelled s_<column> in the join
-        sub = _subscription({name[2:]: value for name, value in m.items() if name.startswith("s_")})
-    return Delivery(
-        m["pk"],
-        m["kind"],
-        m["target"],
-        m["event_number"],
-        orjson.loads(m["body"]) if m["body"] else None,
-        m["attempts"],
-        sub,
-    )
-
-
-def _entry(row: Any) -> OutboxEntry:
-    return OutboxEntry(
-        row.pk,
-        row.kind,
-        row.target,
-        row.event_number,
-        row.status,
-        row.attempts,
-        utc(row.created_at),
-        utc(row.next_attempt_at),
-        utc(row.delivered_at) if row.delivered_at else None,
-        row.last_status,
-        row.last_error,
-    )

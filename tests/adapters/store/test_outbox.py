@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.adapters.store import SqlStore
-from service.adapters.store.outbox import (
+from service.adapters.store.outbox_rows import (
     DELIVERED,
     FAILED,
     HANDSHAKE,
