@@ -127,6 +127,17 @@ class Subscriptions:
             raise NotFound(f"Subscription/{sub_id} is not known here")
         return set_status(found.content, row.status, row.fhir_version), found.version_id
 
+    async def read_version(self, sub_id: str, version_id: int) -> dict[str, Any]:
+        """One version as stored; the current one with its live status, as ``read`` gives it."""
+        current, current_version = await self.read(sub_id)
+        if version_id == current_version:
+            return current
+        async with self.store.reading() as reader:
+            found = await reader.version(SUBSCRIPTION, sub_id, version_id)
+        if found is None:
+            raise NotFound(f"Subscription/{sub_id}/_history/{version_id} is not known here")
+        return found.content
+
     async def search(self, count: int) -> tuple[int, list[StoredResource]]:
         """Every current Subscription, newest first, each with its live status."""
         async with self.store.reading() as reader:

@@ -141,3 +141,20 @@ async def test_topics_are_served_as_subscription_topic_and_r4_basic(client: http
     assert basic["resourceType"] == "Basic"
     r4b_model("Basic").model_validate(basic)
     assert (await client.get("/fhir/SubscriptionTopic/nope")).status_code == 404
+
+
+async def test_the_location_of_each_version_resolves(client: httpx.AsyncClient) -> None:
+    """vread: version 1 as stored after an update made version 2; the current version with its live status;
+    an unknown or malformed version is a 404."""
+    created = await post(client, "/fhir/Subscription", subscription())
+    sub_id = created.json()["id"]
+    off = {**subscription("http://127.0.0.1:9/other"), "id": sub_id, "status": "off"}
+    updated = await client.put(f"/fhir/Subscription/{sub_id}", content=orjson.dumps(off), headers=FHIR)
+    assert updated.status_code == 200, updated.text
+    first = await client.get(f"/fhir/{created.headers['location']}")
+    assert first.status_code == 200 and first.json()["channel"]["endpoint"] == "http://127.0.0.1:9/hook"
+    second = await client.get(f"/fhir/Subscription/{sub_id}/_history/2")
+    assert second.json()["status"] == "off" and second.headers["etag"] == 'W/"2"'
+    for missing in ("3", "x"):
+        response = await client.get(f"/fhir/Subscription/{sub_id}/_history/{missing}")
+        assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"

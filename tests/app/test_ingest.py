@@ -161,6 +161,26 @@ async def test_put_makes_a_new_version_and_keeps_history(api: httpx.AsyncClient)
     assert [f.payload["value"] for f in facts] == ["11"]
 
 
+async def test_every_location_answered_resolves_to_its_version(api: httpx.AsyncClient) -> None:
+    """vread: the location of each version (Type/id/_history/n) answers that version, earlier ones too; an
+    unknown or malformed version is a 404 OperationOutcome."""
+    entry = {
+        "resource": {**size(10, patient="Patient/p8"), "id": "m2"},
+        "request": {"method": "PUT", "url": "Observation/m2"},
+    }
+    first = (await post(api, {"resourceType": "Bundle", "type": "transaction", "entry": [entry]})).json()
+    entry["resource"]["valueQuantity"]["value"] = 14  # type: ignore[index]
+    second = (await post(api, {"resourceType": "Bundle", "type": "transaction", "entry": [entry]})).json()
+    for answer, value, version in ((first, 10, "1"), (second, 14, "2")):
+        location = answer["entry"][0]["response"]["location"]
+        read = await api.get(f"/fhir/{location}")
+        assert read.status_code == 200 and read.headers["etag"] == f'W/"{version}"'
+        assert read.json()["valueQuantity"]["value"] == value and read.json()["meta"]["versionId"] == version
+    for missing in ("Observation/m2/_history/3", "Observation/m2/_history/x", "Observation/zz/_history/1"):
+        response = await api.get(f"/fhir/{missing}")
+        assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
+
+
 async def test_same_sender_version_id_stores_nothing(api: httpx.AsyncClient) -> None:
     """A collection entry with the same id and meta.versionId as before is not stored again."""
     obs = {**size(10, patient="Patient/p9"), "id": "m2", "meta": {"versionId": "7"}}

@@ -108,8 +108,8 @@ def _resource(resource_type: str) -> dict[str, Any]:
     return {
         "type": resource_type,
         "versioning": "versioned",
-        "readHistory": False,
-        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "readHistory": True,
+        "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}],
         "searchParam": [
             {"name": "patient", "type": "reference"},
             {"name": "subject", "type": "reference"},

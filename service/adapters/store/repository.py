@@ -80,6 +80,15 @@ class Reader:
         row = (await self.conn.execute(query)).first()
         return _stored(row) if row else None
 
+    async def version(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource | None:
+        """One version, current or earlier (vread)."""
+        r = resources.c
+        query = _resource_columns().where(
+            r.resource_type == resource_type, r.resource_id == resource_id, r.version_id == version_id
+        )
+        row = (await self.conn.execute(query)).first()
+        return _stored(row) if row else None
+
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], CurrentVersion]:

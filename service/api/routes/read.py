@@ -1,4 +1,5 @@
-"""``GET /fhir/{type}/{id}`` and ``GET /fhir/{type}?patient=…``: what was stored or produced."""
+"""``GET /fhir/{type}/{id}``, ``GET /fhir/{type}/{id}/_history/{vid}`` and ``GET /fhir/{type}?patient=…``:
+what was stored or produced, current or as of an earlier version."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ async def read(resource_type: str, resource_id: str, container: ContainerDep) ->
         found = await reader.current(resource_type, resource_id)
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known here")
+    return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
+
+
+@router.get(
+    "/{resource_type}/{resource_id}/_history/{version_id}",
+    operation_id="vread",
+    summary="Read one version, current or earlier",
+    response_class=FhirJSONResponse,
+)
+async def vread(
+    resource_type: str, resource_id: str, version_id: str, container: ContainerDep
+) -> FhirJSONResponse:
+    """The ``Location`` of every stored entry (``Type/id/_history/n``) resolves here."""
+    _check_type(resource_type)
+    found = None
+    if version_id.isdigit():  # the service numbers versions 1, 2, 3 …; anything else names none
+        async with container.store.reading() as reader:
+            found = await reader.version(resource_type, resource_id, int(version_id))
+    if found is None:
+        raise NotFound(f"{resource_type}/{resource_id}/_history/{version_id} is not known here")
     return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
 
 

@@ -83,6 +83,18 @@ async def read_subscription(subscription_id: str, container: ContainerDep) -> Fh
     return FhirJSONResponse(resource, headers={"ETag": f'W/"{version}"'})
 
 
+@router.get("/Subscription/{subscription_id}/_history/{version_id}", operation_id="vread_subscription",
+            summary="Read one version of a Subscription", response_class=FhirJSONResponse,
+            responses={404: {"description": "OperationOutcome: no such version"}})  # fmt: skip
+async def vread_subscription(
+    subscription_id: str, version_id: str, container: ContainerDep
+) -> FhirJSONResponse:
+    if not version_id.isdigit():
+        raise NotFound(f"Subscription/{subscription_id}/_history/{version_id} is not known here")
+    resource = await container.subscriptions.read_version(subscription_id, int(version_id))
+    return FhirJSONResponse(resource, headers={"ETag": f'W/"{version_id}"'})
+
+
 @router.get("/Subscription", operation_id="search_subscriptions",
             summary="Every Subscription, with its status", response_class=FhirJSONResponse)  # fmt: skip
 async def search_subscriptions(
