@@ -142,10 +142,10 @@ class Subscriptions:
         """Every current Subscription, newest first, each with its live status."""
         async with self.store.reading() as reader:
             total, found = await reader.search(SearchQuery(SUBSCRIPTION, count=count))
-        outbox = self.store.outbox()
+        rows = await self.store.outbox().subscriptions([stored.resource_id for stored in found])
         shown = []
         for stored in found:
-            row = await outbox.subscription(stored.resource_id)
+            row = rows.get(stored.resource_id)
             content = set_status(stored.content, row.status, row.fhir_version) if row else stored.content
             shown.append(dataclasses.replace(stored, content=content))
         return total, shown

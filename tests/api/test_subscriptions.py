@@ -158,3 +158,14 @@ async def test_the_location_of_each_version_resolves(client: httpx.AsyncClient) 
     for missing in ("3", "x"):
         response = await client.get(f"/fhir/Subscription/{sub_id}/_history/{missing}")
         assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_search_shows_each_subscription_with_its_own_live_status(client: httpx.AsyncClient) -> None:
+    """The searchset overlays every Subscription's live status (read in one query), not the first one's."""
+    first = (await post(client, "/fhir/Subscription", subscription("http://127.0.0.1:9/a"))).json()["id"]
+    second = (await post(client, "/fhir/Subscription", subscription("http://127.0.0.1:9/b"))).json()["id"]
+    off = {**subscription("http://127.0.0.1:9/b"), "id": second, "status": "off"}
+    await client.put(f"/fhir/Subscription/{second}", content=orjson.dumps(off), headers=FHIR)
+    found = (await client.get("/fhir/Subscription")).json()
+    statuses = {e["resource"]["id"]: e["resource"]["status"] for e in found["entry"]}
+    assert statuses == {first: "requested", second: "off"}

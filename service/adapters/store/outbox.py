@@ -176,6 +176,14 @@ class Outbox:
         async with self._reader.connect() as conn:
             return await Enqueue(conn).subscription(sub_id)
 
+    async def subscriptions(self, sub_ids: Sequence[str]) -> dict[str, SubscriptionRow]:
+        """The rows of these subscriptions, by id, in one query (a search shows each with its live status)."""
+        if not sub_ids:
+            return {}
+        query = select(subscriptions).where(subscriptions.c.id.in_(list(sub_ids)))
+        async with self._reader.connect() as conn:
+            return {row.id: subscription_row(row._mapping) for row in await conn.execute(query)}
+
     async def set_status(self, sub_id: str, status: str, *, only_from: Sequence[str] = ()) -> bool:
         """Change a subscription's status (optionally only from given ones); True if it changed."""
         s = subscriptions.c
