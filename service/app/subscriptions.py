@@ -187,16 +187,20 @@ class Subscriptions:
                 e.occurred_at,
                 e.focus,
                 e.context,
-                await self._resources(e.focus) if content == "full-resource" else (),
+                await self._resources(e.focus, e.focus_version) if content == "full-resource" else (),
             )
             for e in stored
         ]
         return self._bundle(row, "query-event", events, content, row.events_since_start)
 
-    async def _resources(self, focus: str) -> tuple[dict[str, Any], ...]:
+    async def _resources(self, focus: str, version: int | None) -> tuple[dict[str, Any], ...]:
+        """The focus as the event announced it; its current version for events recorded without one."""
         resource_type, _, resource_id = focus.partition("/")
         async with self.store.reading() as reader:
-            found = await reader.current(resource_type, resource_id)
+            if version is None:
+                found = await reader.current(resource_type, resource_id)
+            else:
+                found = await reader.version(resource_type, resource_id, version)
         return (found.content,) if found else ()
 
     async def _row(self, sub_id: str) -> SubscriptionRow:
@@ -281,7 +285,9 @@ class Subscriptions:
             if topic_id is None:
                 continue
             for row in await enqueue.matching(topic_id, patient):
-                number = await enqueue.add_event(row.id, resource.reference, [patient], now)
+                number = await enqueue.add_event(
+                    row.id, resource.reference, [patient], now, resource.version_id
+                )
                 event = NotificationEvent(
                     number,
                     now,

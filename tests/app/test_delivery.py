@@ -479,3 +479,27 @@ async def test_a_queued_row_to_an_endpoint_no_longer_listed_is_rejected_unsent(s
     assert [kind(b) for _, b in hook.received] == ["handshake"]
     (rejected,) = await container_of(app).store.outbox().entries(status=REJECTED)
     assert rejected.last_status is None and rejected.attempts == 1
+
+
+async def test_events_replay_each_focus_as_its_event_announced_it(service: Any) -> None:
+    """$events full-resource after a correction: event 1 carries version 1 of the report, event 2 the amended
+    version 2 (the current one), not the current version twice."""
+    app, client, _hook = service
+    sub_id = await subscribe(app, client, "http://a.test/hook")
+    bundle = orjson.loads(T790M.read_bytes())
+    await post(client, "/fhir/Bundle", bundle)
+    sizes = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "21889-1"
+        and "component" in e["resource"]
+    ]
+    max(sizes, key=lambda r: r["effectiveDateTime"])["component"][0]["valueQuantity"]["value"] += 1
+    await post(client, "/fhir/Bundle", bundle)
+    replay = await client.get(f"/fhir/Subscription/{sub_id}/$events", params={"content": "full-resource"})
+    reports = [e["resource"] for e in replay.json()["entry"][1:] if "resource" in e]
+    assert [(r["meta"]["versionId"], r["status"]) for r in reports] == [
+        ("1", "preliminary"),
+        ("2", "amended"),
+    ]

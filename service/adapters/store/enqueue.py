@@ -69,7 +69,14 @@ class Enqueue:
         )
         return [subscription_row(row._mapping) for row in await self.conn.execute(query)]
 
-    async def add_event(self, sub_id: str, focus: str, context: Sequence[str], occurred_at: datetime) -> int:
+    async def add_event(
+        self,
+        sub_id: str,
+        focus: str,
+        context: Sequence[str],
+        occurred_at: datetime,
+        focus_version: int | None = None,
+    ) -> int:
         """Number the subscription's next event; the counter's row lock orders concurrent writers."""
         s = subscriptions.c
         number = (
@@ -85,6 +92,7 @@ class Enqueue:
                 subscription_id=sub_id,
                 event_number=number,
                 focus_ref=focus,
+                focus_version=focus_version,
                 context=orjson.dumps(list(context)).decode(),
                 occurred_at=occurred_at,
             )

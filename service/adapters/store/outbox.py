@@ -236,6 +236,7 @@ class Outbox:
                     row.focus_ref,
                     tuple(orjson.loads(row.context)),
                     utc(row.occurred_at),
+                    row.focus_version,
                 )
                 for row in await conn.execute(query)
             ]

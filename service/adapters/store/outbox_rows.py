@@ -49,6 +49,7 @@ class EventRow:
     focus: str
     context: tuple[str, ...]
     occurred_at: datetime
+    focus_version: int | None = None  # the version the event announced
 
 
 @dataclass(frozen=True, slots=True)

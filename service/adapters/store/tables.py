@@ -118,6 +118,7 @@ subscription_events = Table(
     Column("subscription_id", String(64), primary_key=True),
     Column("event_number", Integer, primary_key=True),
     Column("focus_ref", String(128), nullable=False),
+    Column("focus_version", Integer, nullable=True),  # None for events recorded before revision 0004
     Column("context", Text, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
 )
