@@ -23,8 +23,8 @@ from service.adapters.fhir_out.subscriptions import (
     NotificationEvent,
     notification_bundle,
     subscription_status,
-    topic_url,
 )
+from service.adapters.fhir_out.topics import topic_url
 from service.adapters.fhir_out.write_back import write_back_bundle
 from service.adapters.store import NewVersion, SearchQuery, StoredResource
 from service.adapters.store.enqueue import Enqueue

@@ -20,7 +20,8 @@ from typing import Any, Final, cast, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from service.adapters.fhir_in.elements import Issues, Node
-from service.adapters.fhir_out.subscriptions import TOPICS, Payload, Topic, topic_url
+from service.adapters.fhir_out.subscriptions import Payload
+from service.adapters.fhir_out.topics import TOPICS, Topic, topic_url
 from service.errors import BadRequest, Unprocessable
 
 BACKPORT: Final = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"

@@ -1,4 +1,4 @@
-"""Topic-based subscriptions, outbound: the service's two SubscriptionTopics and the Bundles it notifies
+"""Topic-based subscriptions, outbound: the Bundles the service notifies
 with (FHIR-CONTRACT.md section 6). Pure: every function builds plain FHIR JSON from its arguments.
 
 One shape per FHIR version, each as its published examples have it:
@@ -14,82 +14,28 @@ In every version an ``empty`` payload names neither focus nor topic (the status 
 be present when using empty payloads"); ``id-only`` adds an entry per referenced resource with its request
 but no body (the Inferno id-only example); ``full-resource`` adds the bodies.
 
-Topics are native SubscriptionTopics in R4B and R5; R4 has none, so there a Basic carries the R5 elements
-as cross-version extensions (the IG's example Basic-r4-encounter-complete).
+The topics themselves are in ``topics.py``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from types import MappingProxyType
 from typing import Any, Final, Literal
+
+from service.adapters.fhir_out.topics import check_version
 
 NotificationKind = Literal["handshake", "heartbeat", "event-notification", "query-status", "query-event"]
 Payload = Literal["empty", "id-only", "full-resource"]
 
 BACKPORT: Final = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
-TOPIC_VERSION: Final = "1.0.0"  # of the topic definitions below; bump when a trigger or filter changes
-_XVER: Final = "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic"
 _BUNDLE_PROFILE: Final = {
     "4.0": f"{BACKPORT}/backport-subscription-notification-r4",
     "4.3": f"{BACKPORT}/backport-subscription-notification",
 }
-# the R5 datatype of each SubscriptionTopic element the R4 Basic carries, as its extension's value[x]
-_KINDS: Final = {
-    "url": "valueUri",
-    "version": "valueString",
-    "name": "valueString",
-    "title": "valueString",
-    "description": "valueMarkdown",
-    "resource": "valueUri",
-    "supportedInteraction": "valueCode",
-    "filterParameter": "valueString",
-    "filterDefinition": "valueUri",
-    "include": "valueString",
-}
-# the core `patient` search parameter: DiagnosticReport.subject and CarePlan.subject where a Patient
-_PATIENT_PARAMETER: Final = "http://hl7.org/fhir/SearchParameter/clinical-patient"
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """One topic: a resource type created or updated, filterable by the patient at ``filter_path``."""
-
-    id: str
-    name: str
-    title: str
-    description: str
-    resource: str
-    filter_path: str
-
-    def url(self, canonical_base: str) -> str:
-        return topic_url(canonical_base, self.id)
-
-
-TOPICS: Final[Mapping[str, Topic]] = MappingProxyType(
-    {
-        "response-assessment": Topic(
-            "response-assessment",
-            "ResponseAssessment",
-            "Tumour response assessment",
-            "A response and resistance assessment (DiagnosticReport) was created or amended.",
-            "DiagnosticReport",
-            "DiagnosticReport.subject",
-        ),
-        "care-plan-suggestion": Topic(
-            "care-plan-suggestion",
-            "CarePlanSuggestion",
-            "Care plan suggestion",
-            "A suggested next step (CarePlan, status draft, intent proposal) was created or updated.",
-            "CarePlan",
-            "CarePlan.subject",
-        ),
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,73 +67,6 @@ class _Status:
     with_topic: bool  # not in empty notifications: "SHOULD NOT be present when using empty payloads"
 
 
-def topic_url(canonical_base: str, topic_id: str) -> str:
-    return f"{canonical_base.rstrip('/')}/SubscriptionTopic/{topic_id}"
-
-
-def topic_resources(canonical_base: str, fhir_version: str) -> list[dict[str, Any]]:
-    """Both topics as the version has them: Basic in R4, SubscriptionTopic in R4B and R5."""
-    _check_version(fhir_version)
-    if fhir_version == "4.0":
-        return [_basic_topic(t, canonical_base) for t in TOPICS.values()]
-    return [_native_topic(t, canonical_base, fhir_version) for t in TOPICS.values()]
-
-
-def _native_topic(topic: Topic, canonical_base: str, fhir_version: str) -> dict[str, Any]:
-    return {
-        "resourceType": "SubscriptionTopic",
-        "id": topic.id,
-        "url": topic.url(canonical_base),
-        "version": TOPIC_VERSION,
-        **({"name": topic.name} if fhir_version == "5.0" else {}),  # R4B has no SubscriptionTopic.name
-        "title": topic.title,
-        "status": "active",
-        "description": topic.description,
-        "resourceTrigger": [
-            {
-                "description": topic.description,
-                "resource": f"http://hl7.org/fhir/StructureDefinition/{topic.resource}",
-                "supportedInteraction": ["create", "update"],
-            }
-        ],
-        "canFilterBy": [_filter(topic)],
-        "notificationShape": [{"resource": topic.resource, "include": [f"{topic.resource}:subject"]}],
-    }
-
-
-def _filter(topic: Topic) -> dict[str, str]:
-    return {
-        "description": f"The patient the {topic.resource} is about ({topic.filter_path}).",
-        "resource": topic.resource,
-        "filterParameter": "patient",
-        "filterDefinition": _PATIENT_PARAMETER,
-    }
-
-
-def _basic_topic(topic: Topic, canonical_base: str) -> dict[str, Any]:
-    """The R4 form: R5 SubscriptionTopic elements as cross-version extensions on Basic; ``status`` is a
-    modifier element, so it goes in ``modifierExtension``."""
-    native = _native_topic(topic, canonical_base, "5.0")
-    simple = ("url", "version", "name", "title", "description")
-    backbones = ("resourceTrigger", "canFilterBy", "notificationShape")
-    return {
-        "resourceType": "Basic",
-        "id": topic.id,
-        "extension": [{"url": f"{_XVER}.{key}", _KINDS[key]: native[key]} for key in simple]
-        + [_backbone(key, item) for key in backbones for item in native[key]],
-        "modifierExtension": [{"url": f"{_XVER}.status", "valueCode": "active"}],
-        "code": {"coding": [{"system": "http://hl7.org/fhir/fhir-types", "code": "SubscriptionTopic"}]},
-    }
-
-
-def _backbone(element: str, content: dict[str, Any]) -> dict[str, Any]:
-    """One backbone element as a complex extension: a sub-extension per value, a list repeating its name."""
-    parts = []
-    for key, value in content.items():
-        parts += [{"url": key, _KINDS[key]: v} for v in (value if isinstance(value, list) else [value])]
-    return {"url": f"{_XVER}.{element}", "extension": parts}
-
-
 def notification_bundle(
     *,
     kind: NotificationKind,
@@ -205,7 +84,7 @@ def notification_bundle(
     """The Bundle a subscriber is sent (or gets from ``$events``): status first, then one entry per
     referenced resource, with a body only for ``full-resource``. Handshakes and heartbeats carry no
     events (R5 subscriptionstatus.html#notification-types)."""
-    _check_version(fhir_version)
+    check_version(fhir_version)
     if kind in ("handshake", "heartbeat") and events:
         raise ValueError(f"a {kind} notification carries no events")
     subscription = _absolute(base_url, subscription_ref)
@@ -243,7 +122,7 @@ def subscription_status(
 ) -> dict[str, Any]:
     """The ``$status`` answer: a ``searchset`` Bundle holding one ``query-status`` status resource (the
     Backport IG's and R5's OperationDefinition; the Inferno example subscription_status_example.json)."""
-    _check_version(fhir_version)
+    check_version(fhir_version)
     subscription = _absolute(base_url, subscription_ref)
     state = _Status(
         "query-status", subscription, topic_url, status, events_since_start, (), "empty", base_url, True
@@ -384,8 +263,3 @@ def _absolute(base_url: str, reference: str) -> str:
 def _instant(moment: datetime) -> str:
     """A FHIR instant needs a zone; a naive time is taken as UTC, as the reader does (elements.py)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
-def _check_version(fhir_version: str) -> None:
-    if fhir_version not in ("4.0", "4.3", "5.0"):
-        raise ValueError(f"FHIR version {fhir_version!r} is not one of 4.0, 4.3, 5.0")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.fhir_out.bundles import searchset
-from service.adapters.fhir_out.subscriptions import topic_resources
+from service.adapters.fhir_out.topics import topic_resources
 from service.api.body import read_fhir_body
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse

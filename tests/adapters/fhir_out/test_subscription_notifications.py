@@ -17,13 +17,12 @@ from fhir.resources.R4B import get_fhir_model_class as r4b_model
 
 from service.adapters.fhir_out.subscriptions import (
     BACKPORT,
-    TOPICS,
     NotificationEvent,
     notification_bundle,
     subscription_events,
     subscription_status,
-    topic_resources,
 )
+from service.adapters.fhir_out.topics import TOPICS, topic_resources
 
 # ../shared/corpus beside the repository, as tests/conftest.py and tests/corpus/walk.py find it
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
