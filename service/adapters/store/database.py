@@ -125,19 +125,21 @@ async def _begin_immediate_without_blocking(conn: Connection) -> None:
     """``BEGIN IMMEDIATE`` without a busy wait in the loop: while the lock is held elsewhere, sleep and retry
     (1 ms doubling to 50 ms) for up to the busy timeout; then give up with SQLite's own error."""
     conn.exec_driver_sql("PRAGMA busy_timeout = 0")
-    delay, waited = 0.001, 0.0
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            break
-        except OperationalError as exc:
-            conn.rollback()
-            if "locked" not in str(exc.orig) or waited >= _SQLITE_BUSY_TIMEOUT_S:
-                raise
-        await asyncio.sleep(delay)
-        waited += delay
-        delay = min(delay * 2, 0.05)
-    conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_S * 1000}")
+    try:
+        delay, waited = 0.001, 0.0
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                conn.rollback()
+                if "locked" not in str(exc.orig) or waited >= _SQLITE_BUSY_TIMEOUT_S:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
+    finally:  # also when giving up or cancelled: the pooled connection goes back to readers with it
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
 
 
 def _make_parent_dir(url: URL) -> None:

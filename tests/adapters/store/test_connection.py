@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from service.adapters.store import SqlStore, async_url, database
@@ -106,6 +107,9 @@ async def test_sqlite_writer_gives_up_after_the_busy_timeout(
         with pytest.raises(OperationalError, match="locked"):
             async with store.writing(set()):
                 pytest.fail("the block must not run without the lock")
+        async with store.reading() as reader:  # the connection went back to the pool with its busy timeout
+            timeout = (await reader.conn.execute(text("PRAGMA busy_timeout"))).scalar()
+        assert timeout == 50
     finally:
         other.execute("ROLLBACK")
         other.close()
