@@ -152,6 +152,7 @@ class VariantFact:
     specimen: str | None
     observed_on: date | None
     observed_at: datetime | None
+    copy_ratio: Decimal | None = None  # FISH gene/centromere ratio (MET/CEP7, ERBB2/CEP17)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TypeVar
 
 from service.domain.facts import CancerCondition, HistologyFact, VariantFact
@@ -177,11 +178,20 @@ def _hits(
 
 
 def _amplified(alteration: Alteration, variant: ObservedVariant) -> _Hit | None:
-    """X6, X7: copy number at or above the entry's threshold (Decimal, inclusive)."""
-    minimum, number = alteration.copy_number_min, variant.fact.copy_number
-    if variant.gene not in alteration.genes or minimum is None or number is None or number < minimum:
+    """X6, X7: copy number, or the FISH gene/centromere ratio, at or above the entry's threshold (Decimal,
+    inclusive; "FISH GCN >= 5 or MET/CEP7 >= 2")."""
+    if variant.gene not in alteration.genes:
         return None
-    return _Hit(f"{variant.gene} copy number {number}", variant.sample, variant.fact.source)
+    number, ratio = variant.fact.copy_number, variant.fact.copy_ratio
+    if _at_least(number, alteration.copy_number_min):
+        return _Hit(f"{variant.gene} copy number {number}", variant.sample, variant.fact.source)
+    if _at_least(ratio, alteration.ratio_min):
+        return _Hit(f"{variant.gene}/centromere ratio {ratio}", variant.sample, variant.fact.source)
+    return None
+
+
+def _at_least(value: Decimal | None, minimum: Decimal | None) -> bool:
+    return value is not None and minimum is not None and value >= minimum
 
 
 def _mutations(

@@ -62,7 +62,7 @@ class Alteration:
     genes: tuple[str, ...] = ()
     protein: tuple[str, ...] = ()
     copy_number_min: Decimal | None = None
-    ratio_min: Decimal | None = None  # documented in the KB; the facts carry copy number only
+    ratio_min: Decimal | None = None  # FISH gene/centromere ratio (MET/CEP7, ERBB2/CEP17)
     companion: Companion | None = None
     compound: bool = False
     histologies: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ LoincConcept = Literal[
     "histology",
     "disease-status",
 ]
-LocalConcept = Literal["lesion-assessment", "short-axis", "mrd", "tumour-fraction"]
+LocalConcept = Literal["lesion-assessment", "short-axis", "mrd", "tumour-fraction", "copy-ratio"]
 Key = tuple[str, str]
 
 

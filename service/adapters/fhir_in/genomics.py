@@ -35,6 +35,8 @@ def read_variant(node: Node, ctx: Context) -> list[VariantFact]:
     vaf = components.get("allele-frequency")
     copies = components.get("copy-number")
     quantity = copies.obj("valueQuantity") if copies else None
+    ratio = components.get("copy-ratio")
+    ratio_quantity = ratio.obj("valueQuantity") if ratio else None
     if patient is None or when is None or presence is None:
         return []
     return [
@@ -54,6 +56,7 @@ def read_variant(node: Node, ctx: Context) -> list[VariantFact]:
             specimen=specimen,
             observed_on=when.on,
             observed_at=when.at,
+            copy_ratio=ratio_quantity.number("value") if ratio_quantity else None,
         )
     ]
 
@@ -76,8 +79,10 @@ def _components(node: Node, ctx: Context) -> Components:
     for component in node.objs("component"):
         for coding in component.codings("code"):
             entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
-            if entry is not None:
-                found.setdefault(entry.concept, component)
+            local = ctx.local.concepts.get((coding.system or "", coding.code or ""))
+            concept = entry.concept if entry is not None else local
+            if concept is not None:
+                found.setdefault(concept, component)
     return found
 
 

@@ -64,6 +64,7 @@ def variant(
     kind: SpecimenKind = PLASMA,
     vaf: str | None = "0.03",
     copies: str | None = None,
+    ratio: str | None = None,
     source: str | None = None,
     present: bool = True,
     origin: str | None = "somatic",
@@ -85,6 +86,7 @@ def variant(
         specimen=specimen or f"Specimen/{kind}-{on}",
         observed_on=day(on),
         observed_at=None,
+        copy_ratio=Decimal(ratio) if ratio is not None else None,
     )
 
 

@@ -115,6 +115,39 @@ def test_X6_met_amplification_levels(copies: str | None, expected: list[tuple[Ru
     assert mechanisms(OSIMERTINIB, variant("MET", kind=TISSUE, copies=copies)) == expected
 
 
+@pytest.mark.parametrize(
+    ("copies", "ratio", "expected"),
+    [
+        (None, "2.2", [(Rule.X6, "MET-AMP")]),  # T38: MET/CEP7 2.2 alone meets INSIGHT
+        (None, "2", [(Rule.X6, "MET-AMP")]),  # inclusive
+        (None, "1.9", []),
+        ("4", "2.5", [(Rule.X6, "MET-AMP")]),  # either threshold is enough
+        ("11", "1.5", [(Rule.X6, "MET-AMP-HIGH")]),  # high level needs the copy number (GCN >= 10)
+        (None, "12", [(Rule.X6, "MET-AMP")]),  # a ratio alone is never high level
+    ],
+)
+def test_X6_met_cep7_ratio(copies: str | None, ratio: str, expected: list[tuple[Rule, str]]) -> None:
+    """X6: "FISH GCN >= 5 or MET/CEP7 >= 2"; the ratio is read from tissue like the copy number."""
+    found = mechanisms(OSIMERTINIB, variant("MET", kind=TISSUE, copies=copies, ratio=ratio))
+    assert found == expected
+
+
+def test_X6_ratio_finding_names_the_ratio_and_plasma_ratio_is_not_enough() -> None:
+    """The finding's alteration says which measure met the threshold; a plasma ratio counts no more than a
+    plasma copy number (K9)."""
+    (finding,) = find_mechanisms(
+        RESISTANCE, ResistanceContext(OSIMERTINIB, DAY_0), [variant("MET", kind=TISSUE, ratio="2.2")]
+    )
+    assert finding.alterations == ("MET/centromere ratio 2.2",)
+    assert mechanisms(OSIMERTINIB, variant("MET", ratio="3")) == []
+
+
+def test_X7_erbb2_cep17_ratio() -> None:
+    """X7: ERBB2/CEP17 >= 2.0 in tissue is HER2 amplification."""
+    assert mechanisms(OSIMERTINIB, variant("ERBB2", kind=TISSUE, ratio="2.0")) == [(Rule.X7, "ERBB2-AMP")]
+    assert mechanisms(OSIMERTINIB, variant("ERBB2", kind=TISSUE, ratio="1.8")) == []
+
+
 def test_X6_high_level_supersedes_the_lower_level() -> None:
     """X6: tissue blocks at copy number 11 and 6 give one MET-AMP-HIGH finding."""
     facts = (variant("MET", kind=TISSUE, copies="11", source="a"), variant("MET", kind=TISSUE, copies="6"))
