@@ -51,8 +51,7 @@ def async_url(url: str) -> str:
 class SqlStore:
     def __init__(self, database_url: str) -> None:
         url = make_url(async_url(database_url))
-        self._sqlite = url.get_backend_name() == "sqlite"
-        if self._sqlite:
+        if url.get_backend_name() == "sqlite":
             _make_parent_dir(url)
             self.engine = _sqlite_engine(url, immediate=False)
             self._writer = _sqlite_engine(url, immediate=True)
@@ -108,8 +107,7 @@ class SqlStore:
         return Outbox(self.engine, self._writer)
 
     async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
-        if self._sqlite:
-            return  # BEGIN IMMEDIATE already holds the database's single write lock
+        """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock."""
         for ref in sorted(patient_refs):  # one order everywhere, so two writers cannot deadlock
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
 

@@ -70,3 +70,23 @@ def test_empty_file_names_the_root(mappings: Path) -> None:
     (mappings / "units.yaml").write_text("")
     with pytest.raises(MappingError, match=r"units.yaml: \(root\)"):
         load_knowledge(mappings)
+
+
+def test_performance_scores_answer_only_their_own_system() -> None:
+    """An LA answer code is read on its LOINC system only; the same code in another system means nothing."""
+    scores = load_knowledge(REPO / "mappings").performance_scores
+    code = scores.ecog[0].code
+    assert scores.score("ecog", scores.system, code) is not None
+    assert scores.score("ecog", "http://example.org/local", code) is None
+
+
+def test_a_drug_of_an_undeclared_class_is_refused(mappings: Path) -> None:
+    """drugs.yaml: every drug's class must be one of its classes (a typo would silently disable rules)."""
+    text = (
+        (mappings / "drugs.yaml")
+        .read_text()
+        .replace("class: kras-g12c-inhibitor,", "class: kras-inhibitor,", 1)
+    )
+    (mappings / "drugs.yaml").write_text(text)
+    with pytest.raises(MappingError, match="class kras-inhibitor is not in classes"):
+        load_knowledge(mappings)
