@@ -25,7 +25,7 @@ import structlog
 from service.adapters.fhir_client import DeliveryResult
 from service.adapters.store.outbox import Outbox
 from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
-from service.app.subscriptions import endpoint_allowed
+from service.app.egress import endpoint_allowed
 
 log = structlog.get_logger("service.delivery")
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.fhir_in.subscriptions import SubscriptionSpec, read_subscription, set_status
@@ -35,6 +34,7 @@ from service.adapters.store.outbox_rows import (
     WRITE_BACK_TARGET,
     SubscriptionRow,
 )
+from service.app.egress import endpoint_allowed
 from service.app.ports import Store
 from service.errors import BadRequest, NotFound, Unprocessable
 
@@ -45,33 +45,6 @@ TOPIC_OF = {"DiagnosticReport": "response-assessment", "CarePlan": "care-plan-su
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def endpoint_allowed(url: str, prefixes: Sequence[str]) -> bool:
-    """True with no prefixes; otherwise the URL's scheme, host and port must be one prefix's, and its path the
-    prefix's path or below it (``/hooks`` allows ``/hooks`` and ``/hooks/x``, not ``/hooks-evil``)."""
-    if not prefixes:
-        return True
-    try:
-        target = urlsplit(url)
-        return any(_within(target, urlsplit(prefix)) for prefix in prefixes)
-    except ValueError:  # e.g. a port that is not a number
-        return False
-
-
-def _within(target: SplitResult, allowed: SplitResult) -> bool:
-    if (target.scheme.lower(), target.hostname, _port(target)) != (
-        allowed.scheme.lower(),
-        allowed.hostname,
-        _port(allowed),
-    ):
-        return False
-    base = allowed.path.rstrip("/")
-    return not base or target.path == base or target.path.startswith(base + "/")
-
-
-def _port(parts: SplitResult) -> int | None:
-    return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from service.app.subscriptions import endpoint_allowed
+from service.app.egress import endpoint_allowed
 from service.config import Settings
 from tests.api.test_subscriptions import CANON, FHIR, subscription
 
