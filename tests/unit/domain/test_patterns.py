@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from service.domain.imaging_response import evaluate_imaging_response
 from service.domain.patterns import (
     LesionCourse,
     PatternThresholds,
@@ -15,7 +16,9 @@ from service.domain.patterns import (
     assess_pattern,
     progressing_site,
 )
+from service.domain.readings import lesion_courses
 from service.domain.rules import Flag, Rule
+from tests.unit.domain.builders import DEFAULTS, target_series
 
 # The values of mappings/patterns.yaml; tests/unit/knowledge/test_marker_settings.py checks the file agrees.
 PATTERNS = PatternThresholds(
@@ -87,3 +90,19 @@ def test_P1_no_progressing_site_no_pattern() -> None:
     """P1: without a progressing site neither pattern is raised."""
     result = assess_pattern([target("a", 20, 22)], PATTERNS)
     assert result.flags == () and result.rules == (Rule.P1,) and result.progressing == ()
+
+
+def test_P1_lesion_courses_use_only_time_points_up_to_the_assessed_one() -> None:
+    """A lesion's own nadir comes from the baseline and the time points up to the assessed one, never from a
+    later scan (assess() passes the latest time point; an earlier one must not see the future)."""
+    series = target_series([20, 25, 22], [12, 15, 18], [10, 12, 14])
+    imaging = evaluate_imaging_response(series, DEFAULTS, immune_checkpoint_inhibitor=False)
+    first_follow_up = imaging.recist.time_points[0]  # RECIST time points are the follow-ups
+    courses = lesion_courses(imaging, series, first_follow_up)
+    assert [(c.nadir_mm, c.current_mm) for c in courses] == [
+        (Decimal(12), Decimal(12)),
+        (Decimal(15), Decimal(15)),
+        (Decimal(18), Decimal(18)),
+    ]
+    latest = lesion_courses(imaging, series, imaging.recist.time_points[-1])
+    assert [c.nadir_mm for c in latest] == [Decimal(10), Decimal(12), Decimal(14)]
