@@ -54,6 +54,7 @@ PRODUCTION_VALUES: dict[str, Any] = {
         "maxBundleBytes": 52428800,
         "maxEntries": 25000,
         "strictValidation": True,
+        "subscriptionEndpoints": ["https://engine.example.org/hooks", "https://backup.example.org"],
     },
     "secrets": {
         "databaseUrl": {"name": "oncoresponse-db", "key": "url"},
@@ -298,6 +299,7 @@ def test_rendered_settings_are_accepted_by_the_service(
     assert settings.log_level == given["logLevel"]
     assert settings.host == "0.0.0.0"
     assert len(settings.api_tokens) == 2
+    assert settings.subscription_endpoints == (given["subscriptionEndpoints"] or [])  # a list arrives as JSON
 
 
 @needs_helm
