@@ -178,8 +178,8 @@ def report() -> list[str]:
     scaling = asyncio.run(_scaling((6, 60, 600)))
     lines += [
         "Evaluation cost by number of time points, in process, median of 3, after `gc.freeze()` as the",
-        "served app does (without it the 600-point run is about 1.5x slower because each full collection",
-        "walks the whole start-up heap). Posted: `$evaluate` of the Bundle (normalise, assess, render).",
+        "served app does at the end of start-up (so full collections do not walk the start-up heap).",
+        "Posted: `$evaluate` of the Bundle (normalise, assess, render).",
         "Stored: the same patient evaluated from the store, as after each ingestion (read and decode its",
         "facts, assess, render).",
         "",
