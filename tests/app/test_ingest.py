@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 
 from service.adapters.store import SqlStore
 from service.api.app import create_app
@@ -19,6 +20,8 @@ from service.config import Settings
 from tests.app.fake_normaliser import fake_normaliser
 
 FHIR = {"content-type": "application/fhir+json"}
+
+R4B_BUNDLE = get_fhir_model_class("Bundle")
 
 
 def size(mm: float, unit: str = "mm", patient: str = "urn:uuid:p1", **extra: Any) -> dict[str, Any]:
@@ -162,8 +165,9 @@ async def test_put_makes_a_new_version_and_keeps_history(api: httpx.AsyncClient)
 
 
 async def test_every_location_answered_resolves_to_its_version(api: httpx.AsyncClient) -> None:
-    """vread: the location of each version (Type/id/_history/n) answers that version, earlier ones too; an
-    unknown or malformed version is a 404 OperationOutcome."""
+    """vread: the location of each version (Type/id/_history/n) answers that version, earlier ones too; the
+    instance history lists both, newest first, as a valid history Bundle; an unknown or malformed version is a
+    404 OperationOutcome."""
     entry = {
         "resource": {**size(10, patient="Patient/p8"), "id": "m2"},
         "request": {"method": "PUT", "url": "Observation/m2"},
@@ -176,6 +180,13 @@ async def test_every_location_answered_resolves_to_its_version(api: httpx.AsyncC
         read = await api.get(f"/fhir/{location}")
         assert read.status_code == 200 and read.headers["etag"] == f'W/"{version}"'
         assert read.json()["valueQuantity"]["value"] == value and read.json()["meta"]["versionId"] == version
+    history = (await api.get("/fhir/Observation/m2/_history")).json()
+    R4B_BUNDLE.model_validate(history)
+    assert history["type"] == "history" and history["total"] == 2
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]  # newest first
+    assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
+    assert [e["response"]["status"] for e in history["entry"]] == ["200 OK", "201 Created"]
+    assert (await api.get("/fhir/Observation/zz/_history")).status_code == 404
     for missing in ("Observation/m2/_history/3", "Observation/m2/_history/x", "Observation/zz/_history/1"):
         response = await api.get(f"/fhir/{missing}")
         assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
@@ -271,6 +282,21 @@ async def test_read_unknown_is_404(api: httpx.AsyncClient) -> None:
     """An unknown id, or a type the service does not serve, is a 404 OperationOutcome."""
     assert (await api.get("/fhir/Observation/nope")).status_code == 404
     assert (await api.get("/fhir/Account/nope")).status_code == 404
+
+
+async def test_a_repost_answers_200_with_a_valid_last_modified_instant(api: httpx.AsyncClient) -> None:
+    """The same resource again is 200 OK, and its lastModified (read back from the store, which on SQLite
+    returns times without their zone) is still a FHIR instant with a zone: the response parses as R4B."""
+    resource = {**size(10, patient="Patient/p7"), "id": "m3"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"resource": resource, "request": {"method": "PUT", "url": "Observation/m3"}}],
+    }
+    await post(api, bundle)
+    again = (await post(api, bundle)).json()
+    assert again["entry"][0]["response"]["status"] == "200 OK"
+    R4B_BUNDLE.model_validate(again)
 
 
 async def test_every_accepted_body_is_kept_verbatim(api: httpx.AsyncClient) -> None:

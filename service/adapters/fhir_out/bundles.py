@@ -1,4 +1,5 @@
-"""Response Bundles: ``transaction-response`` / ``batch-response`` for writes, ``searchset`` for searches."""
+"""Response Bundles: ``transaction-response`` / ``batch-response`` for writes, ``searchset`` for searches,
+``history`` for a resource's versions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from service.adapters.fhir_out.outcome import operation_outcome
+from service.adapters.store import StoredResource
 from service.app.ingest import EntryOutcome, IngestResult
 
 _RESPONSE_TYPE = {"transaction": "transaction-response"}
@@ -43,4 +45,34 @@ def searchset(resources: list[dict[str, Any]], self_url: str, total: int | None 
             {"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
             for r in resources
         ],
+    }
+
+
+def instance_history(versions: list[StoredResource], self_url: str) -> dict[str, Any]:
+    """A ``history`` Bundle of one resource's versions, newest first, as the service stored them: the first
+    version was a create, every later one an update (https://hl7.org/fhir/R4/http.html#history)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": len(versions),
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [_history_entry(v) for v in versions],
+    }
+
+
+def _history_entry(version: StoredResource) -> dict[str, Any]:
+    created = version.version_id == 1
+    return {
+        "fullUrl": version.reference,
+        "resource": version.content,
+        "request": {
+            "method": "POST" if created else "PUT",
+            "url": version.resource_type if created else version.reference,
+        },
+        "response": {
+            "status": "201 Created" if created else "200 OK",
+            "location": f"{version.reference}/_history/{version.version_id}",
+            "etag": f'W/"{version.version_id}"',
+            "lastModified": version.last_updated.isoformat(),
+        },
     }

@@ -109,7 +109,12 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "type": resource_type,
         "versioning": "versioned",
         "readHistory": True,
-        "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}],
+        "interaction": [
+            {"code": "read"},
+            {"code": "vread"},
+            {"code": "history-instance"},
+            {"code": "search-type"},
+        ],
         "searchParam": [
             {"name": "patient", "type": "reference"},
             {"name": "subject", "type": "reference"},

@@ -8,6 +8,7 @@ why and when).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Executable, Result
@@ -26,3 +27,8 @@ class InLoop:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         return self._conn.execute(statement, parameters)
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

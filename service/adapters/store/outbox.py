@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.adapters.store.connection import utc
 from service.adapters.store.enqueue import Enqueue
 from service.adapters.store.outbox_rows import (
     DELIVERED,
@@ -33,7 +34,6 @@ from service.adapters.store.outbox_rows import (
     delivery_row,
     outbox_entry,
     subscription_row,
-    utc,
 )
 from service.adapters.store.tables import outbox, subscription_events, subscriptions
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from service.adapters.store.connection import utc
 
 # Outbox row kinds and states.
 WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
@@ -16,11 +18,6 @@ PENDING, DELIVERED, REJECTED, FAILED, CANCELLED = "pending", "delivered", "rejec
 WRITE_BACK_TARGET = "fhir-server"  # the target of write-back rows; subscription rows name the subscription
 # Subscription states for which events are delivered; a `requested` one waits for its handshake.
 DELIVERING = ("active", "error")
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

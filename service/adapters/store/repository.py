@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Select, and_, func, select
 
-from service.adapters.store.connection import Executes
+from service.adapters.store.connection import Executes, utc
 from service.adapters.store.tables import facts, history_fetches, resource_identifiers, resources, submissions
 
 
@@ -64,7 +64,7 @@ def _resource_columns() -> Select[Any]:
 
 def _stored(row: Any) -> StoredResource:
     return StoredResource(
-        row.resource_type, row.resource_id, row.version_id, row.last_updated, orjson.loads(row.content)
+        row.resource_type, row.resource_id, row.version_id, utc(row.last_updated), orjson.loads(row.content)
     )
 
 
@@ -89,6 +89,16 @@ class Reader:
         row = (await self.conn.execute(query)).first()
         return _stored(row) if row else None
 
+    async def versions(self, resource_type: str, resource_id: str) -> list[StoredResource]:
+        """Every stored version of one resource, newest first (the instance history)."""
+        r = resources.c
+        query = (
+            _resource_columns()
+            .where(r.resource_type == resource_type, r.resource_id == resource_id)
+            .order_by(r.version_id.desc())
+        )
+        return [_stored(row) for row in await self.conn.execute(query)]
+
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], CurrentVersion]:
@@ -102,7 +112,11 @@ class Reader:
                 ).where(r.resource_type == resource_type, r.resource_id.in_(chunk), r.is_current.is_(True))
                 for row in await self.conn.execute(query):
                     found[(resource_type, row.resource_id)] = CurrentVersion(
-                        row.pk, row.version_id, row.last_updated, row.content_sha256, row.sender_version_id
+                        row.pk,
+                        row.version_id,
+                        utc(row.last_updated),
+                        row.content_sha256,
+                        row.sender_version_id,
                     )
         return found
 

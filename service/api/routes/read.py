@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query, Request
 
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
-from service.adapters.fhir_out.bundles import searchset
+from service.adapters.fhir_out.bundles import instance_history, searchset
 from service.adapters.store import SearchQuery
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
@@ -35,6 +35,23 @@ async def read(resource_type: str, resource_id: str, container: ContainerDep) ->
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known here")
     return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
+
+
+@router.get(
+    "/{resource_type}/{resource_id}/_history",
+    operation_id="history_instance",
+    summary="Every version of one resource, newest first",
+    response_class=FhirJSONResponse,
+)
+async def history(
+    resource_type: str, resource_id: str, request: Request, container: ContainerDep
+) -> FhirJSONResponse:
+    _check_type(resource_type)
+    async with container.store.reading() as reader:
+        versions = await reader.versions(resource_type, resource_id)
+    if not versions:
+        raise NotFound(f"{resource_type}/{resource_id} is not known here")
+    return FhirJSONResponse(instance_history(versions, str(request.url)))
 
 
 @router.get(
