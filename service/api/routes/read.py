@@ -1,4 +1,4 @@
-"""``GET /fhir/{type}/{id}``, ``GET /fhir/{type}/{id}/_history/{vid}`` and ``GET /fhir/{type}?patient=…``:
+"""``GET /fhir/{type}/{id}``, its ``_history`` and ``_history/{vid}``, and ``GET /fhir/{type}?patient=…``:
 what was stored or produced, current or as of an earlier version."""
 
 from __future__ import annotations
