@@ -12,11 +12,9 @@ import gc
 import json
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,13 +91,10 @@ def _measure_floor(bundles: list[tuple[dict[str, object], bytes]]) -> float:
             )
             db.execute("COMMIT")
 
-        samples = []
-        for i in range(-1, len(bundles) - 1):
-            started = time.perf_counter()
-            run(i)
-            samples.append(time.perf_counter() - started)
+        runs = iter(range(-1, len(bundles) - 1))  # the warm-up stores copy 0, each timed run a new copy
+        floor = median_seconds(lambda: run(next(runs)), len(bundles) - 1)
         db.close()
-        return statistics.median(samples[1:])
+        return floor
 
 
 def measure(name: str, patients: int, time_points: int, repeats: int) -> IngestRow:

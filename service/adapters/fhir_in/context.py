@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.elements import Coding, Node
 from service.adapters.fhir_in.references import References
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
@@ -21,6 +21,14 @@ class Context:
     version: FhirVersion
     today: date
     imaging_reports: dict[str, str]  # Observation/id → the imaging DiagnosticReport listing it in `result`
+
+    def concept(self, coding: Coding) -> str | None:
+        """The internal concept of a code: a LOINC code of loinc.yaml, else a local code of
+        observation-codes.yaml (the service's own and the codes a site maps)."""
+        entry = self.knowledge.loinc.entry(coding.system, coding.code)
+        if entry is not None:
+            return entry.concept
+        return self.local.concepts.get((coding.system or "", coding.code or ""))
 
     def resolve(self, node: Node, reference: str | None) -> Node | None:
         """The referenced resource in the posted set as a Node whose paths lead to its own entry."""

@@ -78,10 +78,7 @@ def _components(node: Node, ctx: Context) -> Components:
     found: Components = {}
     for component in node.objs("component"):
         for coding in component.codings("code"):
-            entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
-            local = ctx.local.concepts.get((coding.system or "", coding.code or ""))
-            concept = entry.concept if entry is not None else local
-            if concept is not None:
+            if (concept := ctx.concept(coding)) is not None:
                 found.setdefault(concept, component)
     return found
 

@@ -85,9 +85,7 @@ def _sizes(node: Node, concept: str, ctx: Context) -> Sizes | None:
 
 def _component_concept(codings: list[Coding], ctx: Context) -> str | None:
     for coding in codings:
-        entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
-        local = ctx.local.concepts.get((coding.system or "", coding.code or ""))
-        concept = entry.concept if entry else local
+        concept = ctx.concept(coding)
         if concept in ("longest-diameter", "other-dimension", "short-axis"):
             return concept
     return None
