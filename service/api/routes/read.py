@@ -65,10 +65,9 @@ async def vread(
 ) -> FhirJSONResponse:
     """The ``Location`` of every stored entry (``Type/id/_history/n``) resolves here."""
     _check_type(resource_type)
-    found = None
-    if version_id.isdigit():  # the service numbers versions 1, 2, 3 …; anything else names none
-        async with container.store.reading() as reader:
-            found = await reader.version(resource_type, resource_id, int(version_id))
+    number = version_number(f"{resource_type}/{resource_id}", version_id)
+    async with container.store.reading() as reader:
+        found = await reader.version(resource_type, resource_id, number)
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id}/_history/{version_id} is not known here")
     return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
@@ -100,6 +99,13 @@ async def search(  # one parameter per FHIR search parameter the contract names
     async with container.store.reading() as reader:
         total, found = await reader.search(query)
     return FhirJSONResponse(searchset([s.content for s in found], str(request.url), total))
+
+
+def version_number(reference: str, version_id: str) -> int:
+    """The service numbers versions 1, 2, 3 …; anything else names none (404)."""
+    if not version_id.isdigit():
+        raise NotFound(f"{reference}/_history/{version_id} is not known here")
+    return int(version_id)
 
 
 def _check_type(resource_type: str) -> None:

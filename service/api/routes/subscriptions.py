@@ -16,6 +16,7 @@ from service.api.body import read_fhir_body
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
 from service.api.routes.evaluate import output_version
+from service.api.routes.read import version_number
 from service.errors import BadRequest, NotFound
 
 router = fhir_router()
@@ -89,9 +90,8 @@ async def read_subscription(subscription_id: str, container: ContainerDep) -> Fh
 async def vread_subscription(
     subscription_id: str, version_id: str, container: ContainerDep
 ) -> FhirJSONResponse:
-    if not version_id.isdigit():
-        raise NotFound(f"Subscription/{subscription_id}/_history/{version_id} is not known here")
-    resource = await container.subscriptions.read_version(subscription_id, int(version_id))
+    number = version_number(f"Subscription/{subscription_id}", version_id)
+    resource = await container.subscriptions.read_version(subscription_id, number)
     return FhirJSONResponse(resource, headers={"ETag": f'W/"{version_id}"'})
 
 
