@@ -24,6 +24,8 @@ class CareSuggestion(StrEnum):
     HISTOLOGY_DIRECTED_CHEMOTHERAPY = "histology-directed-chemotherapy"
     CLINICAL_TRIAL_REFERRAL = "clinical-trial-referral"
     URGENT_CLINICAL_REVIEW = "urgent-clinical-review"
+    MDT_TRIAL_CONSIDERATION = "mdt-trial-consideration"  # A10 (CLINICAL-RULES.md 0.2)
+    CLINICAL_REVIEW = "clinical-review"  # A13, not urgent
 
 
 # A suggestion that names a specific targeted agent for the alteration found (A4, A5): "actionable" in the
