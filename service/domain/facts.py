@@ -90,6 +90,7 @@ class LesionObservation:
     reader: str | None
     scanner: str | None
     modality: str | None
+    site_text: str | None = None  # the site's words as sent (bodySite/location text, description): P5-P7
 
 
 @dataclass(frozen=True, slots=True)

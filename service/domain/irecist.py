@@ -4,9 +4,14 @@ States: no unconfirmed progression -> iUPD (the first RECIST PD, I2) -> iCPD (co
 to no unconfirmed progression when the next assessment changes from the iUPD one (reset, I6).
 
 Readings taken where the text leaves room:
-- "Any further increase" of non-target or new non-target lesions (I4) is either a larger recorded size
-  than at the iUPD time point or a reader's status ``unequivocal-progression`` or ``equivocal`` on the later
-  study (the reader judges the later study against the earlier one).
+- A further non-target increase (I4 b, I9) is the reader's call only: ``further-increase``, or
+  ``unequivocal-progression`` on a lesion that was not so at iUPD. The same status repeated, ``equivocal``
+  or a larger size alone never confirm; NT_INCREASE_NOT_CONFIRMED says so when non-targets drove the iUPD.
+  A new non-target lesion (NLNT) confirms with "any increase": a larger size or the same reader's calls.
+- A non-target that drove the iUPD and is now ``equivocal`` has not been called better: no reset (I6), the
+  iUPD stands (T50 variant B).
+- An equivocal new lesion after iUPD never confirms (I10): it adds EQUIVOCAL_NEW_LESION and I10; once a
+  later scan shows it unequivocally it is an additional new lesion and confirms.
 - Reset (I6) happens when the category without new lesions differs from the one at iUPD (e.g. SD -> PR,
   FAQ scenario B; PD -> SD once the targets are back under the nadir +20 %), or when every new lesion seen
   at iUPD has gone. The same category with the new lesions persisting stays iUPD (FAQ scenario F).
@@ -28,7 +33,9 @@ from service.domain.irecist_unconfirmed import (
     changed,
     confirms,
     gone,
+    holds_non_target_progression,
     new_lesion_target_sum,
+    non_target_increase_not_confirmed,
     start_unconfirmed,
     target_increase,
 )
@@ -66,7 +73,8 @@ def evaluate_irecist(
         point, state = _advance(state, IrecistStep(response, time_point, recist, thresholds))
         stability = (clinical or {}).get(time_point.date)
         if stability is not None and not stability.is_stable:
-            point = replace(point, rules=(*point.rules, Rule.I8), flags=(Flag.NOT_CLINICALLY_STABLE,))
+            flags = (*point.flags, Flag.NOT_CLINICALLY_STABLE)
+            point = replace(point, rules=(*point.rules, Rule.I8), flags=flags)
         points.append(point)
     return tuple(points)
 
@@ -104,11 +112,27 @@ def _after_unconfirmed(
         return point, replace(state, unconfirmed=None, confirmed=True)
     category = step.without_new
     if category is OverallResponse.NE:  # I7: NE leaves the iUPD standing
-        return _point(step, IrecistResponse.NE, (Rule.I3, Rule.I7), unconfirmed, additional), state
-    if category is OverallResponse.PD or not changed(unconfirmed, category, step):
-        return _point(step, IrecistResponse.IUPD, (Rule.I3, Rule.I6), unconfirmed, additional), state
+        point = _point(step, IrecistResponse.NE, (Rule.I3, Rule.I7), unconfirmed, additional)
+        return _unconfirmed_notes(point, unconfirmed, step), state
+    held = holds_non_target_progression(unconfirmed, step)
+    if category is OverallResponse.PD or held or not changed(unconfirmed, category, step):
+        point = _point(step, IrecistResponse.IUPD, (Rule.I3, Rule.I6), unconfirmed, additional)
+        return _unconfirmed_notes(point, unconfirmed, step), state
     point = _point(step, _category(category, state.known_new, step), (Rule.I1, Rule.I6))
     return point, replace(state, unconfirmed=None)
+
+
+def _unconfirmed_notes(
+    point: IrecistTimePoint, unconfirmed: Unconfirmed, step: IrecistStep
+) -> IrecistTimePoint:
+    """Why a scan after iUPD did not confirm it, where the reader's calls say so (I9, I10)."""
+    notes = {
+        Rule.I9: (non_target_increase_not_confirmed(unconfirmed, step), Flag.NT_INCREASE_NOT_CONFIRMED),
+        Rule.I10: (bool(step.response.equivocal_new_lesion_ids), Flag.EQUIVOCAL_NEW_LESION),
+    }
+    fired = [(rule, flag) for rule, (hit, flag) in notes.items() if hit]
+    rules = (*point.rules, *(rule for rule, _ in fired))
+    return replace(point, rules=rules, flags=(*point.flags, *(flag for _, flag in fired)))
 
 
 def _category(category: OverallResponse, known_new: frozenset[str], step: IrecistStep) -> IrecistResponse:

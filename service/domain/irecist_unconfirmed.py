@@ -15,10 +15,16 @@ from service.domain.measurability import ZERO, Presence, presence, recorded_size
 from service.domain.model import Lesion, LesionStatus, TimePoint
 from service.domain.overall import overall_response
 from service.domain.recist import RecistEvaluation
-from service.domain.response import NewLesions, OverallResponse, ProgressionSource, TimePointResponse
+from service.domain.response import (
+    NewLesions,
+    OverallResponse,
+    ProgressionSource,
+    TargetResponse,
+    TimePointResponse,
+)
 from service.domain.thresholds import ResponseThresholds
 
-_PROGRESSION_STATUSES = frozenset({LesionStatus.UNEQUIVOCAL_PROGRESSION, LesionStatus.EQUIVOCAL})
+_UNEQUIVOCAL, _FURTHER = LesionStatus.UNEQUIVOCAL_PROGRESSION, LesionStatus.FURTHER_INCREASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,8 @@ class Unconfirmed:
     new_lesion_targets: tuple[Lesion, ...]
     new_lesion_target_sum_mm: Decimal | None
     sizes: tuple[tuple[str, Decimal], ...]
+    sources: frozenset[ProgressionSource] = frozenset()  # what made the iUPD time point PD (I4 d)
+    unequivocal: frozenset[str] = frozenset()  # lesions already called unequivocal progression at iUPD (I9)
 
 
 def start_unconfirmed(known_new: frozenset[str], step: IrecistStep, category: OverallResponse) -> Unconfirmed:
@@ -78,26 +86,72 @@ def start_unconfirmed(known_new: frozenset[str], step: IrecistStep, category: Ov
         new_lesion_targets=chosen,
         new_lesion_target_sum_mm=new_lesion_target_sum(chosen, step),
         sizes=tuple(sorted(sizes.items())),
+        sources=frozenset(step.response.progression_sources),
+        unequivocal=frozenset(m.lesion_id for m in step.time_point.measurements if m.status is _UNEQUIVOCAL),
     )
 
 
 def confirms(unconfirmed: Unconfirmed, step: IrecistStep, additional: tuple[str, ...]) -> bool:
     """I4, against the iUPD time point (so increments add up across time points)."""
     th = step.thresholds
-    increase = target_increase(unconfirmed, step)
     new_targets_now = new_lesion_target_sum(unconfirmed.new_lesion_targets, step)
     new_targets_before = unconfirmed.new_lesion_target_sum_mm
     return (
-        bool(additional)
-        or (increase is not None and increase >= th.icpd_abs_mm)
+        bool(additional)  # I4 (c): an additional unequivocal new lesion (an equivocal one never, I10)
+        or _at_least(target_increase(unconfirmed, step), th.icpd_abs_mm)  # I4 (a)
         or (
             new_targets_now is not None
             and new_targets_before is not None
             and new_targets_now - new_targets_before >= th.icpd_abs_mm
         )
-        or _grew(step.recist.selection.non_targets, unconfirmed, step)
-        or _grew(_non_target_new(unconfirmed, step), unconfirmed, step)
+        or bool(further_increases(step.recist.selection.non_targets, unconfirmed, step))  # I4 (b), I9
+        or _new_non_target_grew(unconfirmed, step)  # I4 (c)
+        or _targets_newly_progressed(unconfirmed, step)  # I4 (d)
     )
+
+
+def _at_least(value: Decimal | None, threshold: Decimal) -> bool:
+    return value is not None and value >= threshold
+
+
+def further_increases(lesions: tuple[Lesion, ...], unconfirmed: Unconfirmed, step: IrecistStep) -> set[str]:
+    """I9: the lesions the reader calls ``further-increase``, or ``unequivocal-progression`` when they were
+    not so at iUPD. The same status repeated is the same finding counted twice; ``equivocal`` never counts,
+    and neither does a larger size without the reader's call."""
+    found = set()
+    for lesion in lesions:
+        statuses = {m.status for m in step.time_point.of(lesion.lesion_id)}
+        repeated = lesion.lesion_id in unconfirmed.unequivocal
+        if _FURTHER in statuses or (_UNEQUIVOCAL in statuses and not repeated):
+            found.add(lesion.lesion_id)
+    return found
+
+
+def non_target_increase_not_confirmed(unconfirmed: Unconfirmed, step: IrecistStep) -> bool:
+    """I9 flag: non-target disease drove the iUPD, and this scan shows only ``equivocal`` or the status
+    repeated on the lesions that already carried it."""
+    if ProgressionSource.NON_TARGET not in unconfirmed.sources:
+        return False
+    non_targets = step.recist.selection.non_targets
+    statuses = {m.status for les in non_targets for m in step.time_point.of(les.lesion_id)}
+    shown = LesionStatus.EQUIVOCAL in statuses or _UNEQUIVOCAL in statuses
+    return shown and not further_increases(non_targets, unconfirmed, step)
+
+
+def holds_non_target_progression(unconfirmed: Unconfirmed, step: IrecistStep) -> bool:
+    """I6 reads a reset from a *change* for the better: a non-target that drove the iUPD and is now called
+    ``equivocal`` has not been called better, so the iUPD stands (T50 variant B)."""
+    return ProgressionSource.NON_TARGET in unconfirmed.sources and any(
+        m.status is LesionStatus.EQUIVOCAL
+        for lesion_id in unconfirmed.unequivocal
+        for m in step.time_point.of(lesion_id)
+    )
+
+
+def _targets_newly_progressed(unconfirmed: Unconfirmed, step: IrecistStep) -> bool:
+    """I4 (d): the targets meet RECIST PD (T4, against the nadir) when they had not made the iUPD."""
+    newly = ProgressionSource.TARGET_SUM not in unconfirmed.sources
+    return newly and step.response.target is TargetResponse.PD
 
 
 def _non_target_new(unconfirmed: Unconfirmed, step: IrecistStep) -> tuple[Lesion, ...]:
@@ -105,13 +159,13 @@ def _non_target_new(unconfirmed: Unconfirmed, step: IrecistStep) -> tuple[Lesion
     return tuple(les for les in new if les not in unconfirmed.new_lesion_targets)
 
 
-def _grew(lesions: tuple[Lesion, ...], unconfirmed: Unconfirmed, step: IrecistStep) -> bool:
-    """Any increase at all: a larger size than at iUPD, or the reader's progression status (I4)."""
+def _new_non_target_grew(unconfirmed: Unconfirmed, step: IrecistStep) -> bool:
+    """I4 (c) "any increase in NLNT": a larger size than at iUPD, or the reader's call as in I9."""
+    lesions = _non_target_new(unconfirmed, step)
     before = dict(unconfirmed.sizes)
     now = step.sizes(lesions)
     larger = any(lesion_id in before and size > before[lesion_id] for lesion_id, size in now.items())
-    statuses = {m.status for les in lesions for m in step.time_point.of(les.lesion_id)}
-    return larger or bool(statuses & _PROGRESSION_STATUSES)
+    return larger or bool(further_increases(lesions, unconfirmed, step))
 
 
 def changed(unconfirmed: Unconfirmed, category: OverallResponse, step: IrecistStep) -> bool:

@@ -32,6 +32,7 @@ class LesionStatus(StrEnum):
     UNEQUIVOCAL_PROGRESSION = "unequivocal-progression"
     EQUIVOCAL = "equivocal"
     NOT_EVALUATED = "not-evaluated"
+    FURTHER_INCREASE = "further-increase"  # I9: after iUPD, the reader calls more growth than at iUPD
 
 
 class Modality(StrEnum):
@@ -62,6 +63,8 @@ class Lesion:
     treats a lesion first seen later as new (L1). ``never_measurable`` marks the M3 kinds that are
     non-measurable whatever their size (effusions, ascites, lymphangitic or leptomeningeal disease, bone
     without a soft-tissue component); ``organ`` is the site, nodes are grouped as one organ by M4.
+    ``site_codes`` are every (system, code) of its site and ``site_text`` the words the sender wrote about
+    it, for the pattern rules (P5-P7: CNS, leptomeningeal and diffuse sites).
     """
 
     lesion_id: str
@@ -69,6 +72,8 @@ class Lesion:
     is_nodal: bool = False
     role: LesionRole | None = None
     never_measurable: bool = False
+    site_codes: tuple[tuple[str, str], ...] = ()
+    site_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,11 +151,14 @@ def _measurement(obs: f.LesionObservation) -> Measurement:
 def _lesion(lesion_id: str, observations: list[f.LesionObservation]) -> Lesion:
     roles = [o.role for o in sorted(observations, key=lambda o: o.observed_on) if o.role is not None]
     sites = [s.code for o in observations for s in o.sites]
+    texts = dict.fromkeys(o.site_text for o in observations if o.site_text)
     return Lesion(
         lesion_id=lesion_id,
         organ=sites[0] if sites else "unknown",
         is_nodal=any(o.nodal for o in observations),
         role=roles[0] if roles else None,
+        site_codes=tuple(dict.fromkeys((s.system, s.code) for o in observations for s in o.sites)),
+        site_text=" ; ".join(texts),  # P5-P7 read the words of every observation of the lesion
     )
 
 

@@ -8,6 +8,11 @@ Readings taken where the text leaves room:
   not covered, and 20 % is the nearer published band [7]). A reader or scanner that is not recorded on
   both studies is not counted as a change.
 - V1 and V2 are skipped when a target is missing (S7), because the sum is then partial.
+- V1 (amended) is never raised with a PD, whatever drove it: "never ... when the overall response is PD (or
+  iUPD/iCPD) driven by a new lesion or by unequivocal NT progression", and "with a PD that comes from targets
+  only, V2 is the flag, not V1". iUPD and iCPD rest on a RECIST PD of the same time point, so they are
+  covered, except an iCPD confirmed by a non-target ``further-increase`` alone (I9): that call is not RECIST
+  unequivocal progression, the RECIST time point is then not PD and V1 may still describe the targets.
 """
 
 from __future__ import annotations
@@ -73,7 +78,8 @@ def _assess(
     comparator = sums.nadir_mm if increase else sums.previous_mm
     small = _small_targets(response, thresholds)
     fired = {
-        Rule.V1: not sums.partial and within_measurement_error(sums.sum_mm, comparator, band, thresholds),
+        Rule.V1: _describes_target_change(response, sums)
+        and within_measurement_error(sums.sum_mm, comparator, band, thresholds),
         Rule.V2: not sums.partial and is_borderline_progression(response, sums, thresholds),
         Rule.V3: bool(nadir_changes),
         Rule.V4: bool(small),
@@ -90,6 +96,12 @@ _FLAG_OF = {
     Rule.V3: Flag.MEASUREMENT_CONTEXT_CHANGED,
     Rule.V4: Flag.SMALL_LESION_VARIABILITY,
 }
+
+
+def _describes_target_change(response: TimePointResponse, sums: SumOfDiameters) -> bool:
+    """V1 (amended) describes the target sum only, and never a PD: a new lesion or unequivocal NT progression
+    is not a measurement (P8), and a PD from the targets is V2's to judge."""
+    return not sums.partial and response.overall is not OverallResponse.PD
 
 
 def within_measurement_error(

@@ -58,6 +58,7 @@ def _observation(
         reader=ctx.named(performer, node.data) if performer else None,
         scanner=ctx.name(node, "device", node.data) or imaging.scanner,
         modality=imaging.modality,
+        site_text=_site_text(node, body, ctx),
     )
 
 
@@ -173,3 +174,18 @@ def _sites(node: Node, body: Node | None, ctx: Context) -> list[SourceCode]:
         codings += body.codings("location")
     unique = {c.source_code() for c in codings} - {None}
     return sorted((s for s in unique if s is not None), key=lambda s: (s.system, s.code))
+
+
+def _site_text(node: Node, body: Node | None, ctx: Context) -> str | None:
+    """The words sent about the site and kind of lesion, for P5-P7 (CNS, leptomeningeal, diffuse sites):
+    the text of bodySite and of the BodyStructure's location (R5 includedStructure) and morphology, and
+    the BodyStructure's description."""
+    concepts = [node.obj("bodySite")]
+    if body is not None:
+        located = [i.obj("structure") for i in body.objs("includedStructure")]
+        concepts += located if ctx.version is FhirVersion.R5 else [body.obj("location")]
+        concepts.append(body.obj("morphology"))
+    texts = [c.text("text") for c in concepts if c is not None]
+    texts.append(body.text("description") if body is not None else None)
+    kept = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+    return " ; ".join(kept) or None

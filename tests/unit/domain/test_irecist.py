@@ -113,23 +113,25 @@ def test_I4_increments_add_up_across_time_points() -> None:
 
 
 def test_I4_any_further_non_target_increase_confirms() -> None:
-    """After iUPD, a non-target that grows at all (here read as equivocal progression) confirms."""
+    """After iUPD, a non-target the reader calls ``further-increase`` confirms (I4 b, I9; an equivocal call
+    no longer does: tests/unit/domain/test_irecist_v02.py)."""
     series = timeline(
         [target("T"), non_target("B")],
         tp(-7, mm("T", 50), seen("B")),
         tp(56, mm("T", 60), seen("B")),
-        tp(98, mm("T", 60), seen("B", LesionStatus.EQUIVOCAL)),
+        tp(98, mm("T", 60), seen("B", LesionStatus.FURTHER_INCREASE)),
     )
     assert categories(series) == [IUPD, ICPD]
 
 
 def test_I4_non_target_only_disease_confirms_on_non_target_growth() -> None:
-    """Without targets, unequivocal non-target progression is iUPD and a further increase iCPD."""
+    """Without targets, unequivocal non-target progression is iUPD and the reader's further increase iCPD."""
+    unequivocal = seen("B", LesionStatus.UNEQUIVOCAL_PROGRESSION)
     series = timeline(
         [non_target("B")],
         tp(-7, seen("B")),
-        tp(56, seen("B", LesionStatus.UNEQUIVOCAL_PROGRESSION)),
-        tp(98, seen("B", LesionStatus.UNEQUIVOCAL_PROGRESSION)),
+        tp(56, unequivocal),
+        tp(98, unequivocal, seen("B", LesionStatus.FURTHER_INCREASE)),
     )
     points = irecist(series)
     assert [p.category for p in points] == [IUPD, ICPD]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from service.domain.imaging_response import evaluate_imaging_response
+from service.domain.pattern_sites import SiteKind, SiteVocabulary
 from service.domain.patterns import (
     LesionCourse,
     PatternThresholds,
@@ -20,10 +21,25 @@ from service.domain.readings import lesion_courses
 from service.domain.rules import Flag, Rule
 from tests.unit.domain.builders import DEFAULTS, target_series
 
+SNOMED = "http://snomed.info/sct"
 # The values of mappings/patterns.yaml; tests/unit/knowledge/test_marker_settings.py checks the file agrees.
-PATTERNS = PatternThresholds(
-    Decimal(5), Decimal("0.20"), 5, frozenset({"brain", "spinal-cord", "leptomeninges", "cns"})
+SITES = SiteVocabulary(
+    code_systems=frozenset({SNOMED}),
+    cns_codes=frozenset(
+        (SNOMED, c) for c in ("12738006", "119235005", "2748008", "54785003", "1231004", "8935007")
+    ),
+    leptomeningeal_codes=frozenset({(SNOMED, "1231004"), (SNOMED, "8935007")}),
+    cns_words=(
+        *("brain*", "cerebr*", "cerebell*", "intracranial", "brainstem", "spinal cord*", "mening*"),
+        *("leptomening*", "dura", "dural", "脑", "颅内", "小脑", "脑干", "脊髓", "脑膜"),
+    ),
+    leptomeningeal_words=("leptomening*", "meningeal carcinomatosis", "软脑膜", "脑膜转移"),
+    diffuse_words=(
+        *("effusion*", "pleural nodularity", "carcinomatosis", "ascites", "lymphangitic"),
+        *("胸腔积液", "心包积液", "胸膜转移", "腹膜转移", "腹水", "癌性淋巴管炎"),
+    ),
 )
+PATTERNS = PatternThresholds(Decimal(5), Decimal("0.20"), 5, SITES)
 
 
 def target(lesion: str, nadir: int, current: int, organ: str = "lung") -> LesionCourse:
@@ -67,8 +83,8 @@ def test_P2_amenable_drops_the_note_and_not_amenable_is_systemic() -> None:
 
 
 def test_P2_cns_only_progression() -> None:
-    """P2: progression only in the brain is also shown as CNS_OLIGOPROGRESSION."""
-    lesions = [LesionCourse("m", "brain", new=True), target("b", 10, 10)]
+    """P2: progression only at a CNS site (P5) is also shown as CNS_OLIGOPROGRESSION."""
+    lesions = [LesionCourse("m", "12738006", new=True, site=SiteKind.CNS), target("b", 10, 10)]
     assert Flag.CNS_OLIGOPROGRESSION in assess_pattern(lesions, PATTERNS, amenable=True).flags
 
 

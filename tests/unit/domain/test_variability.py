@@ -51,7 +51,7 @@ def two_studies(before: tuple[Measurement, ...], after: tuple[Measurement, ...])
         (read_by("R1", 100), read_by("R1", 112), False, "0.10"),
         (read_by("R1", 50, 50), read_by("R2", 56, 56), True, "0.20"),  # other reader, 2 targets: +12 %
         (read_by("R1", 50, 50), read_by("R1", 56, 56, scanner="S2"), True, "0.20"),  # other scanner
-        (read_by("R1", 40), read_by("R2", 49), True, "0.25"),  # one target, other reader: +22.5 %
+        (read_by("R1", 40), read_by("R2", 31), True, "0.25"),  # one target, other reader: -22.5 %
         (read_by("R1", 40), read_by("R1", 49), False, "0.10"),
         ((mm("T1", 40),), (mm("T1", 49, reader="R2"),), False, "0.10"),  # a reader not recorded is no change
     ],
