@@ -20,12 +20,15 @@ from service.domain.timeline import PatientFacts, TherapyLine
 
 @dataclass(frozen=True, slots=True)
 class MarkerReading:
-    """What the marker, ctDNA, MRD and performance-status rules (K1-K12) made of the facts."""
+    """What the marker, ctDNA, MRD and performance-status rules (K1-K16) made of the facts."""
 
     flags: tuple[Flag, ...] = ()
     rules: tuple[Rule, ...] = ()
     ctdna: tuple[MarkerPoint, ...] = ()
     evidence: tuple[str, ...] = ()
+    ecog: int | None = None  # K12/K14: the current ECOG (Karnofsky mapped), for A9 "to ECOG >= 2"
+    cea_corroborates: bool = False  # step 3: a confirmed CEA rise (K2) outside the K3 surge window
+    marker_rise_on: dt.date | None = None  # K13: the first rising CEA value (A11: ctDNA "if none since")
 
 
 # Section 6 step 3: what corroborates a borderline PD, and what makes a PD uncertain.

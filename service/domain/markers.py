@@ -1,14 +1,19 @@
-"""CEA kinetics against the lab's upper limit and their concordance with imaging (CLINICAL-RULES.md K1-K4).
+"""CEA kinetics against the lab's upper limit, their concordance with imaging, and a marker rise without
+radiological progression (CLINICAL-RULES.md 0.2 K1-K4, K13).
 
 Readings taken where the text leaves room:
-- K2: the reference is the sample just before the rise; the confirmation is the latest sample, taken at least
-  ``confirm_min_days`` after the rising one ("about 2-4 weeks later"; later samples confirm as well) and still
-  >= (1 + rise) x the reference. Of several rises the latest confirmed one is reported.
-- K2 CEA_DOUBLED: the confirming sample is >= 2 x the reference (the doubling has held).
-- K3: any rise (confirmed or not) whose rising sample is within ``early_surge_days`` of the therapy start.
+- K2 reference: the lowest value on the current line before the rising sample, else the line's baseline
+  (the latest value on or before the line start). Without a line start every earlier value is on therapy.
+  A value dated on the start day is the baseline (drawn before the first dose).
+- K2 confirmation: any later sample ``confirm_min_days``-``confirm_max_days`` after the rising one that is
+  still >= (1 + rise) x the same reference. CEA_DOUBLED: a sample >= 2 x the reference confirmed the same way.
+- K2/K3/K13 "first rising value": of the latest confirmed rise (else the latest rise), the earliest sample
+  of the unbroken run of rising samples that share its reference.
+- K13: the imaging time point being assessed (``ImagingInterval.assessed_on``) is the latest imaging; dated
+  before the first rising value it is "no imaging since the rise".
 - K4: the interval is the imaging comparator (nadir) date to the latest sample; MARKER_CONCORDANT needs the
-  confirmed rise to happen in it, MARKER_DISCORDANT needs CEA at the latest sample <= +10 % of the last value
-  on or before the comparator date. BORDERLINE_PD counts as imaging PD for both.
+  confirmed rise to start in it, MARKER_DISCORDANT needs CEA at the latest sample <= +10 % of the last value
+  on or before the comparator date. BORDERLINE_PD counts as imaging PD for K4 and K13.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from itertools import pairwise
 
 from service.domain.facts import MarkerResult
 from service.domain.rules import Flag, Rule
@@ -31,8 +35,9 @@ class CeaThresholds:
     default_uln: Decimal  # K1
     rise_rel: Decimal  # K2 CEA_REL_RISE
     doubling_factor: Decimal  # K2 CEA_DOUBLED
-    confirm_min_days: int  # K2
-    early_surge_days: int  # K3
+    confirm_min_days: int  # K2 CEA_CONFIRM_MIN_DAYS
+    confirm_max_days: int  # K2 CEA_CONFIRM_MAX_DAYS
+    early_surge_days: int  # K3 CEA_SURGE_WINDOW_DAYS
     stable_band: Decimal  # K4
 
 
@@ -44,10 +49,22 @@ class ImagingVerdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ImagingInterval:
-    """What imaging says over the interval the markers are compared on (K4): verdict and comparator date."""
+    """What imaging says over the interval the markers are compared on (K4): verdict, comparator date, and
+    the date of the time point assessed (K13: the latest imaging)."""
 
     verdict: ImagingVerdict
     since: dt.date
+    assessed_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rise:
+    """K2: the first rising value of a run, its reference, and the sample confirming it (if any)."""
+
+    reference: MarkerResult
+    first: MarkerResult
+    confirmation: MarkerResult | None
+    doubled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +74,11 @@ class CeaAssessment:
     evidence: tuple[str, ...]
     latest: MarkerResult | None
     upper_limit: Decimal | None  # of the latest sample, the default when the lab gave none (K1)
-    reference: MarkerResult | None  # K2: the sample before the rise
-    rise: MarkerResult | None  # K2: the rising sample
+    reference: MarkerResult | None  # K2: the line's lowest value (else baseline) before the rise
+    rise: MarkerResult | None  # K2: the first rising value (K3, K13 date it)
     confirmation: MarkerResult | None  # K2: the confirming sample (None while unconfirmed)
     interval_start: MarkerResult | None  # K4: the last sample on or before the imaging comparator
+    corroborates: bool = False  # section 6 step 3: a confirmed rise outside the K3 surge window
 
 
 def assess_cea(
@@ -70,33 +88,37 @@ def assess_cea(
     therapy_started_on: dt.date | None = None,
     imaging: ImagingInterval | None = None,
 ) -> CeaAssessment:
-    """K1-K4 over the CEA results up to the assessment date."""
+    """K1-K4 and K13 over the CEA results up to the assessment date."""
     series = sorted((r for r in results if r.marker == CEA), key=lambda r: r.observed_on)
     if not series:
         return CeaAssessment((), (), (), None, None, None, None, None, None)
     latest = series[-1]
-    rise = _latest_rise(series, thresholds)
-    confirmed = rise is not None and _confirms(rise, latest, thresholds)
+    rise = _latest_rise(series, thresholds, therapy_started_on)
+    confirmed = rise is not None and rise.confirmation is not None
+    early = _early(rise, therapy_started_on, thresholds)
     start = _interval_start(series, imaging)
     fired = {
         Flag.CEA_RISE_SIGNIFICANT: confirmed,
-        Flag.CEA_DOUBLED: confirmed and _doubled(rise, latest, thresholds),
-        Flag.CEA_EARLY_SURGE_CAUTION: _early(rise, therapy_started_on, thresholds),
+        Flag.CEA_DOUBLED: confirmed and rise is not None and rise.doubled,
+        Flag.CEA_EARLY_SURGE_CAUTION: early,
         Flag.MARKER_CONCORDANT: confirmed and _concordant(rise, imaging),
         Flag.MARKER_DISCORDANT: not confirmed and _discordant(start, latest, imaging, thresholds),
+        Flag.MARKER_RISE_WITHOUT_PROGRESSION: confirmed and not early and _without_progression(rise, imaging),
     }
     flags = tuple(flag for flag, hit in fired.items() if hit)
-    used = [r for r in (*(rise or ()), latest if confirmed else None, start) if r is not None]
+    parts = (rise.reference, rise.first, rise.confirmation) if rise else ()
+    used = [r for r in (*parts, start) if r is not None]
     return CeaAssessment(
         flags=flags,
         rules=(Rule.K1, *dict.fromkeys(_RULE_OF[f] for f in flags)),
         evidence=tuple(dict.fromkeys(r.source for r in used or [latest])),
         latest=latest,
         upper_limit=upper_limit(latest, thresholds),
-        reference=rise[0] if rise else None,
-        rise=rise[1] if rise else None,
-        confirmation=latest if confirmed else None,
+        reference=rise.reference if rise else None,
+        rise=rise.first if rise else None,
+        confirmation=rise.confirmation if rise else None,
         interval_start=start,
+        corroborates=confirmed and not early,
     )
 
 
@@ -106,8 +128,8 @@ _RULE_OF = {
     Flag.CEA_EARLY_SURGE_CAUTION: Rule.K3,
     Flag.MARKER_CONCORDANT: Rule.K4,
     Flag.MARKER_DISCORDANT: Rule.K4,
+    Flag.MARKER_RISE_WITHOUT_PROGRESSION: Rule.K13,
 }
-Rise = tuple[MarkerResult, MarkerResult]
 
 
 def upper_limit(result: MarkerResult, thresholds: CeaThresholds) -> Decimal:
@@ -115,34 +137,87 @@ def upper_limit(result: MarkerResult, thresholds: CeaThresholds) -> Decimal:
     return result.upper_limit if result.upper_limit is not None else thresholds.default_uln
 
 
-def _latest_rise(series: list[MarkerResult], thresholds: CeaThresholds) -> Rise | None:
-    """K2: the latest sample above the ULN and >= (1 + rise) x the sample before it."""
-    rises = [(ref, now) for ref, now in pairwise(series) if _risen(ref, now, thresholds)]
-    confirmed = [r for r in rises if _confirms(r, series[-1], thresholds)]
-    candidates = confirmed or rises
-    return candidates[-1] if candidates else None
+def _latest_rise(
+    series: list[MarkerResult], thresholds: CeaThresholds, started: dt.date | None
+) -> Rise | None:
+    """K2: the latest confirmed rise (else the latest unconfirmed one), dated by the first rising value."""
+    rising = {i: ref for i in range(1, len(series)) if (ref := _rising(series, i, thresholds, started))}
+    rise_factor = 1 + thresholds.rise_rel
+    confirmed = [i for i, ref in rising.items() if _confirming(series, i, ref, rise_factor, thresholds)]
+    index = (confirmed or list(rising))[-1] if rising else None
+    if index is None:
+        return None
+    reference = rising[index]
+    first = _first_of_run(index, reference, rising)
+    doubling = thresholds.doubling_factor
+    doubled = any(
+        _confirming(series, i, ref, doubling, thresholds)
+        for i, ref in rising.items()
+        if ref is reference and i >= first and series[i].value >= doubling * ref.value
+    )
+    confirmation = _confirming(series, index, reference, rise_factor, thresholds)
+    return Rise(reference, series[first], confirmation, doubled)
 
 
-def _risen(reference: MarkerResult, now: MarkerResult, thresholds: CeaThresholds) -> bool:
+def _reference(earlier: list[MarkerResult], started: dt.date | None) -> MarkerResult | None:
+    """K2 (amended): the lowest value on the current line, else the line's baseline (the latest value on or
+    before the line start); values before the baseline belong to an earlier line (R10)."""
+    on_therapy = [r for r in earlier if started is None or r.observed_on > started]
+    if on_therapy:
+        return min(on_therapy, key=lambda r: r.value)
+    return earlier[-1] if earlier else None
+
+
+def _rising(
+    series: list[MarkerResult], index: int, thresholds: CeaThresholds, started: dt.date | None
+) -> MarkerResult | None:
+    """The reference of ``series[index]`` when that sample is > ULN and >= (1 + rise) x it, else None."""
+    now = series[index]
+    if started is not None and now.observed_on <= started:
+        return None  # a baseline value is not a rise on the line
+    reference = _reference(series[:index], started)
     above = now.value > upper_limit(now, thresholds)
-    return above and now.value >= (1 + thresholds.rise_rel) * reference.value
+    if reference is None or not above or now.value < (1 + thresholds.rise_rel) * reference.value:
+        return None
+    return reference
 
 
-def _confirms(rise: Rise, latest: MarkerResult, thresholds: CeaThresholds) -> bool:
-    reference, rising = rise
-    waited = (latest.observed_on - rising.observed_on).days >= thresholds.confirm_min_days
-    return waited and latest.value >= (1 + thresholds.rise_rel) * reference.value
+def _confirming(
+    series: list[MarkerResult],
+    index: int,
+    reference: MarkerResult,
+    factor: Decimal,
+    thresholds: CeaThresholds,
+) -> MarkerResult | None:
+    """K2: the first later sample 14-42 days after ``series[index]`` still >= factor x the reference."""
+    rising = series[index]
+    for later in series[index + 1 :]:
+        waited = (later.observed_on - rising.observed_on).days
+        in_window = thresholds.confirm_min_days <= waited <= thresholds.confirm_max_days
+        if in_window and later.value >= factor * reference.value:
+            return later
+    return None
 
 
-def _doubled(rise: Rise | None, latest: MarkerResult, thresholds: CeaThresholds) -> bool:
-    return rise is not None and latest.value >= thresholds.doubling_factor * rise[0].value
+def _first_of_run(index: int, reference: MarkerResult, rising: dict[int, MarkerResult]) -> int:
+    """The first rising value: step back while the sample before is also rising against the same reference."""
+    while rising.get(index - 1) is reference:
+        index -= 1
+    return index
 
 
 def _early(rise: Rise | None, started: dt.date | None, thresholds: CeaThresholds) -> bool:
-    """K3: the rise falls within the first weeks of a new systemic therapy."""
+    """K3 (amended): the first rising value is within the surge window after the line start."""
     if rise is None or started is None:
         return False
-    return 0 <= (rise[1].observed_on - started).days <= thresholds.early_surge_days
+    return (rise.first.observed_on - started).days <= thresholds.early_surge_days
+
+
+def _without_progression(rise: Rise | None, imaging: ImagingInterval | None) -> bool:
+    """K13: the latest imaging on or after the first rising value is not PD, or none was done since."""
+    if rise is None or imaging is None or imaging.assessed_on is None:
+        return False
+    return imaging.assessed_on < rise.first.observed_on or not _imaging_pd(imaging)
 
 
 def _interval_start(series: list[MarkerResult], imaging: ImagingInterval | None) -> MarkerResult | None:
@@ -159,7 +234,7 @@ def _concordant(rise: Rise | None, imaging: ImagingInterval | None) -> bool:
         _imaging_pd(imaging)
         and rise is not None
         and imaging is not None
-        and rise[1].observed_on > imaging.since
+        and rise.first.observed_on > imaging.since
     )
 
 

@@ -1,12 +1,20 @@
-"""Performance status (CLINICAL-RULES.md K11-K12, L5): ECOG deterioration and symptomatic deterioration.
+"""Performance status (CLINICAL-RULES.md 0.2 K11, K12, K14, L5): ECOG deterioration is a change, not a level.
 
-Readings taken where the text leaves room: the reference is the better (lower) of the baseline score (the
-latest on or before the therapy start, else the first) and the best score on therapy before the latest one.
-Only ECOG is judged; Karnofsky results are kept by the normaliser but K12 names ECOG points.
+K12 (amended): the reference is the lowest (best) ECOG from the line's baseline (the last score at most
+``baseline_window_days`` before the line start, R10) up to, not including, the current score; deterioration
+is current >= reference + ``deterioration_points``; an equal score never is (a stable ECOG 3 is not
+deterioration). No reference: ``PS_REFERENCE_MISSING`` instead. Karnofsky scores are mapped to ECOG first.
+K14: ``PS_POOR`` for a current ECOG >= ``poor_min`` without deterioration (informational).
+L5 (amended): ``SYMPTOMATIC_DETERIORATION`` only from ``PS_DETERIORATION`` to an ECOG >= ``symptomatic_min``
+without objective PD.
+Readings taken where the text leaves room: the current score is the latest ECOG (or mapped Karnofsky) up to
+the assessment date; a score dated on the line start belongs to the baseline; without a line start every
+earlier score counts; of two scores on one day the later-listed one is current.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,10 +25,21 @@ from service.domain.rules import Flag, Rule
 
 
 @dataclass(frozen=True, slots=True)
+class KarnofskyBand:
+    """K12: Karnofsky scores ``low``-``high`` (inclusive) mean this ECOG score."""
+
+    low: int
+    high: int
+    ecog: int
+
+
+@dataclass(frozen=True, slots=True)
 class PerformanceThresholds:
-    ecog_rise: int  # K12: points above the reference
-    ecog_rise_floor: int  # K12: ... that reach at least this score
-    ecog_any: int  # K12: any score at or above this
+    deterioration_points: int  # K12 PS_DETERIORATION_POINTS
+    baseline_window_days: int  # K12 / R10: the baseline score is at most this many days before the start
+    symptomatic_min: int  # L5: SYMPTOMATIC_DETERIORATION needs a current ECOG at least this
+    poor_min: int  # K14 PS_POOR_MIN
+    karnofsky: tuple[KarnofskyBand, ...]  # K12: Karnofsky to ECOG
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +47,8 @@ class PerformanceAssessment:
     flags: tuple[Flag, ...]
     rules: tuple[Rule, ...]
     evidence: tuple[str, ...]
-    reference: PerformanceStatus | None
-    latest: PerformanceStatus | None
+    reference: PerformanceStatus | None  # as ECOG
+    latest: PerformanceStatus | None  # as ECOG
 
 
 def assess_performance(
@@ -39,19 +58,65 @@ def assess_performance(
     therapy_started_on: dt.date | None,
     objective_pd: bool,
 ) -> PerformanceAssessment:
-    """K12 PS_DETERIORATION; without objective PD also SYMPTOMATIC_DETERIORATION (L5)."""
-    ecog = sorted((r for r in results if r.scale is PerformanceScale.ECOG), key=lambda r: r.observed_on)
-    if not ecog:
+    """K12 PS_DETERIORATION or PS_REFERENCE_MISSING; K14 PS_POOR; without objective PD also L5."""
+    scores = as_ecog(results, thresholds)
+    if not scores:
         return PerformanceAssessment((), (), (), None, None)
-    latest, reference = ecog[-1], _reference(ecog, therapy_started_on)
-    if not _deteriorated(latest, reference, thresholds):
-        return PerformanceAssessment((), (Rule.K11,), (), reference, latest)
-    flags: tuple[Flag, ...] = (Flag.PS_DETERIORATION,)
-    rules: tuple[Rule, ...] = (Rule.K11, Rule.K12)
-    if not objective_pd:
-        flags, rules = (*flags, Flag.SYMPTOMATIC_DETERIORATION), (*rules, Rule.L5)
+    latest = scores[-1]
+    reference = _reference(scores[:-1], therapy_started_on, thresholds)
+    flags = _flags(latest, reference, thresholds, objective_pd)
+    rules = (Rule.K11, *dict.fromkeys(_RULE_OF[f] for f in flags))
     evidence = tuple(dict.fromkeys(r.source for r in (reference, latest) if r is not None))
     return PerformanceAssessment(flags, rules, evidence, reference, latest)
+
+
+_RULE_OF = {
+    Flag.PS_DETERIORATION: Rule.K12,
+    Flag.PS_REFERENCE_MISSING: Rule.K12,
+    Flag.SYMPTOMATIC_DETERIORATION: Rule.L5,
+    Flag.PS_POOR: Rule.K14,
+}
+
+
+def _flags(
+    latest: PerformanceStatus,
+    reference: PerformanceStatus | None,
+    thresholds: PerformanceThresholds,
+    objective_pd: bool,
+) -> tuple[Flag, ...]:
+    if reference is not None and latest.score >= reference.score + thresholds.deterioration_points:
+        symptomatic = not objective_pd and latest.score >= thresholds.symptomatic_min  # L5
+        return (Flag.PS_DETERIORATION, *((Flag.SYMPTOMATIC_DETERIORATION,) if symptomatic else ()))
+    missing = (Flag.PS_REFERENCE_MISSING,) if reference is None else ()
+    return (*missing, *((Flag.PS_POOR,) if latest.score >= thresholds.poor_min else ()))  # K14
+
+
+def as_ecog(
+    results: Sequence[PerformanceStatus], thresholds: PerformanceThresholds
+) -> list[PerformanceStatus]:
+    """K12: every score as ECOG (Karnofsky mapped; one outside the bands is left out), by date."""
+    scores = [s for r in results if (s := _ecog(r, thresholds)) is not None]
+    return sorted(scores, key=lambda r: r.observed_on)
+
+
+def _ecog(result: PerformanceStatus, thresholds: PerformanceThresholds) -> PerformanceStatus | None:
+    if result.scale is PerformanceScale.ECOG:
+        return result
+    band = next((b for b in thresholds.karnofsky if b.low <= result.score <= b.high), None)
+    return dataclasses.replace(result, scale=PerformanceScale.ECOG, score=band.ecog) if band else None
+
+
+def _reference(
+    earlier: list[PerformanceStatus], started: dt.date | None, thresholds: PerformanceThresholds
+) -> PerformanceStatus | None:
+    """K12: the best score from the line's baseline on; scores before the baseline belong to no reference."""
+    if started is None:
+        window = earlier
+    else:
+        opens = started - dt.timedelta(days=thresholds.baseline_window_days)
+        baseline = [r for r in earlier if opens <= r.observed_on <= started][-1:]
+        window = baseline + [r for r in earlier if r.observed_on > started]
+    return min(window, key=lambda r: r.score) if window else None
 
 
 def clinical_stability(
@@ -61,11 +126,10 @@ def clinical_stability(
     *,
     therapy_started_on: dt.date | None,
 ) -> dict[dt.date, ClinicalStability]:
-    """I8 on each imaging date: K12 says a PS deterioration "with IO also triggers I8", so a patient whose
-    ECOG scores up to that date show PS_DETERIORATION is not clinically stable. The other two I8 criteria
-    (symptoms, symptom management) have no inbound convention yet, so they are never set. The last date
-    also counts the scores after it (the facts are already cut at the assessment date), as the marker
-    readings do for the latest time point."""
+    """I8 (amended) on each imaging date: "worsening of PS" is K12 PS_DETERIORATION, never a poor but
+    unchanged score (PS_POOR). The other two I8 criteria (symptoms, symptom management) have no inbound
+    convention yet, so they are never set. The last date also counts the scores after it (the facts are
+    already cut at the assessment date), as the marker readings do for the latest time point."""
     stability = {}
     for index, day in enumerate(dates):
         last = index == len(dates) - 1
@@ -76,20 +140,3 @@ def clinical_stability(
         if Flag.PS_DETERIORATION in reading.flags:
             stability[day] = ClinicalStability(performance_status_worsened=True)
     return stability
-
-
-def _reference(ecog: list[PerformanceStatus], started: dt.date | None) -> PerformanceStatus | None:
-    before = [r for r in ecog[:-1] if started is None or r.observed_on <= started]
-    baseline = before[-1] if before else None
-    on_therapy = [r for r in ecog[:-1] if started is not None and r.observed_on > started]
-    candidates = [r for r in (baseline, *on_therapy) if r is not None]
-    return min(candidates, key=lambda r: r.score) if candidates else None
-
-
-def _deteriorated(
-    latest: PerformanceStatus, reference: PerformanceStatus | None, thresholds: PerformanceThresholds
-) -> bool:
-    if latest.score >= thresholds.ecog_any:
-        return True
-    rise = reference is not None and latest.score - reference.score >= thresholds.ecog_rise
-    return rise and latest.score >= thresholds.ecog_rise_floor

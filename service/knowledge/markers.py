@@ -1,14 +1,17 @@
-"""Model of ``mappings/markers.yaml`` (CLINICAL-RULES.md K1-K12), handed to the domain as plain thresholds."""
+"""Model of ``mappings/markers.yaml`` (CLINICAL-RULES.md K1-K16), handed to the domain as plain thresholds,
+and the K16 neuroendocrine marker codes the inbound reader looks up."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from service.domain.ctdna import CtdnaThresholds
 from service.domain.markers import CeaThresholds
-from service.domain.performance import PerformanceThresholds
+from service.domain.performance import KarnofskyBand, PerformanceThresholds
 from service.knowledge.loader import MappingModel
 
 Fraction = Field(ge=0, le=1)
@@ -19,6 +22,7 @@ class CeaSettings(MappingModel):
     rise_rel: Decimal = Field(gt=0)
     doubling_factor: Decimal = Field(gt=1)
     confirm_min_days: int = Field(ge=0)
+    confirm_max_days: int = Field(ge=0)
     early_surge_days: int = Field(ge=0)
     stable_band: Decimal = Field(ge=0)
 
@@ -58,16 +62,55 @@ class CtdnaSettings(MappingModel):
         )
 
 
+EcogScore = Field(ge=0, le=5)
+KarnofskyScore = Field(ge=0, le=100)
+
+
+class KarnofskyToEcog(MappingModel):
+    low: int = KarnofskyScore
+    high: int = KarnofskyScore
+    ecog: int = EcogScore
+
+
 class PerformanceSettings(MappingModel):
-    ecog_rise: int = Field(ge=1, le=5)
-    ecog_rise_floor: int = Field(ge=0, le=5)
-    ecog_any: int = Field(ge=0, le=5)
+    deterioration_points: int = Field(ge=1, le=5)
+    baseline_window_days: int = Field(ge=0)
+    symptomatic_min: int = EcogScore
+    poor_min: int = EcogScore
+    karnofsky_to_ecog: tuple[KarnofskyToEcog, ...] = Field(min_length=1)
 
     def to_domain(self) -> PerformanceThresholds:
-        return PerformanceThresholds(self.ecog_rise, self.ecog_rise_floor, self.ecog_any)
+        bands = tuple(KarnofskyBand(b.low, b.high, b.ecog) for b in self.karnofsky_to_ecog)
+        return PerformanceThresholds(
+            self.deterioration_points, self.baseline_window_days, self.symptomatic_min, self.poor_min, bands
+        )
+
+
+class MarkerCode(MappingModel):
+    system: str
+    code: str
+    display: str = ""
+
+
+class TumourMarker(MappingModel):
+    """K16: a marker read inbound besides CEA (coded in loinc.yaml), by LOINC or a site's local code."""
+
+    concept: Literal["nse", "progrp"]
+    display: str
+    units: dict[str, Decimal] = Field(min_length=1)
+    codes: tuple[MarkerCode, ...] = Field(min_length=1)
 
 
 class MarkerSettings(MappingModel):
     cea: CeaSettings
     ctdna: CtdnaSettings
     performance_status: PerformanceSettings
+    neuroendocrine: tuple[TumourMarker, ...]
+
+    @cached_property
+    def _by_code(self) -> dict[tuple[str, str], TumourMarker]:
+        return {(c.system, c.code): marker for marker in self.neuroendocrine for c in marker.codes}
+
+    def marker(self, system: str | None, code: str | None) -> TumourMarker | None:
+        """The K16 marker a coding means, or None."""
+        return self._by_code.get((system or "", code or ""))

@@ -1,9 +1,10 @@
 """Laboratory and performance Observations → ``MarkerResult``, ``PerformanceStatus``, ``MrdResult``,
-``TumourFractionResult`` (FHIR-CONTRACT.md section 3; CLINICAL-RULES.md K1, K5, K10, K11).
+``TumourFractionResult`` (FHIR-CONTRACT.md section 3; CLINICAL-RULES.md K1, K5, K10, K11, K16).
 
 CEA values are converted to the unit in loinc.yaml (ng/mL = ug/L); its upper limit is ``referenceRange.high``,
-else None so the domain applies 5 ng/mL (K1). ECOG and Karnofsky come from ``valueInteger`` or a LOINC answer
-code (ecog.yaml). Fractions (VAF, tumour fraction) are 0-1 whatever the sender's unit.
+else None so the domain applies 5 ng/mL (K1). NSE and ProGRP (K16) are read the same way with the codes and
+units of markers.yaml; their upper limit is only the lab's. ECOG and Karnofsky come from ``valueInteger`` or a
+LOINC answer code (ecog.yaml). Fractions (VAF, tumour fraction) are 0-1 whatever the sender's unit.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from service.domain.facts import (
     PerformanceStatus,
     TumourFractionResult,
 )
+from service.knowledge.markers import TumourMarker
 from service.knowledge.vocabularies import LoincCode
 
 Scale = Literal["ecog", "karnofsky"]
+MarkerCoding = LoincCode | TumourMarker  # CEA from loinc.yaml; NSE, ProGRP from markers.yaml (K16)
 
 
 def observed(node: Node, ctx: Context) -> When | None:
@@ -37,23 +40,24 @@ def _source(node: Node) -> str:
     return f"Observation/{node.data.get('id')}"
 
 
-def read_marker(node: Node, entry: LoincCode, ctx: Context) -> list[MarkerResult]:
+def read_marker(node: Node, marker: MarkerCoding, ctx: Context) -> list[MarkerResult]:
+    """CEA (K1) or a K16 neuroendocrine marker (NSE, ProGRP): a Quantity in an accepted unit."""
     patient, when = ctx.patient(node), observed(node, ctx)
     quantity = node.obj("valueQuantity")
-    value = _converted(quantity, entry, ctx) if quantity else None
+    value = _converted(quantity, marker, ctx) if quantity else None
     if quantity is None:
         node.issues.warning(node.at("valueQuantity"), "no quantity; kept, not used", "incomplete")
     if patient is None or when is None or value is None:
         return []
-    unit = next(iter(entry.units), "")
+    unit = next(iter(marker.units), "")
     high = next((h for r in node.objs("referenceRange") if (h := r.obj("high"))), None)
-    limit = _converted(high, entry, ctx) if high else None
-    return [MarkerResult(patient, _source(node), entry.concept, value, unit, limit, when.on, when.at)]
+    limit = _converted(high, marker, ctx) if high else None
+    return [MarkerResult(patient, _source(node), marker.concept, value, unit, limit, when.on, when.at)]
 
 
-def _converted(quantity: Node, entry: LoincCode, ctx: Context) -> Decimal | None:
+def _converted(quantity: Node, marker: MarkerCoding, ctx: Context) -> Decimal | None:
     value, code = quantity.number("value"), quantity.text("code")
-    factor = entry.units.get(code or "") if quantity.text("system") == ctx.knowledge.units.system else None
+    factor = marker.units.get(code or "") if quantity.text("system") == ctx.knowledge.units.system else None
     if factor is None:
         quantity.issues.warning(quantity.at("code"), f"unit '{code}' not recognised; kept, not used")
         return None

@@ -1,5 +1,6 @@
 """Observation → the reader for its concept (FHIR-CONTRACT.md section 3). The concept comes from the first
-coding of ``Observation.code`` found in loinc.yaml or observation-codes.yaml; an unknown code is a warning."""
+coding of ``Observation.code`` found in loinc.yaml, observation-codes.yaml or the K16 neuroendocrine marker
+codes of markers.yaml (NSE, ProGRP: LOINC or a site's local code); an unknown code is a warning."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from service.adapters.fhir_in.conditions import read_histology
 from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Node
 from service.adapters.fhir_in.genomics import read_variant
-from service.adapters.fhir_in.labs import read_marker, read_mrd, read_performance, read_tumour_fraction
+from service.adapters.fhir_in.labs import (
+    MarkerCoding,
+    read_marker,
+    read_mrd,
+    read_performance,
+    read_tumour_fraction,
+)
 from service.adapters.fhir_in.lesions import read_lesion
 from service.domain.facts import Fact
-from service.knowledge.vocabularies import LoincCode
 
 _LESION = frozenset({"tumour-size", "longest-diameter", "lesion-assessment"})
-_MARKERS = frozenset({"cea"})
+_MARKERS = frozenset({"cea", "nse", "progrp"})
 # Recognised, but not an input fact: the service's own output, and component-only codes sent as a code.
 _NOT_READ = frozenset({"disease-status"})
 
@@ -52,7 +58,7 @@ def _other(node: Node, concept: str, ctx: Context) -> Sequence[Fact]:
     return []
 
 
-def _concept(node: Node, ctx: Context) -> tuple[str | None, LoincCode | None]:
+def _concept(node: Node, ctx: Context) -> tuple[str | None, MarkerCoding | None]:
     for coding in node.codings("code"):
         entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
         if entry is not None:
@@ -60,4 +66,7 @@ def _concept(node: Node, ctx: Context) -> tuple[str | None, LoincCode | None]:
         local = ctx.local.concepts.get((coding.system or "", coding.code or ""))
         if local is not None:
             return local, None
+        marker = ctx.knowledge.markers.marker(coding.system, coding.code)  # K16
+        if marker is not None:
+            return marker.concept, marker
     return None, None

@@ -24,7 +24,7 @@ from service.domain.facts import (
     VariantPresence,
 )
 from service.domain.markers import CeaThresholds
-from service.domain.performance import PerformanceThresholds
+from service.domain.performance import KarnofskyBand, PerformanceThresholds
 from service.knowledge.loader import load_mapping
 from service.knowledge.resistance import ResistanceKnowledgeBase
 from tests.conftest import REPO
@@ -32,7 +32,15 @@ from tests.conftest import REPO
 DAY_0 = dt.date(2026, 1, 5)  # therapy start, as in /work/shared/examples
 PATIENT = "Patient/p"
 # The values of mappings/markers.yaml; tests/unit/knowledge/test_marker_settings.py checks the file agrees.
-CEA = CeaThresholds(Decimal(5), Decimal("0.30"), Decimal(2), 14, 42, Decimal("0.10"))
+CEA = CeaThresholds(
+    default_uln=Decimal(5),
+    rise_rel=Decimal("0.30"),
+    doubling_factor=Decimal(2),
+    confirm_min_days=14,
+    confirm_max_days=42,
+    early_surge_days=56,
+    stable_band=Decimal("0.10"),
+)
 CTDNA = CtdnaThresholds(
     chip_genes=frozenset({"DNMT3A", "TET2", "ASXL1", "PPM1D"}),
     chip_variants=frozenset({"JAK2 V617F"}),
@@ -42,7 +50,16 @@ CTDNA = CtdnaThresholds(
     progression_rise=Decimal("1.0"),
     mrd_negative_interval_days=56,
 )
-PS = PerformanceThresholds(ecog_rise=1, ecog_rise_floor=2, ecog_any=3)
+PS = PerformanceThresholds(
+    deterioration_points=1,
+    baseline_window_days=28,
+    symptomatic_min=2,
+    poor_min=3,
+    karnofsky=tuple(
+        KarnofskyBand(low, high, ecog)
+        for low, high, ecog in ((100, 100, 0), (80, 90, 1), (60, 70, 2), (40, 50, 3), (10, 30, 4), (0, 0, 5))
+    ),
+)
 RESISTANCE = load_mapping(REPO / "mappings" / "resistance.yaml", ResistanceKnowledgeBase).to_domain()
 PLASMA, TISSUE, BLOOD, UNKNOWN = (
     SpecimenKind.PLASMA,

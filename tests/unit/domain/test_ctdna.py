@@ -1,4 +1,4 @@
-"""ctDNA kinetics K5-K8, MRD K10 and performance status K11-K12 (CLINICAL-RULES.md section 4)."""
+"""ctDNA kinetics K5-K8 and MRD K10 (CLINICAL-RULES.md section 4); PS is in test_performance_v02.py."""
 
 # ruff: noqa: N802  # test names carry the rule IDs of CLINICAL-RULES.md (test_K7_...), as issue 5 asks
 
@@ -8,16 +8,12 @@ import pytest
 
 from service.domain.ctdna import assess_ctdna, assess_mrd, variant_key
 from service.domain.facts import MolecularCall, VariantFact
-from service.domain.performance import assess_performance, clinical_stability
 from service.domain.rules import Flag, Rule
 from tests.unit.domain.fact_builders import (
     CTDNA,
     DAY_0,
-    PS,
     RESISTANCE,
     TISSUE,
-    day,
-    ecog,
     mrd,
     variant,
 )
@@ -161,52 +157,3 @@ def test_K10_mrd_persistent_negative(calls: list, imaging_pd: bool, persistent: 
     assert result.flags[0] is Flag.MRD_NOT_VALIDATED_FOR_DECISIONS and result.rules == (Rule.K10,)
     assert (Flag.MRD_PERSISTENT_NEGATIVE in result.flags) is persistent
     assert assess_mrd([], CTDNA, imaging_pd=False).flags == ()
-
-
-@pytest.mark.parametrize(
-    ("scores", "deteriorated"),
-    [
-        ([(1, -5), (2, 100)], True),
-        ([(0, -5), (1, 100)], False),
-        ([(1, -5), (0, 50), (1, 100)], False),
-        ([(1, -5), (0, 50), (2, 100)], True),
-        ([(2, -5), (2, 100)], False),
-        ([(3, 100)], True),
-        ([(2, 100)], False),
-    ],
-)
-def test_K12_ps_deterioration(scores: list[tuple[int, int]], deteriorated: bool) -> None:
-    """K12: +1 point from baseline or the best on therapy reaching >= 2, or any score >= 3."""
-    results = [ecog(score, on) for score, on in scores]
-    result = assess_performance(results, PS, therapy_started_on=DAY_0, objective_pd=True)
-    assert (Flag.PS_DETERIORATION in result.flags) is deteriorated
-    assert Flag.SYMPTOMATIC_DETERIORATION not in result.flags
-
-
-def test_K12_symptomatic_deterioration_without_objective_pd() -> None:
-    """K12 / L5: PS deterioration without objective PD is also symptomatic deterioration."""
-    results = [ecog(1, -5), ecog(2, 100)]
-    result = assess_performance(results, PS, therapy_started_on=DAY_0, objective_pd=False)
-    assert result.flags == (Flag.PS_DETERIORATION, Flag.SYMPTOMATIC_DETERIORATION)
-    assert result.rules == (Rule.K11, Rule.K12, Rule.L5) and result.evidence == tuple(
-        r.source for r in results
-    )
-
-
-def test_K11_no_ecog_no_assessment() -> None:
-    """K11: without ECOG results there is nothing to judge; with no start date the first score is baseline."""
-    assert assess_performance([], PS, therapy_started_on=DAY_0, objective_pd=False).rules == ()
-    result = assess_performance([ecog(0, 1), ecog(2, 50)], PS, therapy_started_on=None, objective_pd=True)
-    assert result.flags == (Flag.PS_DETERIORATION,)
-
-
-def test_I8_clinical_stability_follows_K12_performance_deterioration() -> None:
-    """I8 (with K12 "with IO, this also triggers I8"): not stable from the first imaging date whose ECOG
-    scores up to then show PS_DETERIORATION; the last date also counts scores taken after it."""
-    dates = [day(56), day(112), day(168)]
-    stable_then_worse = [ecog(0, -5), ecog(0, 56), ecog(2, 112)]
-    found = clinical_stability(stable_then_worse, dates, PS, therapy_started_on=DAY_0)
-    assert set(found) == {day(112), day(168)} and not found[day(112)].is_stable
-    late_score = [ecog(0, -5), ecog(3, 170)]  # after the last scan, before the assessment date
-    assert set(clinical_stability(late_score, dates, PS, therapy_started_on=DAY_0)) == {day(168)}
-    assert clinical_stability([ecog(0, -5), ecog(1, 112)], dates, PS, therapy_started_on=DAY_0) == {}
