@@ -9,6 +9,7 @@ from typing import Any
 
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.therapeutic import drug_concept, implication_part
+from service.adapters.fhir_out.wording import chinese, note, suggestion, tier
 from service.domain.resistance import ResistanceFinding
 from service.domain.suggestions import CareSuggestion, SuggestedAction
 
@@ -56,7 +57,7 @@ def _r4_detail(ctx: ResultContext, action: SuggestedAction) -> dict[str, Any]:
     drugs = _drugs(ctx, action)
     detail: dict[str, Any] = {
         "kind": "MedicationRequest" if drugs else "ServiceRequest",
-        "code": ctx.concept("care-suggestion", action.code.value),
+        "code": _code(ctx, action),
         "reasonReference": _reasons(ctx, action),
         "status": "not-started",
         "description": _description(ctx, action),
@@ -77,12 +78,20 @@ def _r5_request(ctx: ResultContext, request_id: str, action: SuggestedAction) ->
         "reason": [{"reference": reference} for reference in _reasons(ctx, action)],
         "note": [{"text": _description(ctx, action)}],
     }
-    suggestion = ctx.concept("care-suggestion", action.code.value)
+    code = _code(ctx, action)
     if drugs:
-        request |= {"category": [suggestion], "medication": {"concept": _product(ctx, drugs)}}
+        request |= {"category": [code], "medication": {"concept": _product(ctx, drugs)}}
     else:
-        request["code"] = {"concept": suggestion}
+        request["code"] = {"concept": code}
     return request
+
+
+def _code(ctx: ResultContext, action: SuggestedAction) -> dict[str, Any]:
+    """The care-suggestion code; in zh-CN its text names the drugs (the table 11.3 template filled)."""
+    concept = ctx.concept("care-suggestion", action.code.value)
+    if chinese(ctx):
+        concept["text"] = suggestion(ctx, action)
+    return concept
 
 
 def _drugs(ctx: ResultContext, action: SuggestedAction) -> tuple[str, ...]:
@@ -114,15 +123,22 @@ def _reasons(ctx: ResultContext, action: SuggestedAction) -> list[dict[str, str]
 
 
 def _description(ctx: ResultContext, action: SuggestedAction) -> str:
-    parts = [ctx.display("care-suggestion", action.code.value)]
-    if action.drugs:
+    """The suggestion, its note, rules, evidence tier and knowledge-base version (FHIR-CONTRACT section 5):
+    English sentences joined by ". "; zh-CN sentences each ending in a full-width stop (Z1)."""
+    zh = chinese(ctx)
+    colon, end = ctx.text("format.colon"), ctx.text("format.sentence-end")
+    comma = ctx.text("format.clause-separator") if zh else ", "
+    space = ctx.text("format.list-separator") if zh else " "
+    parts = [suggestion(ctx, action) if zh else ctx.display("care-suggestion", action.code.value)]
+    if action.drugs and not zh:
         parts.append(", ".join(action.drugs))
-    if action.note:
-        parts.append(action.note)
-    rules = " ".join(rule.value for rule in action.rules)
-    parts.append(f"{ctx.text('label.rules')}: {rules}")
-    tiers = ", ".join(dict.fromkeys(f"{f.tier} ({f.evidence_basis})" for f in _findings(ctx, action)))
+    if remark := note(ctx, action):
+        parts.append(remark)
+    parts.append(f"{ctx.text('label.rules')}{colon}{space.join(action.rules)}")
+    tiers = comma.join(dict.fromkeys(tier(ctx, f) for f in _findings(ctx, action)))
     if tiers:
-        parts.append(f"{ctx.text('label.evidence-tier')}: {tiers}")
-    parts.append(f"{ctx.text('label.knowledge-base')}: {ctx.assessment.knowledge_base_version}")
+        parts.append(f"{ctx.text('label.evidence-tier')}{colon}{tiers}")
+    parts.append(f"{ctx.text('label.knowledge-base')}{colon}{ctx.assessment.knowledge_base_version}")
+    if zh:
+        return "".join(part.removesuffix(end) + end for part in parts)
     return ". ".join(parts)

@@ -5,7 +5,7 @@ over time against the baseline, the nadir, +20 % over the nadir (RECIST PD, T4) 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
@@ -58,8 +58,14 @@ def sum_references(labels: dict[str, str], baseline: Decimal, nadir: Decimal) ->
     ]
 
 
-def line_chart(title: str, series: Sequence[Series], references: Sequence[Reference] = ()) -> str:
-    """One SVG: the series as lines with dots and values, the references as dashed horizontal lines."""
+def line_chart(
+    title: str,
+    series: Sequence[Series],
+    references: Sequence[Reference] = (),
+    date_label: Callable[[dt.date], str] = dt.date.isoformat,
+) -> str:
+    """One SVG: the series as lines with dots and values, the references as dashed horizontal lines; the
+    first and last dates on the time axis, written by ``date_label`` (``2025年3月20日`` in zh-CN, Z3)."""
     dates = [day for s in series for day, _ in s.points]
     if not dates:
         return ""
@@ -69,7 +75,7 @@ def line_chart(title: str, series: Sequence[Series], references: Sequence[Refere
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        _axes(frame),
+        _axes(frame, date_label),
         *(_reference(frame, r, label_y) for r, label_y in _label_positions(frame, references)),
         *(_series(frame, s) for s in series),
         "</svg>",
@@ -77,11 +83,11 @@ def line_chart(title: str, series: Sequence[Series], references: Sequence[Refere
     return "".join(parts)
 
 
-def _axes(frame: Frame) -> str:
+def _axes(frame: Frame, date_label: Callable[[dt.date], str]) -> str:
     bottom, right = HEIGHT - MARGIN, PLOT_RIGHT
     ticks = "".join(
         f'<text x="{frame.x(day):.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
-        f"{escape(day.isoformat())}</text>"
+        f"{escape(date_label(day))}</text>"
         for day in sorted({frame.first, frame.last})
     )
     return (

@@ -11,7 +11,9 @@ from typing import Any
 from service.adapters.fhir_out.chart import Series, line_chart, sum_references
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.summary import summary_lines
+from service.adapters.fhir_out.wording import chinese, date, note, parenthesised, suggestion
 from service.domain.assessment import MarkerPoint
+from service.domain.suggestions import SuggestedAction
 
 _STYLE = "body{font-family:sans-serif;max-width:46em;margin:1em auto}li{margin:.2em 0}svg{display:block}"
 
@@ -47,7 +49,7 @@ def report_html(ctx: ResultContext) -> str:
 def _facts(ctx: ResultContext) -> str:
     a = ctx.assessment
     rows = [
-        (ctx.text("label.date"), a.time_point.date.isoformat()),
+        (ctx.text("label.date"), date(ctx, a.time_point.date)),
         (ctx.text("label.criteria"), ctx.display("response-criteria", a.criteria.value)),
     ]
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
@@ -59,23 +61,30 @@ def _list(items: list[str]) -> str:
 
 
 def _suggestions(ctx: ResultContext) -> str:
-    items = []
-    for action in ctx.assessment.suggestions:
-        drugs = f" ({', '.join(action.drugs)})" if action.drugs else ""
-        note = f": {action.note}" if action.note else ""
-        rules = " ".join(r.value for r in action.rules)
-        text = f"{ctx.display('care-suggestion', action.code.value)}{drugs}{note} [{rules}]"
-        items.append(f"<li>{escape(text)}</li>")
+    items = [f"<li>{escape(_suggestion_item(ctx, action))}</li>" for action in ctx.assessment.suggestions]
     if not items:
         return ""
     return f"<h2>{escape(ctx.text('label.suggestions'))}</h2><ol>{''.join(items)}</ol>"
+
+
+def _suggestion_item(ctx: ResultContext, action: SuggestedAction) -> str:
+    """English "text (drugs): note [X1 A4]"; zh-CN the text and its note as sentences, then the rules
+    labelled in parentheses, all full-width (Z1)."""
+    remark = note(ctx, action)
+    if not chinese(ctx):
+        return f"{suggestion(ctx, action)}{f': {remark}' if remark else ''} [{' '.join(action.rules)}]"
+    colon, end = ctx.text("format.colon"), ctx.text("format.sentence-end")
+    remark = f"{end}{remark.removesuffix(end)}{end}" if remark else ""
+    rules = ctx.text("format.list-separator").join(action.rules)
+    return f"{suggestion(ctx, action)}{remark}{parenthesised(ctx, ctx.text('label.rules') + colon + rules)}"
 
 
 def _charts(ctx: ResultContext) -> list[str]:
     charts = [_sum_chart(ctx)]
     for label, points in (("label.cea", ctx.assessment.cea), ("label.ctdna", ctx.assessment.ctdna)):
         if points:
-            charts.append(line_chart(ctx.text(label), [_marker_series(ctx.text(label), points)]))
+            series = [_marker_series(ctx.text(label), points)]
+            charts.append(line_chart(ctx.text(label), series, date_label=lambda day: date(ctx, day)))
     return [chart for chart in charts if chart]
 
 
@@ -97,7 +106,8 @@ def _sum_chart(ctx: ResultContext) -> str:
         )
     }
     series = Series(label, points, "#222")
-    return line_chart(label, [series], sum_references(labels, baseline, nadir))
+    references = sum_references(labels, baseline, nadir)
+    return line_chart(label, [series], references, date_label=lambda day: date(ctx, day))
 
 
 def _marker_series(label: str, points: tuple[MarkerPoint, ...]) -> Series:
@@ -106,8 +116,14 @@ def _marker_series(label: str, points: tuple[MarkerPoint, ...]) -> Series:
 
 def _versions(ctx: ResultContext) -> str:
     a = ctx.assessment
-    text = (
-        f"{ctx.text('label.knowledge-base')} {a.knowledge_base_version} · "
-        f"{ctx.text('label.service-version')} {ctx.service_version}"
+    versions = (
+        ("label.knowledge-base", a.knowledge_base_version),
+        ("label.service-version", ctx.service_version),
     )
+    if chinese(ctx):
+        colon = ctx.text("format.colon")
+        pairs = (f"{ctx.text(label)}{colon}{value}" for label, value in versions)
+        text = ctx.text("format.clause-separator").join(pairs)
+    else:
+        text = " · ".join(f"{ctx.text(label)} {value}" for label, value in versions)
     return f"<p><small>{escape(text)}</small></p>"

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import structlog
+
 from service import __version__
 from service.adapters.fhir_out.code_systems import code_system_url
 from service.domain.assessment import Assessment
@@ -21,6 +23,7 @@ Texts = Callable[[str, str], str]
 """(text code, language) → text in that language; raises KeyError for an unknown code."""
 
 SERVICE_NAME = "oncoresponse"
+log = structlog.get_logger("service.texts")
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,27 @@ class ResultContext:
 
     def display(self, system_id: str, code: str) -> str:
         """The display of a coded finding in the language: text ``{system_id}.{code}``; where the texts lack
-        it, the English display of code-systems.yaml (a code is never shown without words)."""
+        it, the English display of code-systems.yaml (a code is never shown without words), but in zh-CN
+        never English (CLINICAL-RULES Z2): the key in full-width brackets, logged."""
         try:
             return self.texts(f"{system_id}.{code}", self.language)
         except KeyError:
-            return self.knowledge.code_systems.display(system_id, code)
+            if self.language == "en":
+                return self.knowledge.code_systems.display(system_id, code)
+            return self.missing(f"{system_id}.{code}")
+
+    def translated(self, key: str) -> str:
+        """The text of ``key``; without one, the key in full-width brackets (Z2)."""
+        try:
+            return self.text(key)
+        except KeyError:
+            return self.missing(key)
+
+    def missing(self, key: str) -> str:
+        """Z2: a missing translation is never replaced by English; it is shown as the key in full-width
+        brackets and logged as MISSING_TRANSLATION."""
+        log.warning("MISSING_TRANSLATION", key=key, language=self.language)
+        return f"\uff3b{key}\uff3d"
 
     # --- references ----------------------------------------------------------------------------------
 

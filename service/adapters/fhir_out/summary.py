@@ -8,9 +8,8 @@ codes in :data:`TEXT_CODES`; and, optionally, ``{code-system-id}.{code}`` for ea
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from service.adapters.fhir_out.result_context import ResultContext
+from service.adapters.fhir_out.wording import chinese, parenthesised, percent, suggestion
 
 TEXT_CODES = (
     "report.title",
@@ -42,6 +41,18 @@ TEXT_CODES = (
     "format.colon",
     "format.list-separator",
     "format.sentence-end",
+    "format.clause-separator",
+    "format.comma",
+    "format.open-parenthesis",
+    "format.close-parenthesis",
+    "label.drug-and",
+    "label.detected",
+    "label.and",
+    "label.combined-with",
+    "label.unspecified-drug",
+    "label.current-targeted-drug",
+    "label.indicative-tier",
+    "evidence-tier.standard-of-care",
 )
 
 
@@ -52,6 +63,8 @@ def conclusion(ctx: ResultContext) -> str:
 
 def summary_lines(ctx: ResultContext) -> list[str]:
     """One line per finding: response, best response, progression, flags, mechanisms, suggestions."""
+    if chinese(ctx):
+        return _chinese_lines(ctx)
     a = ctx.assessment
     lines = [
         labelled(ctx, "label.response", ctx.display("response-category", a.response_category) + _change(ctx)),
@@ -61,26 +74,41 @@ def summary_lines(ctx: ResultContext) -> list[str]:
     listed = [
         ("label.flags", [ctx.display("assessment-flag", f.value) for f in a.flags]),
         ("label.mechanisms", [ctx.display("resistance-mechanism", f.mechanism) for f in a.findings]),
-        ("label.suggestions", [_suggestion(ctx, s.code.value, s.drugs) for s in a.suggestions]),
+        ("label.suggestions", [suggestion(ctx, s) for s in a.suggestions]),
     ]
     separator = ctx.text("format.list-separator")
     lines += [labelled(ctx, label, separator.join(dict.fromkeys(items))) for label, items in listed if items]
     return lines
 
 
-def _suggestion(ctx: ResultContext, code: str, drugs: tuple[str, ...]) -> str:
-    """The suggestion's text, naming the drug(s) where one is suggested (FHIR-CONTRACT section 5)."""
-    text = ctx.display("care-suggestion", code)
-    return f"{text} ({ctx.text('format.list-separator').join(drugs)})" if drugs else text
+def _chinese_lines(ctx: ResultContext) -> list[str]:
+    """The zh-CN summary in the shape of CLINICAL-RULES T66: the response without a label, then the best
+    response, progression status and flags, the mechanisms after label.detected, the suggestions."""
+    a = ctx.assessment
+    confirmed = ctx.text("label.confirmed" if a.best.confirmed else "label.unconfirmed")
+    best = ctx.display("response-category", a.best_category)
+    lines = [
+        ctx.display("response-category", a.response_category) + _chinese_change(ctx),
+        f"{ctx.text('label.best-response')}{parenthesised(ctx, confirmed)}{ctx.text('format.colon')}{best}",
+        labelled(ctx, "label.progression", ctx.display("progression-status", a.progression.value)),
+    ]
+    clauses = ctx.text("format.clause-separator")
+    flags = [ctx.display("assessment-flag", f.value) for f in a.flags]
+    if flags:
+        lines.append(labelled(ctx, "label.flags", clauses.join(dict.fromkeys(flags))))
+    mechanisms = list(dict.fromkeys(ctx.display("resistance-mechanism", f.mechanism) for f in a.findings))
+    if mechanisms:
+        separator = ctx.text("format.list-separator")
+        listed = separator.join(mechanisms[:-1]) + ctx.text("label.and") if len(mechanisms) > 1 else ""
+        lines.append(f"{ctx.text('label.detected')}{listed}{mechanisms[-1]}")
+    if a.suggestions:
+        suggested = dict.fromkeys(suggestion(ctx, s) for s in a.suggestions)
+        lines.append(labelled(ctx, "label.suggestions", clauses.join(suggested)))
+    return lines
 
 
 def labelled(ctx: ResultContext, label: str, value: str) -> str:
     return f"{ctx.text(label)}{ctx.text('format.colon')}{value}"
-
-
-def percent(value: Decimal) -> str:
-    rounded = value.quantize(Decimal("0.1"))
-    return f"{'+' if rounded > 0 else ''}{rounded} %"
 
 
 def _best(ctx: ResultContext) -> str:
@@ -89,16 +117,30 @@ def _best(ctx: ResultContext) -> str:
     return f"{ctx.display('response-category', a.best_category)} ({confirmed})"
 
 
-def _change(ctx: ResultContext) -> str:
+def _changes(ctx: ResultContext) -> list[str]:
     sums = ctx.assessment.time_point.sums
     if sums is None:
-        return ""
-    changes = [
-        f"{ctx.text(label)} {percent(value)}"
+        return []
+    joiner = "" if chinese(ctx) else " "
+    return [
+        f"{ctx.text(label)}{joiner}{percent(ctx, value)}"
         for label, value in (
             ("label.change-from-baseline", sums.percent_from_baseline),
             ("label.change-from-nadir", sums.percent_from_nadir),
         )
         if value is not None
     ]
+
+
+def _change(ctx: ResultContext) -> str:
+    changes = _changes(ctx)
     return f" ({ctx.text('format.list-separator').join(changes)})" if changes else ""
+
+
+def _chinese_change(ctx: ResultContext) -> str:
+    """After the response: a comma, the sum of diameters and its changes, comma-separated (Z1, Z3)."""
+    changes = _changes(ctx)
+    if not changes:
+        return ""
+    comma = ctx.text("format.comma")
+    return comma + ctx.display("observation-type", "sum-of-diameters") + comma.join(changes)

@@ -9,6 +9,14 @@ from typing import Any
 
 from service.adapters.fhir_out.observations import observation
 from service.adapters.fhir_out.result_context import ResultContext
+from service.adapters.fhir_out.wording import (
+    alteration,
+    chinese,
+    drug_name,
+    evidence,
+    parenthesised,
+    tier_name,
+)
 from service.domain.resistance import ResistanceFinding
 
 
@@ -27,21 +35,23 @@ def therapeutic_implication(ctx: ResultContext, finding: ResistanceFinding) -> d
             ctx.external_coding(codes.implication), {"coding": [ctx.external_coding(codes.resistant)]}
         ),
         *_medication_assessed(ctx),
-        _component(ctx.external_coding(codes.evidence_level), {"text": _evidence_text(finding)}),
+        _component(ctx.external_coding(codes.evidence_level), {"text": _evidence_text(ctx, finding)}),
         _component(
             ctx.canon_coding("observation-type", "resistance-mechanism"),
             ctx.concept("resistance-mechanism", finding.mechanism),
         ),
     ]
     if finding.alterations:
-        resource["note"] = [{"text": "; ".join(finding.alterations)}]
+        separator = ctx.text("format.clause-separator") if chinese(ctx) else "; "
+        resource["note"] = [{"text": separator.join(alteration(ctx, a) for a in finding.alterations)}]
     return resource
 
 
 def drug_concept(ctx: ResultContext, drug: str) -> dict[str, Any]:
-    """A drug as RxNorm (drugs.yaml, the first code listed) and text; text only where RxNorm has no code."""
+    """A drug as RxNorm (drugs.yaml, the first code listed) and text (its name in the language, Z5); text only
+    where RxNorm has no code."""
     known = ctx.knowledge.drugs.by_name(drug)
-    concept: dict[str, Any] = {"text": drug}
+    concept: dict[str, Any] = {"text": drug_name(ctx, drug)}
     if known is not None and known.rxnorm:
         system = ctx.knowledge.drugs.systems.rxnorm
         concept["coding"] = [{"system": system, "code": known.rxnorm[0], "display": known.name}]
@@ -56,8 +66,12 @@ def _medication_assessed(ctx: ResultContext) -> list[dict[str, Any]]:
     return [_component(ctx.external_coding(medication), drug_concept(ctx, drug))]
 
 
-def _evidence_text(finding: ResistanceFinding) -> str:
-    return f"{finding.rule.value}: {finding.evidence_basis} (indicative tier {finding.tier})"
+def _evidence_text(ctx: ResultContext, finding: ResistanceFinding) -> str:
+    """ "X1: AURA3 ... (indicative tier I-A)"; in zh-CN the same with the translated evidence (Z1, Z2)."""
+    if not chinese(ctx):
+        return f"{finding.rule.value}: {finding.evidence_basis} (indicative tier {finding.tier})"
+    level = parenthesised(ctx, ctx.text("label.indicative-tier") + tier_name(ctx, finding))
+    return f"{finding.rule.value}{ctx.text('format.colon')}{evidence(ctx, finding)}{level}"
 
 
 def _component(code: dict[str, str], value: dict[str, Any]) -> dict[str, Any]:

@@ -213,11 +213,12 @@ def test_texts_file_has_every_text_code_in_both_languages() -> None:
 
 
 def test_chinese_report_with_the_real_texts() -> None:
-    """With the committed texts, the zh-CN conclusion uses Chinese labels and full-width punctuation."""
+    """With the committed texts, the zh-CN conclusion opens with the response as CLINICAL-RULES T66 does
+    and uses full-width punctuation."""
     report = resources(build(progression(), language="zh-CN", texts=real_texts), "DiagnosticReport")[0]
     assert report["conclusion"].startswith(
-        real_texts("label.response", "zh-CN") + "\uff1a"
-    )  # full-width colon
+        real_texts("response-category.PD", "zh-CN") + "\uff0c"
+    )  # full-width comma
     assert real_texts("resistance-mechanism.MET-AMP-HIGH", "zh-CN") in report["conclusion"]
     assert report["conclusion"].endswith("。")
 

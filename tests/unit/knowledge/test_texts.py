@@ -39,7 +39,7 @@ def test_a_text_without_chinese_is_refused(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(REPO / "mappings", mappings)
     path = mappings / "texts.yaml"
-    text = path.read_text(encoding="utf-8").replace(', zh-CN: "CEA已翻倍"', "")
+    text = path.read_text(encoding="utf-8").replace(', zh-CN: "癌胚抗原（CEA）倍增"', "")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MappingError, match=r"texts\.yaml") as err:
         load_knowledge(mappings)

@@ -1,0 +1,155 @@
+"""The words of a result that depend on the language beyond a looked-up text (CLINICAL-RULES.md section 11):
+drug names and regimens, care suggestions with their drugs, dates, percentages, evidence and notes from the
+knowledge base, and the alterations of a finding.
+
+English keeps the service's historical wording (INN drug names, ISO dates, ``-11.2 %``). Simplified
+Chinese follows Z1-Z7: drugs by their Chinese generic name (table 11.4, ``drug.<INN>``), a regimen joined
+with the ``label.combined-with`` word (Z5), the table 11.3 templates filled (their drug and backbone
+placeholders), dates as year-month-day in Chinese and percentages with a real minus sign and no space (Z3),
+full-width punctuation from the ``format.*`` texts (Z1), and never an English fallback: a missing text is
+shown as its key in full-width brackets and logged (Z2, MISSING_TRANSLATION). The little CJK punctuation
+needed in code is spelled as escapes, so that ruff's confusable-character check (RUF001) stays on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from service.adapters.fhir_out.result_context import ResultContext
+from service.domain.resistance import ResistanceFinding
+from service.domain.suggestions import SuggestedAction
+
+CHINESE = "zh-CN"
+DRUGS, BACKBONE = "{药物}", "{现有靶向药物}"  # table 11.3 placeholders
+MINUS = "\u2212"  # Z3: a real minus sign
+FULL_WIDTH_COLON = "\uff1a"
+
+
+def chinese(ctx: ResultContext) -> bool:
+    return ctx.language == CHINESE
+
+
+def drug_name(ctx: ResultContext, inn: str) -> str:
+    """The INN in English; the Chinese generic name of table 11.4 in zh-CN (Z5)."""
+    return ctx.translated(f"drug.{inn}") if chinese(ctx) else inn
+
+
+def regimen(ctx: ResultContext, drugs: tuple[str, ...]) -> str:
+    """The drugs of one suggestion. zh-CN (Z5): ``A联合B和C``; drugs of one class (drugs.yaml) are listed
+    together with 、, as the English list does, since the knowledge base gives them as alternatives
+    (savolitinib, tepotinib) that must not read as a combination."""
+    if not chinese(ctx):
+        return ", ".join(drugs)
+    groups: dict[str, list[str]] = {}
+    for drug in drugs:
+        known = ctx.knowledge.drugs.by_name(drug)
+        groups.setdefault(known.class_ if known else drug, []).append(drug_name(ctx, drug))
+    listed = ctx.text("format.list-separator")
+    names = [listed.join(group) for group in groups.values()]
+    if len(names) == 1:
+        return names[0]
+    partners = listed.join(names[1:-1]) + (ctx.text("label.drug-and") if len(names) > 2 else "") + names[-1]
+    return f"{names[0]}{ctx.text('label.combined-with')}{partners}"
+
+
+def suggestion(ctx: ResultContext, action: SuggestedAction) -> str:
+    """The suggestion in words, naming its drugs: English "text (drugs)", zh-CN the table 11.3 template."""
+    text = ctx.display("care-suggestion", action.code.value)
+    if not chinese(ctx):
+        return f"{text} ({', '.join(action.drugs)})" if action.drugs else text
+    current = ctx.assessment.current_drug
+    backbone = drug_name(ctx, current) if current else ctx.text("label.current-targeted-drug")
+    text = text.replace(BACKBONE, backbone)
+    if action.drugs:
+        return text.replace(DRUGS, regimen(ctx, action.drugs))
+    # No drug named: a template whose drugs follow a colon (histology-directed chemotherapy, table 11.3)
+    # ends before the colon; elsewhere the placeholder becomes label.unspecified-drug.
+    text = text.replace(f"{FULL_WIDTH_COLON}{DRUGS}", "")
+    return text.replace(DRUGS, ctx.text("label.unspecified-drug"))
+
+
+def date(ctx: ResultContext, day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if chinese(ctx) else day.isoformat()
+
+
+def percent(ctx: ResultContext, value: Decimal) -> str:
+    """One decimal and a sign: ``+29.1 %`` in English; in zh-CN without the space, minus as U+2212 (Z3)."""
+    rounded = value.quantize(Decimal("0.1"))
+    sign = "+" if rounded > 0 else ""
+    if not chinese(ctx):
+        return f"{sign}{rounded} %"
+    return f"{MINUS if rounded < 0 else sign}{abs(rounded)}%"
+
+
+def evidence(ctx: ResultContext, finding: ResistanceFinding) -> str:
+    """The finding's evidence basis: resistance.yaml's text, or its zh-CN translation."""
+    key = f"resistance-evidence.{finding.rule.value}.{finding.mechanism}"
+    return _knowledge_text(ctx, key, finding.evidence_basis)
+
+
+def tier(ctx: ResultContext, finding: ResistanceFinding) -> str:
+    """The indicative tier with its evidence: ``I-A (AURA3 ...)``; in zh-CN the tier as a grade and the
+    translated evidence in full-width parentheses."""
+    if not chinese(ctx):
+        return f"{finding.tier} ({finding.evidence_basis})"
+    standard = finding.tier == "standard-of-care"
+    named = tier_name(ctx, finding) + ("" if standard else "\u7ea7")  # grade
+    return f"{named}{parenthesised(ctx, evidence(ctx, finding))}"
+
+
+def tier_name(ctx: ResultContext, finding: ResistanceFinding) -> str:
+    """The tier code (I-A, X/IV), or the words for standard of care."""
+    if finding.tier == "standard-of-care":
+        return ctx.text("evidence-tier.standard-of-care")
+    return finding.tier
+
+
+def note(ctx: ResultContext, action: SuggestedAction) -> str | None:
+    """The action's note; in zh-CN the translation of each knowledge-base note it was made of."""
+    if not action.note or not chinese(ctx):
+        return action.note
+    parts = [
+        _knowledge_text(ctx, f"resistance-note.{f.rule.value}.{f.mechanism}.{a.code.value}", a.note)
+        for f in ctx.assessment.findings
+        if f.rule in action.rules
+        for a in f.actions
+        if a.code is action.code and a.note and a.note in action.note
+    ]
+    return "".join(dict.fromkeys(parts)) or ctx.missing(f"resistance-note.{action.code.value}")
+
+
+_COPY_NUMBER = re.compile(r"^(?P<gene>\S+) copy number (?P<value>\S+)$")
+_RATIO = re.compile(r"^(?P<gene>\S+)/centromere ratio (?P<value>\S+)$")
+_FUSION = re.compile(r"^(?P<genes>\S+) fusion$")
+
+
+def alteration(ctx: ResultContext, label: str) -> str:
+    """What matched, as the domain names it ("MET copy number 11", "EML4::ALK fusion", "small-cell",
+    "EGFR T790M"), in the language: gene and variant names stay as they are (Z2)."""
+    if not chinese(ctx):
+        return label
+    for pattern, key in ((_COPY_NUMBER, "copy-number"), (_RATIO, "centromere-ratio"), (_FUSION, "fusion")):
+        if match := pattern.match(label):
+            return ctx.translated(f"alteration.{key}").format(**match.groupdict())
+    if re.fullmatch(r"[a-z][a-z-]*", label):  # an internal histology of histology.yaml
+        return ctx.translated(f"histology.{label}")
+    if re.fullmatch(r"[A-Z_]+", label):  # an assessment flag standing for the alteration (X20)
+        return ctx.display("assessment-flag", label)
+    return label
+
+
+def parenthesised(ctx: ResultContext, text: str) -> str:
+    """`` (text)`` in English, the full-width parentheses in zh-CN (Z1)."""
+    return f"{ctx.text('format.open-parenthesis')}{text}{ctx.text('format.close-parenthesis')}"
+
+
+def _knowledge_text(ctx: ResultContext, key: str, english: str) -> str:
+    """A text of resistance.yaml in zh-CN: the translation made from this very English text, else the key."""
+    try:
+        if ctx.texts(key, "en") == english:
+            return ctx.text(key)
+    except KeyError:
+        pass
+    return ctx.missing(key)
