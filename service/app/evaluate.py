@@ -20,11 +20,11 @@ from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store.fact_codec import decode
 from service.app.ingest import Endpoint, Ingest
 from service.app.ports import Store
-from service.domain.assess import LineOfTherapy, Policy, assess
+from service.domain.assess import Policy, assess
 from service.domain.assessment import Assessment, Criteria
 from service.domain.facts import FACT_CLASSES, Fact
 from service.domain.readings import ReadingThresholds
-from service.domain.timeline import PatientFacts, current_therapy
+from service.domain.timeline import PatientFacts
 from service.errors import BadRequest, Unprocessable
 from service.knowledge import Knowledge
 
@@ -51,7 +51,7 @@ class Evaluate:
             k.markers.performance_status.to_domain(),
             k.patterns.to_domain(),
         )
-        return Policy(k.response.thresholds(), readings, k.resistance.to_domain(), k.version)
+        return Policy(k.response.thresholds(), readings, k.resistance.to_domain(), k.version, k.drugs.roles)
 
     async def __call__(self, request: EvaluationRequest) -> Assessment:
         """Raises ``NotAssessableError`` when there is no follow-up imaging to assess."""
@@ -59,19 +59,12 @@ class Evaluate:
         facts = merge(stored, request.posted)
         as_of = request.as_of or facts.latest_date or dt.date.today()
         facts = facts.up_to(as_of)
-        line = self.line_of(facts)
-        return assess(request.patient, facts, as_of, line, self.policy, criteria=request.criteria)
+        return assess(request.patient, facts, as_of, self.policy, criteria=request.criteria)
 
     async def stored_facts(self, patient: str) -> list[Fact]:
         async with self.store.reading() as reader:
             rows = await reader.patient_facts(patient)
         return [decode(row.payload, FACT_CLASSES) for row in rows]
-
-    def line_of(self, facts: PatientFacts) -> LineOfTherapy:
-        therapy = current_therapy(facts.therapies)
-        drug_class = self.knowledge.drugs.drug_class(therapy.drug_class) if therapy else None
-        criteria = Criteria(drug_class.criteria) if drug_class else Criteria.RECIST_1_1
-        return LineOfTherapy(therapy, criteria, bool(drug_class and drug_class.targeted))
 
 
 def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.domain.assessment import Assessment, Criteria, ProgressionStatus
 from service.domain.assessment_parts import (
@@ -30,26 +30,19 @@ from service.domain.model import ClinicalStability
 from service.domain.patterns import PatternAssessment
 from service.domain.performance import clinical_stability
 from service.domain.readings import ReadingThresholds, imaging_verdict, read_markers, read_pattern
+from service.domain.recist import evaluate_recist
 from service.domain.resistance import ResistanceContext, ResistanceFinding
 from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge
 from service.domain.resistance_workup import ResistanceAssessment, assess_resistance
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
+from service.domain.therapy_lines import DrugRole, ProgressionFinder, TherapyContext, therapy_context
 from service.domain.thresholds import ResponseThresholds
-from service.domain.timeline import PatientFacts, TherapyLine, imaging_timeline
+from service.domain.timeline import PatientFacts, imaging_timeline, line_timeline
 
 
 class NotAssessableError(ValueError):
     """There is no follow-up imaging time point on or before the assessment date to assess."""
-
-
-@dataclass(frozen=True, slots=True)
-class LineOfTherapy:
-    """The current line as the knowledge base describes its drug class."""
-
-    therapy: TherapyLine | None
-    criteria: Criteria
-    targeted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +51,28 @@ class Policy:
     readings: ReadingThresholds
     resistance: ResistanceKnowledge
     knowledge_base_version: str
+    drug_roles: Mapping[str, DrugRole] = field(default_factory=dict)  # drugs.yaml class → role (R3, R4)
 
 
 def assess(
     patient: str,
     facts: PatientFacts,
     as_of: dt.date,
-    line: LineOfTherapy,
     policy: Policy,
     *,
     criteria: Criteria | None = None,
 ) -> Assessment:
     """The assessment of the latest imaging time point on or before ``as_of`` (facts already cut there)."""
-    criteria = criteria or line.criteria
-    start = line.therapy.started_on if line.therapy else None
-    timeline = imaging_timeline(facts.lesions, start)
+    therapy = therapy_context(facts.therapies, policy.drug_roles, as_of, _progression_finder(facts, policy))
+    line = therapy.current
+    criteria = criteria or (Criteria.IRECIST if line and line.immunotherapy else Criteria.RECIST_1_1)
+    start = therapy.started_on
+    backbone = line.backbone if line else None
+    drug_class = backbone.drug_class if backbone else None
+    baseline = line_timeline(facts.lesions, start)
+    timeline = baseline.timeline
+    if timeline is None and line is not None and facts.lesions:
+        raise NotAssessableError("no baseline imaging for the current line of therapy (R10)")
     if timeline is None or len(timeline.time_points) < 2:
         raise NotAssessableError("no follow-up imaging after the baseline on or before the assessment date")
     clinical: Mapping[dt.date, ClinicalStability] = {}
@@ -89,20 +89,22 @@ def assess(
         clinical=clinical,
     )
     point = imaging.recist.time_points[-1]
-    flags = [*point.flags, *_variability_flags(imaging, point)]
-    drug_class = line.therapy.drug_class if line.therapy else None
+    flags = [*therapy.flags, *baseline.flags, *point.flags, *_variability_flags(imaging, point)]
     verdict = imaging_verdict(point, flags)
     readings = read_markers(facts, point, verdict, start, policy.readings, policy.resistance, drug_class)
     flags += readings.flags
     pattern = read_pattern(imaging, timeline, point, policy.readings.patterns) if _is_pd(point) else None
     flags += pattern.flags if pattern else ()
-    resistance = _resistance(policy, line, facts, point, pattern) if _is_pd(point) else None
+    resistance = _resistance(policy, therapy, facts, point, pattern) if _is_pd(point) else None
     flags += resistance.flags if resistance else ()
     category, irecist_flags = _category(imaging, criteria)
     flags += irecist_flags
     status = progression_status(category, flags, resistance)
-    suggestions = suggestions_for(status, flags, resistance, line.targeted)
-    rules = _rules(imaging, point, readings, resistance, suggestions) + (pattern.rules if pattern else ())
+    suggestions = suggestions_for(status, flags, resistance, backbone is not None)
+    rules = _therapy_rules(therapy, baseline.flags, criteria) + _rules(
+        imaging, point, readings, resistance, suggestions
+    )
+    rules += pattern.rules if pattern else ()
     return Assessment(
         patient=patient,
         as_of=as_of,
@@ -118,13 +120,14 @@ def assess(
         findings=_mechanisms(resistance),
         suggestions=suggestions,
         rules=rules,
-        evidence=evidence_of(facts, line.therapy),
+        evidence=evidence_of(facts, therapy),
         imaging_evidence=tuple(o.source for o in facts.lesions if o.observed_on == point.date),
         sums=sum_series(imaging),
         cea=cea_series(facts),
         ctdna=readings.ctdna,
-        current_drug=line.therapy.drug if line.therapy else None,
-        drug_class=line.therapy.drug_class if line.therapy else None,
+        current_drug=" + ".join(line.drugs) if line else None,
+        drug_class=drug_class,
+        therapy=therapy,
         condition=facts.conditions[-1].source if facts.conditions else None,
         knowledge_base_version=policy.knowledge_base_version,
     )
@@ -161,23 +164,51 @@ def _best_category(imaging: ImagingResponse, criteria: Criteria) -> str:
 
 def _resistance(
     policy: Policy,
-    line: LineOfTherapy,
+    therapy: TherapyContext,
     facts: PatientFacts,
     point: TimePointResponse,
     pattern: PatternAssessment | None,
 ) -> ResistanceAssessment | None:
-    """Section 6 step 5 applies on targeted therapy only; the progression date anchors K9 and A3."""
-    if not (line.targeted and line.therapy):
+    """Section 6 step 5 applies to a line with a targeted backbone (R8): its class is the resistance
+    context, whatever chemotherapy or ICI goes with it; the progression date anchors K9 and A3."""
+    line = therapy.current
+    backbone = line.backbone if line else None
+    if line is None or backbone is None:
         return None
     context = ResistanceContext(
-        therapy_class=line.therapy.drug_class,
-        therapy_started_on=line.therapy.started_on,
+        therapy_class=backbone.drug_class,
+        therapy_started_on=line.started_on,
         oligoprogression=bool(pattern and Flag.OLIGOPROGRESSION in pattern.flags),
         progression_on=point.progression_date or point.date,
     )
     return assess_resistance(
         policy.resistance, context, facts.variants, [*facts.histologies, *facts.conditions]
     )
+
+
+def _progression_finder(facts: PatientFacts, policy: Policy) -> ProgressionFinder:
+    """R7a, R11: the first RECIST 1.1 PD of a line's own imaging (its baseline per R10) after its start."""
+
+    def first_pd(start: dt.date, until: dt.date) -> dt.date | None:
+        lesions = [o for o in facts.lesions if o.observed_on <= until]
+        timeline = imaging_timeline(lesions, start)
+        if timeline is None or len(timeline.time_points) < 2:
+            return None
+        recist = evaluate_recist(timeline, policy.thresholds)
+        pds = [tp.progression_date or tp.date for tp in recist.time_points if tp.overall.value == "PD"]
+        return min((d for d in pds if d > start), default=None)
+
+    return first_pd
+
+
+def _therapy_rules(
+    therapy: TherapyContext, baseline_flags: tuple[Flag, ...], criteria: Criteria
+) -> tuple[Rule, ...]:
+    rules = list(therapy.rules)
+    rules += [Rule.R10] if baseline_flags else []
+    rules += [Rule.R9] if criteria is Criteria.IRECIST and therapy.current else []
+    rules += [Rule.R8] if therapy.current and therapy.current.backbone else []
+    return tuple(rules)
 
 
 def _rules(
@@ -197,4 +228,4 @@ def _rules(
     return tuple(dict.fromkeys(rules))
 
 
-__all__ = ["LineOfTherapy", "NotAssessableError", "Policy", "ProgressionStatus", "assess"]
+__all__ = ["NotAssessableError", "Policy", "ProgressionStatus", "assess"]

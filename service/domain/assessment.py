@@ -7,7 +7,7 @@ This module holds the result type; :func:`assess` (in ``assess.py``) builds it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -15,6 +15,7 @@ from service.domain.resistance import ResistanceFinding
 from service.domain.response import BestOverallResponse, TimePointResponse
 from service.domain.rules import Flag, Rule
 from service.domain.suggestions import SuggestedAction
+from service.domain.therapy_lines import TherapyContext
 
 
 class Criteria(StrEnum):
@@ -101,3 +102,4 @@ class Assessment:
     drug_class: str | None
     condition: str | None
     knowledge_base_version: str
+    therapy: TherapyContext = field(default_factory=TherapyContext)  # the lines it took as context (R12)

@@ -15,7 +15,8 @@ from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
 from service.domain.suggestions import TARGETED, CareSuggestion, SuggestedAction
-from service.domain.timeline import PatientFacts, TherapyLine
+from service.domain.therapy_lines import TherapyContext
+from service.domain.timeline import PatientFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ def evidence_types(facts: PatientFacts) -> tuple[EvidenceType, ...]:
     return tuple(kinds)
 
 
-def evidence_of(facts: PatientFacts, therapy: TherapyLine | None) -> tuple[str, ...]:
+def evidence_of(facts: PatientFacts, therapy: TherapyContext) -> tuple[str, ...]:
     """Every input resource used, lesions first (the Provenance lists them)."""
     sources = [
         x.source
@@ -191,5 +192,5 @@ def evidence_of(facts: PatientFacts, therapy: TherapyLine | None) -> tuple[str, 
         )
         for x in group
     ]
-    sources += list(therapy.sources) if therapy else []
+    sources += [s for line in therapy.lines for s in line.sources]
     return tuple(dict.fromkeys(sources))

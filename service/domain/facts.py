@@ -107,6 +107,8 @@ class TherapyFact:
     started_on: date | None
     ended_on: date | None
     authored_on: date | None
+    intent: str | None = None  # MedicationRequest.intent (R2)
+    groups: tuple[str, ...] = ()  # groupIdentifier "system|value" and basedOn references: one regimen (R5)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,8 @@ class Rule(StrEnum):
     A8 = "A8"
     A9 = "A9"
     # Version 0.2 of CLINICAL-RULES.md: iRECIST I9-I10, markers K13-K16, patterns P5-P8, X21-X28, A10-A13,
-    # coherence of the suggestion set C1-C9 (section 6.2), therapy context R1-R12 (section 10), zh-CN texts Z1-Z8.
+    # coherence of the suggestion set C1-C9 (section 6.2), therapy context R1-R12 (section 10),
+    # zh-CN texts Z1-Z8.
     I9 = "I9"
     I10 = "I10"
     K13 = "K13"

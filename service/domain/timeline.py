@@ -1,11 +1,11 @@
 """A patient's stored facts → the inputs the evaluation reads: the imaging timeline of the current line
 of therapy, and the other facts up to the assessment date (FHIR-CONTRACT section 2, ``$evaluate``).
 
+The current line comes from ``therapy_lines.py`` (R1-R11). Its baseline (R10) is the last imaging time point
+on or before the line start (RECIST 1.1: baseline imaging precedes treatment, M4); earlier scans are left out.
+
 Choices, each a reading of the rules where the facts leave room:
-- The current line is the therapy started last on or before ``as_of``; its start is the earliest start
-  recorded for the same drug. Without any therapy the baseline scan's date stands in for the start.
-- The baseline is the last imaging time point on or before the start (RECIST 1.1: baseline imaging
-  precedes treatment, M4); earlier scans are left out. Without one, the first time point is the baseline.
+- Without any line the first time point is the baseline and its date stands in for the start.
 - A lesion is identified by its identifier, else its BodyStructure reference, else the observation
   itself (then it is seen once). Its organ is its first site code; nodes are flagged separately (M4).
 """
@@ -24,6 +24,7 @@ from service.domain.model import (
     Modality,
     TimePoint,
 )
+from service.domain.rules import Flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,50 +83,55 @@ def _day(fact: object) -> dt.date | None:
     return None
 
 
+BASELINE_MAX_DAYS = 28  # R10 (M4: baseline imaging no more than 4 weeks before treatment)
+BASELINE_AFTER_START_DAYS = 7  # R10: a scan up to a week after the start may stand in
+
+
 @dataclass(frozen=True, slots=True)
-class TherapyLine:
-    drug: str
-    drug_class: str
-    started_on: dt.date | None
-    sources: tuple[str, ...]
+class LineTimeline:
+    """The imaging timeline of one line (R10) and the flags its baseline raised."""
 
-
-def current_therapy(therapies: Sequence[f.TherapyFact]) -> TherapyLine | None:
-    """The drug started last; its line starts at the earliest record of the same drug."""
-    if not therapies:
-        return None
-    latest = max(therapies, key=lambda t: _therapy_day(t) or dt.date.min)
-    same = [t for t in therapies if t.drug == latest.drug]
-    starts = [d for t in same if (d := _therapy_day(t)) is not None]
-    return TherapyLine(
-        latest.drug, latest.drug_class, min(starts, default=None), tuple(t.source for t in same)
-    )
-
-
-def _therapy_day(therapy: f.TherapyFact) -> dt.date | None:
-    return therapy.started_on or therapy.authored_on
+    timeline: ImagingTimeline | None
+    flags: tuple[Flag, ...] = ()
 
 
 def imaging_timeline(
     observations: Sequence[f.LesionObservation], start: dt.date | None
 ) -> ImagingTimeline | None:
-    """The imaging timeline from the baseline for this line on; None without any lesion observation."""
+    """The imaging timeline from the baseline for this line on; None without any lesion observation, or when
+    the line has no baseline (R10: its responses are then not evaluable)."""
+    return line_timeline(observations, start).timeline
+
+
+def line_timeline(observations: Sequence[f.LesionObservation], start: dt.date | None) -> LineTimeline:
+    """R10: the baseline is the latest time point on or before the line start (flagged when more than 28 days
+    before it), else the first one no more than 7 days after it (flagged); nadir, previous response and best
+    response restart there. Without a line the first time point is the baseline."""
     groups: dict[str, list[f.LesionObservation]] = {}
     for obs in observations:
         groups.setdefault(obs.timepoint_key, []).append(obs)
     points = sorted((_time_point(key, group) for key, group in groups.items()), key=lambda tp: tp.date)
     if not points:
-        return None
-    baseline = _baseline_index(points, start)
+        return LineTimeline(None)
+    baseline, flags = _baseline_index(points, start)
+    if baseline is None:
+        return LineTimeline(None, flags)
     kept = points[baseline:]
     seen = {m.lesion_id for tp in kept for m in tp.measurements}
     lesions = tuple(_lesion(lid, [o for o in observations if _lesion_id(o) == lid]) for lid in sorted(seen))
-    return ImagingTimeline(lesions, tuple(kept), start or kept[0].date)
+    return LineTimeline(ImagingTimeline(lesions, tuple(kept), start or kept[0].date), flags)
 
 
-def _baseline_index(points: list[TimePoint], start: dt.date | None) -> int:
-    before = [i for i, tp in enumerate(points) if start is not None and tp.date <= start]
-    return before[-1] if before else 0
+def _baseline_index(points: list[TimePoint], start: dt.date | None) -> tuple[int | None, tuple[Flag, ...]]:
+    if start is None:
+        return 0, ()
+    before = [i for i, tp in enumerate(points) if tp.date <= start]
+    if before:
+        late = (start - points[before[-1]].date).days > BASELINE_MAX_DAYS
+        return before[-1], (Flag.BASELINE_OUTSIDE_WINDOW,) if late else ()
+    if (points[0].date - start).days <= BASELINE_AFTER_START_DAYS:
+        return 0, (Flag.BASELINE_AFTER_START,)
+    return None, ()
 
 
 def _time_point(key: str, group: list[f.LesionObservation]) -> TimePoint:

@@ -1,4 +1,6 @@
-"""Facts → the inputs of an assessment: the current line of therapy and the imaging timeline."""
+"""Facts → the inputs of an assessment: the imaging timeline of the current line (R10)."""
+
+# ruff: noqa: N802  # test names carry the rule IDs of CLINICAL-RULES.md (test_R10_...), as issue 14 asks
 
 from __future__ import annotations
 
@@ -9,23 +11,16 @@ import pytest
 
 from service.domain import facts as f
 from service.domain.model import LesionStatus, Modality
-from service.domain.timeline import PatientFacts, current_therapy, imaging_timeline
+from service.domain.rules import Flag
+from service.domain.timeline import PatientFacts, imaging_timeline, line_timeline
 
 D = dt.date
 
 
-def therapy(drug: str, started: dt.date | None, authored: dt.date | None = None) -> f.TherapyFact:
+def therapy(drug: str, started: dt.date | None) -> f.TherapyFact:
+    kind = f.TherapyRecordKind.REQUEST
     return f.TherapyFact(
-        "Patient/p",
-        f"MedicationRequest/{drug}-{started}",
-        f.TherapyRecordKind.REQUEST,
-        drug,
-        "cls",
-        (),
-        "active",
-        started,
-        None,
-        authored,
+        "Patient/p", f"MedicationRequest/{drug}", kind, drug, "cls", (), "active", started, None, None
     )
 
 
@@ -49,24 +44,6 @@ def lesion(day: dt.date, mm: str, key: str = "tp", lesion_id: str | None = "L1",
         None,
         modality,
     )
-
-
-def test_current_therapy_is_the_drug_started_last_from_its_first_record() -> None:
-    """The latest-started drug is the line; its start is its earliest record (authoredOn when no start)."""
-    line = current_therapy(
-        [
-            therapy("gefitinib", D(2025, 1, 1)),
-            therapy("osimertinib", None, D(2026, 2, 1)),
-            therapy("osimertinib", D(2026, 3, 1)),
-        ]
-    )
-    assert line is not None and line.drug == "osimertinib" and line.started_on == D(2026, 2, 1)
-    assert len(line.sources) == 2
-
-
-def test_no_therapy_means_no_line() -> None:
-    """Without any therapy fact there is no line (the baseline scan then stands in for its start)."""
-    assert current_therapy([]) is None
 
 
 def test_baseline_is_the_last_scan_on_or_before_the_start() -> None:
@@ -107,3 +84,31 @@ def test_facts_are_cut_at_the_assessment_date() -> None:
     cut = facts.up_to(D(2026, 3, 1))
     assert [o.observed_on for o in cut.lesions] == [D(2026, 1, 1)] and len(cut.therapies) == 1
     assert PatientFacts().latest_date is None
+
+
+def test_R10_baseline_more_than_28_days_before_the_start_is_flagged() -> None:
+    """The latest scan before the line is the baseline even when older than 4 weeks, flagged."""
+    found = line_timeline([lesion(D(2025, 11, 1), "40"), lesion(D(2026, 3, 1), "20")], D(2026, 1, 5))
+    assert found.timeline is not None and found.timeline.ordered[0].date == D(2025, 11, 1)
+    assert found.flags == (Flag.BASELINE_OUTSIDE_WINDOW,)
+
+
+def test_R10_first_scan_within_7_days_after_the_start_stands_in() -> None:
+    """No scan before the line: the first scan up to 7 days after its start is the baseline, flagged."""
+    found = line_timeline([lesion(D(2026, 1, 10), "40"), lesion(D(2026, 3, 1), "20")], D(2026, 1, 5))
+    assert found.timeline is not None and found.timeline.ordered[0].date == D(2026, 1, 10)
+    assert found.flags == (Flag.BASELINE_AFTER_START,)
+
+
+def test_R10_no_baseline_for_the_line_means_no_timeline() -> None:
+    """The first scan more than 7 days after the line start cannot be its baseline."""
+    found = line_timeline([lesion(D(2026, 2, 1), "40"), lesion(D(2026, 3, 1), "20")], D(2026, 1, 5))
+    assert found.timeline is None and found.flags == ()
+
+
+def test_R10_a_new_line_restarts_the_baseline() -> None:
+    """A line started later takes the scan before its own start as baseline; earlier scans are left out."""
+    scans = [lesion(D(2024, 5, 2), "48"), lesion(D(2024, 6, 12), "52"), lesion(D(2024, 8, 30), "39")]
+    found = line_timeline(scans, D(2024, 6, 20))
+    assert found.timeline is not None
+    assert [tp.date for tp in found.timeline.ordered] == [D(2024, 6, 12), D(2024, 8, 30)]
