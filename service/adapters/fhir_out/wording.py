@@ -25,6 +25,7 @@ CHINESE = "zh-CN"
 DRUGS, BACKBONE = "{药物}", "{现有靶向药物}"  # table 11.3 placeholders
 MINUS = "\u2212"  # Z3: a real minus sign
 FULL_WIDTH_COLON = "\uff1a"
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def chinese(ctx: ResultContext) -> bool:
@@ -32,8 +33,16 @@ def chinese(ctx: ResultContext) -> bool:
 
 
 def drug_name(ctx: ResultContext, inn: str) -> str:
-    """The INN in English; the Chinese generic name of table 11.4 in zh-CN (Z5)."""
-    return ctx.translated(f"drug.{inn}") if chinese(ctx) else inn
+    """The INN in English; in zh-CN the Chinese generic name of table 11.4 (text ``drug.<INN>``), else the
+    Chinese name drugs.yaml accepts inbound (R4), else the INN in full-width brackets (Z2, Z5)."""
+    if not chinese(ctx):
+        return inn
+    try:
+        return ctx.text(f"drug.{inn}")
+    except KeyError:
+        known = ctx.knowledge.drugs.by_name(inn)
+        names = [alias for alias in known.aliases if _CJK.search(alias)] if known else []
+        return names[0] if names else ctx.missing(f"drug.{inn}")
 
 
 def regimen(ctx: ResultContext, drugs: tuple[str, ...]) -> str:

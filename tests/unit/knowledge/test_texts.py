@@ -39,7 +39,8 @@ def test_a_text_without_chinese_is_refused(tmp_path: Path) -> None:
     mappings = tmp_path / "mappings"
     shutil.copytree(REPO / "mappings", mappings)
     path = mappings / "texts.yaml"
-    text = path.read_text(encoding="utf-8").replace(', zh-CN: "癌胚抗原（CEA）倍增"', "")
+    chinese = ', zh-CN: "\u764c\u80da\u6297\u539f\uff08CEA\uff09\u500d\u589e"'  # the CEA_DOUBLED text
+    text = path.read_text(encoding="utf-8").replace(chinese, "")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MappingError, match=r"texts\.yaml") as err:
         load_knowledge(mappings)
