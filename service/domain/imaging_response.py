@@ -19,7 +19,11 @@ from service.domain.recist import RecistEvaluation, evaluate_recist
 from service.domain.recist_best import best_overall_response
 from service.domain.response import BestOverallResponse
 from service.domain.thresholds import ResponseThresholds
-from service.domain.variability import VariabilityAssessment, assess_variability
+from service.domain.variability import (
+    VariabilityAssessment,
+    assess_variability,
+    beyond_unconfirmed_progression,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,5 +50,6 @@ def evaluate_imaging_response(
     if not immune_checkpoint_inhibitor:
         return ImagingResponse(recist, best, variability, None, None)
     irecist = evaluate_irecist(timeline, recist, thresholds, clinical)
+    variability = beyond_unconfirmed_progression(variability, irecist)  # V1 (amended)
     irecist_best = best_irecist_response(irecist, timeline.treatment_start, thresholds)
     return ImagingResponse(recist, best, variability, irecist, irecist_best)

@@ -18,9 +18,11 @@ Readings taken where the text leaves room:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from service.domain.irecist_types import IrecistResponse, IrecistTimePoint
 from service.domain.model import ImagingTimeline, Lesion, Measurement, TimePoint
 from service.domain.recist import RecistEvaluation
 from service.domain.response import OverallResponse, ProgressionSource, SumOfDiameters, TimePointResponse
@@ -88,6 +90,20 @@ def _assess(
     flags = tuple(_FLAG_OF[rule] for rule in rules)
     change = sums.sum_mm - comparator
     return VariabilityAssessment(response, flags, rules, comparator, change, band, nadir_changes, small)
+
+
+def beyond_unconfirmed_progression(
+    assessments: tuple[VariabilityAssessment, ...], irecist: Sequence[IrecistTimePoint]
+) -> tuple[VariabilityAssessment, ...]:
+    """V1 (amended) under iRECIST: no WITHIN_MEASUREMENT_ERROR on a time point that is iUPD or iCPD, even when
+    its own RECIST call is not PD (an NT progression followed by an ``equivocal`` call stays iUPD, T50 B)."""
+    progressed = {p.date for p in irecist if p.category in (IrecistResponse.IUPD, IrecistResponse.ICPD)}
+    return tuple(_without_v1(a) if a.response.date in progressed else a for a in assessments)
+
+
+def _without_v1(assessment: VariabilityAssessment) -> VariabilityAssessment:
+    flags = tuple(f for f in assessment.flags if f is not Flag.WITHIN_MEASUREMENT_ERROR)
+    return replace(assessment, flags=flags, rules=tuple(r for r in assessment.rules if r is not Rule.V1))
 
 
 _FLAG_OF = {

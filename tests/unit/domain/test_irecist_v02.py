@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from service.domain.imaging_response import evaluate_imaging_response
 from service.domain.irecist import evaluate_irecist
 from service.domain.irecist_types import IrecistResponse, IrecistTimePoint
 from service.domain.model import ClinicalStability, ImagingTimeline, LesionStatus, Measurement
@@ -172,3 +173,19 @@ def _nt_ne(status: LesionStatus) -> ImagingTimeline:
         tp(56, mm("T", 50), seen("P", UNEQUIVOCAL)),
         tp(98, seen("T", LesionStatus.NOT_EVALUATED), seen("P", status)),
     )
+
+
+def test_V1_amended_no_within_measurement_error_while_iupd_stands() -> None:
+    """V1 (amended): T50 variant B is RECIST SD at TP3 (+2 mm) but iUPD from NT progression: no
+    WITHIN_MEASUREMENT_ERROR; an iSD time point keeps its V flags."""
+    series = t50(seen("P", LesionStatus.EQUIVOCAL))
+    imaging = evaluate_imaging_response(series, DEFAULTS, immune_checkpoint_inhibitor=True)
+    assert Flag.WITHIN_MEASUREMENT_ERROR not in imaging.variability[-1].flags
+    plain = evaluate_imaging_response(series, DEFAULTS, immune_checkpoint_inhibitor=False)
+    assert Flag.WITHIN_MEASUREMENT_ERROR in plain.variability[-1].flags
+    isd = evaluate_imaging_response(
+        timeline([target("T")], tp(-7, mm("T", 50)), tp(56, mm("T", 48))),
+        DEFAULTS,
+        immune_checkpoint_inhibitor=True,
+    )
+    assert Flag.WITHIN_MEASUREMENT_ERROR in isd.variability[-1].flags
