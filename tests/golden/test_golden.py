@@ -100,9 +100,10 @@ def _assert_content(case: str, expected: dict[str, Any], out: Output) -> None:
         )
     prefix = expected.get("careplan_prefix", [])
     assert careplan[: len(prefix)] == prefix, f"{case}: CarePlan codes {careplan} do not start with {prefix}"
-    assert out.suggested_drugs() == expected["drugs"], (
-        f"{case}: suggested drugs {out.suggested_drugs()}, expected {expected['drugs']}"
-    )
+    if "drugs" in expected:
+        assert out.suggested_drugs() == expected["drugs"], (
+            f"{case}: suggested drugs {out.suggested_drugs()}, expected {expected['drugs']}"
+        )
     if "best_overall_response" in expected:
         bor = (out.observation_value("best-overall-response"), out.bor_confirmed())
         wanted = (expected["best_overall_response"], expected["bor_confirmed"])
