@@ -125,7 +125,8 @@ def assess(
         sums=sum_series(imaging),
         cea=cea_series(facts),
         ctdna=readings.ctdna,
-        current_drug=" + ".join(line.drugs) if line else None,
+        current_drug=backbone.drug if backbone else None,
+        current_drugs=_continuing(therapy, as_of),
         drug_class=drug_class,
         therapy=therapy,
         condition=facts.conditions[-1].source if facts.conditions else None,
@@ -184,6 +185,15 @@ def _resistance(
     return assess_resistance(
         policy.resistance, context, facts.variants, [*facts.histologies, *facts.conditions]
     )
+
+
+def _continuing(therapy: TherapyContext, as_of: dt.date) -> tuple[str, ...]:
+    """R6: the drugs of the current line still given on ``as_of`` (a platinum dropped after four cycles is
+    not continued); none when the patient is off treatment."""
+    line = therapy.current
+    if line is None or not therapy.active:
+        return ()
+    return tuple(dict.fromkeys(c.drug for c in line.components if c.ended_on is None or c.ended_on >= as_of))
 
 
 def _progression_finder(facts: PatientFacts, policy: Policy) -> ProgressionFinder:

@@ -98,8 +98,9 @@ class Assessment:
     sums: tuple[SumPoint, ...]
     cea: tuple[MarkerPoint, ...]
     ctdna: tuple[MarkerPoint, ...]
-    current_drug: str | None
+    current_drug: str | None  # the targeted backbone of the current line (R8), the resistance context
     drug_class: str | None
     condition: str | None
     knowledge_base_version: str
+    current_drugs: tuple[str, ...] = ()  # the current line's drugs still given (R6): what "continue" means
     therapy: TherapyContext = field(default_factory=TherapyContext)  # the lines it took as context (R12)

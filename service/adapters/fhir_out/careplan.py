@@ -95,10 +95,12 @@ def _code(ctx: ResultContext, action: SuggestedAction) -> dict[str, Any]:
 
 
 def _drugs(ctx: ResultContext, action: SuggestedAction) -> tuple[str, ...]:
-    """The suggested drugs; continuing the current therapy names the current drug."""
-    current = ctx.assessment.current_drug
+    """The suggested drugs; continuing the current therapy names the line's drugs still given (R6)."""
+    current = ctx.assessment.current_drugs or (
+        (ctx.assessment.current_drug,) if ctx.assessment.current_drug else ()
+    )
     if not action.drugs and action.code is CareSuggestion.CONTINUE_CURRENT_THERAPY and current:
-        return (current,)
+        return current
     return action.drugs
 
 
