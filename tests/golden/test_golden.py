@@ -49,6 +49,22 @@ class Output:
         careplan = next(r for r in self.resources if r["resourceType"] == "CarePlan")
         return [a["detail"] for a in careplan.get("activity", [])]
 
+    def therapy_lines(self) -> list[tuple[list[str], bool]]:
+        """Each therapy-line Observation's drugs (INN, from the coding display) and whether it is current."""
+        lines = []
+        for r in self.resources:
+            if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "therapy-line":
+                parts = {c["code"]["coding"][0]["code"]: c for c in r["component"]}
+                drugs = [
+                    c["valueCodeableConcept"].get("coding", [{"display": c["valueCodeableConcept"]["text"]}])[
+                        0
+                    ]["display"]
+                    for c in r["component"]
+                    if c["code"]["coding"][0]["code"] == "therapy-line-drug"
+                ]
+                lines.append((drugs, parts["therapy-line-current"]["valueBoolean"]))
+        return lines
+
     def careplan_codes(self) -> list[str]:
         return [d["code"]["coding"][0]["code"] for d in self.activities()]
 
@@ -104,6 +120,11 @@ def _assert_content(case: str, expected: dict[str, Any], out: Output) -> None:
         assert out.suggested_drugs() == expected["drugs"], (
             f"{case}: suggested drugs {out.suggested_drugs()}, expected {expected['drugs']}"
         )
+    if "therapy_lines" in expected:
+        got_lines = [drugs for drugs, _ in out.therapy_lines()]
+        current = [drugs for drugs, is_current in out.therapy_lines() if is_current]
+        assert got_lines == expected["therapy_lines"], f"{case}: therapy lines {got_lines}"
+        assert current == expected["therapy_lines"][-1:], f"{case}: current line {current}"
     if "best_overall_response" in expected:
         bor = (out.observation_value("best-overall-response"), out.bor_confirmed())
         wanted = (expected["best_overall_response"], expected["bor_confirmed"])

@@ -24,6 +24,7 @@ from service.adapters.fhir_out.provenance import provenance, service_device
 from service.adapters.fhir_out.result_context import ResultContext, Texts
 from service.adapters.fhir_out.summary import conclusion
 from service.adapters.fhir_out.therapeutic import therapeutic_implication
+from service.adapters.fhir_out.therapy_context import therapy_context_observations
 from service.domain.assessment import Assessment
 from service.knowledge import Knowledge
 
@@ -63,6 +64,7 @@ def result_observations(ctx: ResultContext) -> list[dict[str, Any]]:
         progression_assessment(ctx),
         disease_status(ctx),
         *(therapeutic_implication(ctx, finding) for finding in ctx.assessment.findings),
+        *therapy_context_observations(ctx),
     ]
 
 

@@ -48,13 +48,16 @@ def therapeutic_implication(ctx: ResultContext, finding: ResistanceFinding) -> d
 
 
 def drug_concept(ctx: ResultContext, drug: str) -> dict[str, Any]:
-    """A drug as RxNorm (drugs.yaml, the first code listed) and text (its name in the language, Z5); text only
-    where RxNorm has no code."""
+    """A drug as RxNorm and ATC (drugs.yaml, the first code of each listed; C9) and text (its name in the
+    language, Z5); text only where neither has a code."""
     known = ctx.knowledge.drugs.by_name(drug)
     concept: dict[str, Any] = {"text": drug_name(ctx, drug)}
-    if known is not None and known.rxnorm:
-        system = ctx.knowledge.drugs.systems.rxnorm
-        concept["coding"] = [{"system": system, "code": known.rxnorm[0], "display": known.name}]
+    systems = ctx.knowledge.drugs.systems
+    if known is not None:
+        codes = [(systems.rxnorm, known.rxnorm), (systems.atc, known.atc)]
+        coding = [{"system": system, "code": c[0], "display": known.name} for system, c in codes if c]
+        if coding:
+            concept["coding"] = coding
     return concept
 
 

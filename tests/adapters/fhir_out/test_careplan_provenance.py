@@ -17,6 +17,7 @@ from tests.adapters.fhir_out.assessment_factory import (
 )
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
 
 
 def plan_of(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -64,11 +65,12 @@ def test_one_r4_activity_per_suggestion() -> None:
 
 
 def test_suggested_drugs_carry_rxnorm_and_text() -> None:
-    """Savolitinib (no RxNorm) and tepotinib (2477103) by text and code; continuing names the current drug."""
+    """Savolitinib (no code) and tepotinib (RxNorm 2477103, ATC L01EX21) by text and codes (C9); continuing
+    names the current drug."""
     details = [a["detail"] for a in plan_of(build(progression()))["activity"]]
     added = details[0]["productCodeableConcept"]
     assert added["text"] == "savolitinib, tepotinib"
-    assert [(c["system"], c["code"]) for c in added["coding"]] == [(RXNORM, "2477103")]
+    assert [(c["system"], c["code"]) for c in added["coding"]] == [(RXNORM, "2477103"), (ATC, "L01EX21")]
     assert details[2]["productCodeableConcept"]["coding"][0]["code"] == "1721560"
 
 

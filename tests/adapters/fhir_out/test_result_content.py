@@ -23,6 +23,7 @@ from tests.adapters.fhir_out.assessment_factory import (
 
 NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
 
 
 def observation(bundle: dict[str, Any], code: str) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def test_therapeutic_implication_per_finding() -> None:
         == "LA6676-6"
     )
     drug = component(implication, "51963-7")["valueCodeableConcept"]
-    assert (drug["text"], codes(drug)) == ("osimertinib", [(RXNORM, "1721560")])
+    assert (drug["text"], codes(drug)) == ("osimertinib", [(RXNORM, "1721560"), (ATC, "L01EB04")])
     mechanism = component(implication, "resistance-mechanism")["valueCodeableConcept"]
     assert codes(mechanism) == [(f"{CANON}/CodeSystem/resistance-mechanism", "MET-AMP-HIGH")]
     assert implication["derivedFrom"] == [{"reference": "Observation/met-cn"}]
