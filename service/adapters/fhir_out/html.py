@@ -11,6 +11,7 @@ from typing import Any
 from service.adapters.fhir_out.chart import Series, line_chart, sum_references
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.summary import summary_lines
+from service.adapters.fhir_out.therapy_context import therapy_lines_html
 from service.adapters.fhir_out.wording import chinese, date, note, parenthesised, suggestion
 from service.domain.assessment import MarkerPoint
 from service.domain.suggestions import SuggestedAction
@@ -35,6 +36,7 @@ def report_html(ctx: ResultContext) -> str:
         f"<h1>{title}</h1>",
         f"<p><em>{escape(ctx.text('report.disclaimer'))}</em></p>",
         _facts(ctx),
+        therapy_lines_html(ctx),
         _list(summary_lines(ctx)),
         _suggestions(ctx),
         *_charts(ctx),

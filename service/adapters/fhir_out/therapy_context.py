@@ -16,11 +16,14 @@ engine took as the context and why.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from html import escape
 from typing import Any
 
 from service.adapters.fhir_out.observations import observation
 from service.adapters.fhir_out.result_context import ResultContext, references
 from service.adapters.fhir_out.therapeutic import drug_concept
+from service.adapters.fhir_out.wording import chinese, date, drug_name
 from service.domain.rules import Rule
 from service.domain.therapy_lines import IgnoredRecord, TherapyLine
 
@@ -99,3 +102,39 @@ def _date(day: dt.date) -> dict[str, str]:
 
 def _rule(ctx: ResultContext, rule: Rule) -> dict[str, str]:
     return {"url": ctx.canon(RULE_EXTENSION), "valueCode": rule.value}
+
+
+def therapy_lines_html(ctx: ResultContext) -> str:
+    """The lines for a reader (R12): "Line 2 (current): osimertinib, from 2024-06-20: Ongoing", newest
+    first, then the records set aside: in English each record and why, in zh-CN each reason and how many
+    (resource ids and unrecognised drug names are not Chinese text, Z2; the coded Observation has them)."""
+    therapy = ctx.assessment.therapy
+    if not therapy.lines and not therapy.ignored:
+        return ""
+    items = [_line_text(ctx, line, current=line is therapy.current) for line in reversed(therapy.lines)]
+    items += _ignored_texts(ctx, therapy.ignored)
+    lis = "".join(f"<li>{escape(item)}</li>" for item in items)
+    return f"<h2>{escape(ctx.text('label.therapy-lines'))}</h2><ul>{lis}</ul>"
+
+
+def _line_text(ctx: ResultContext, line: TherapyLine, *, current: bool) -> str:
+    label = ctx.text("label.line").replace("{n}", str(line.number))
+    label += ctx.text("label.current-line") if current else ""
+    drugs = ctx.text("label.combined-with").join(drug_name(ctx, d) for d in line.drugs)
+    since = ctx.text("label.since").replace("{date}", date(ctx, line.started_on))
+    outcome = ctx.display("line-outcome", line.outcome.value)
+    comma, colon = ctx.text("format.comma"), ctx.text("format.colon")
+    return f"{label}{colon}{drugs}{comma}{since}{comma}{outcome}"
+
+
+def _ignored_texts(ctx: ResultContext, ignored: tuple[IgnoredRecord, ...]) -> list[str]:
+    heading = ctx.display("observation-type", "medication-records-ignored") + ctx.text("format.colon")
+    if chinese(ctx):
+        counts = Counter(_DISPOSITION[r.rule] for r in ignored)
+        count = ctx.text("label.record-count")
+        return [
+            heading + ctx.display("medication-record-disposition", code) + count.replace("{n}", str(n))
+            for code, n in counts.items()
+        ]
+    reason = {r.rule: ctx.display("medication-record-disposition", _DISPOSITION[r.rule]) for r in ignored}
+    return [f"{heading}{r.source} ({r.drug}): {reason[r.rule]}" for r in ignored]

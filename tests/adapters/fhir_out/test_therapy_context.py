@@ -5,6 +5,7 @@ medication records set aside, each with the rule that set it aside."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -72,3 +73,23 @@ def test_R12_supportive_drugs_are_listed_as_supportive_in_chinese_too() -> None:
     reasons = {c["valueCodeableConcept"]["coding"][0]["code"] for c in ignored["component"]}
     assert reasons == {"supportive"}
     assert ignored["component"][0]["valueCodeableConcept"]["text"] == "支持治疗药物：不构成治疗线"  # noqa: RUF001  # Z1: a Chinese sentence takes the full-width colon
+
+
+def _html(resources: list[dict[str, Any]]) -> str:
+    return base64.b64decode(resources[0]["presentedForm"][0]["data"]).decode("utf-8")
+
+
+def test_R12_the_html_lists_the_lines_newest_first_and_the_records_set_aside() -> None:
+    """English: each line with its drugs, start and outcome, then each record set aside and why."""
+    html = _html(_evaluate("t48-new-line-after-pd"))
+    assert "Line 2 (current): osimertinib, from 2024-06-20, Ongoing" in html
+    assert html.index("Line 2 (current)") < html.index("Line 1: gefitinib, from 2023-03-01, Progressed")
+    html = _html(_evaluate("t47-ignored-orders"))
+    assert "MedicationRequest/g-t47-osi (osimertinib): Not counted (status, intent or date)" in html
+
+
+def test_R12_the_html_in_chinese_names_drugs_in_chinese_and_counts_records() -> None:
+    """zh-CN: Chinese drug names and dates (Z3, Z5); the records set aside counted by reason."""
+    html = _html(_evaluate("t46-supportive-drugs-no-new-line", "--language", "zh-CN"))
+    assert "第1线（当前）：奥希替尼，2025年1月10日起，疾病进展" in html  # noqa: RUF001  # Z1 punctuation
+    assert "未纳入的用药记录：支持治疗药物：不构成治疗线（5条）" in html  # noqa: RUF001  # Z1 punctuation
