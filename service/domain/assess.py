@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from service.domain.assessment import Assessment, Criteria, ProgressionStatus
@@ -95,15 +95,16 @@ def assess(
     flags += readings.flags
     pattern = read_pattern(imaging, timeline, point, policy.readings.patterns) if _is_pd(point) else None
     flags += pattern.flags if pattern else ()
-    resistance = _resistance(policy, therapy, facts, point, pattern) if _is_pd(point) else None
+    resistance = _resistance(policy, therapy, facts, point, pattern, flags) if _is_pd(point) else None
     flags += resistance.flags if resistance else ()
     category, irecist_flags = _category(imaging, criteria)
     flags += irecist_flags
     status = progression_status(category, flags, resistance)
-    suggestions = suggestions_for(status, flags, resistance, backbone is not None)
+    suggestions = suggestions_for(status, flags, resistance, therapy, readings, facts.variants)
     rules = _therapy_rules(therapy, baseline.flags, criteria) + _rules(
-        imaging, point, readings, resistance, suggestions
+        imaging, point, readings, resistance, suggestions.kept
     )
+    rules += suggestions.rules  # C1-C9 (section 6 step 6), and the rules of what they dropped
     rules += pattern.rules if pattern else ()
     return Assessment(
         patient=patient,
@@ -118,7 +119,8 @@ def assess(
         evidence_types=evidence_types(facts),
         flags=tuple(dict.fromkeys(flags)),
         findings=_mechanisms(resistance),
-        suggestions=suggestions,
+        suggestions=suggestions.kept,
+        dropped=suggestions.dropped,
         rules=rules,
         evidence=evidence_of(facts, therapy),
         imaging_evidence=tuple(o.source for o in facts.lesions if o.observed_on == point.date),
@@ -169,6 +171,7 @@ def _resistance(
     facts: PatientFacts,
     point: TimePointResponse,
     pattern: PatternAssessment | None,
+    flags: Sequence[Flag] = (),
 ) -> ResistanceAssessment | None:
     """Section 6 step 5 applies to a line with a targeted backbone (R8): its class is the resistance
     context, whatever chemotherapy or ICI goes with it; the progression date anchors K9 and A3."""
@@ -181,6 +184,8 @@ def _resistance(
         therapy_started_on=line.started_on,
         oligoprogression=bool(pattern and Flag.OLIGOPROGRESSION in pattern.flags),
         progression_on=point.progression_date or point.date,
+        progressed_on=therapy.progressed_on,
+        ne_marker_rising=Flag.NE_MARKER_RISING in flags,
     )
     return assess_resistance(
         policy.resistance, context, facts.variants, [*facts.histologies, *facts.conditions]

@@ -40,12 +40,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ResistanceContext:
-    """The current line: its drug class (drugs.yaml), start date and whether P2 oligoprogression holds."""
+    """The current line: its backbone class (drugs.yaml, R8), start date, whether P2 oligoprogression holds,
+    the drugs the patient progressed on (R11), K16's NE_MARKER_RISING (X10 b) and whether tissue is recorded
+    as not feasible (K9; no inbound shape yet, so the service never sets it)."""
 
     therapy_class: str
     therapy_started_on: dt.date | None = None
     oligoprogression: bool = False
     progression_on: dt.date | None = None  # the imaging PD date, when progression is supported (K9, A3, A8)
+    progressed_on: frozenset[str] = frozenset()
+    ne_marker_rising: bool = False
+    tissue_not_feasible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +85,23 @@ def find_mechanisms(
     variants: Sequence[VariantFact] = (),
     histologies: Sequence[Histology] = (),
 ) -> tuple[ResistanceFinding, ...]:
-    """X1-X20 for the current therapy class, most important first (section 6 step 5)."""
+    """X1-X28 for the current therapy class, most important first (section 6 step 5)."""
     observed = tuple(observe(v) for v in variants if _on_therapy(v.observed_on, context, undated=True))
     dated = tuple(h for h in histologies if _on_therapy(_histology_date(h), context, undated=False))
-    findings = []
+    matched = []
     for rule in knowledge.rules_for(context.therapy_class):
         hits = _hits(rule.alteration, rule.samples, knowledge, context, observed, dated)
         if hits:
-            findings.append(_finding(rule, hits))
+            matched.append((rule, _finding(rule, hits)))
+    found = {f.mechanism for _, f in matched}
+    findings = [f for rule, f in matched if _conditions_hold(rule, found)]
     kept = [f for f in findings if not _superseded(f, findings)]
     return tuple(sorted(kept, key=_rank))
+
+
+def _conditions_hold(rule: ResistanceRule, found: set[str]) -> bool:
+    """X6 after a 1st/2nd-generation TKI: the SACHI switch without T790M, A10 on osimertinib with it (C6)."""
+    return set(rule.when_found) <= found and not set(rule.unless_found) & found
 
 
 def shows_alteration(
@@ -120,6 +132,8 @@ def _superseded(finding: ResistanceFinding, findings: list[ResistanceFinding]) -
 
 
 def _rank(finding: ResistanceFinding) -> int:
+    """Transformation, actionable on-target, actionable bypass, local therapy (X20), then what is not
+    actionable at tier I-III (A10, trial referrals, K15 findings to confirm)."""
     if finding.category is FindingCategory.TRANSFORMATION:
         return 0
     if finding.category is FindingCategory.PATTERN:
@@ -127,6 +141,11 @@ def _rank(finding: ResistanceFinding) -> int:
     if not finding.actionable:
         return 4
     return 1 if finding.category is FindingCategory.ON_TARGET else 2
+
+
+def ranks_first(finding: ResistanceFinding) -> bool:
+    """Above the standard options of A8/A12 (section 6 step 5): ranks 0-3 of :func:`_rank`."""
+    return _rank(finding) < 4
 
 
 def _finding(rule: ResistanceRule, hits: list[_Hit]) -> ResistanceFinding:

@@ -42,12 +42,14 @@ class SampleKind(StrEnum):
 
 
 class FindingCategory(StrEnum):
-    """Section 6 step 5: transformation > on-target > bypass; local therapy (pattern) after them."""
+    """Section 6 step 5: transformation > on-target > bypass; local therapy (pattern) after them; a plasma
+    copy-number gain is a finding to confirm in tissue (K15, X22), never "no resistance alteration"."""
 
     TRANSFORMATION = "transformation"
     ON_TARGET = "on-target"
     BYPASS = "bypass"
     PATTERN = "pattern"
+    TO_CONFIRM = "to-confirm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +106,28 @@ class ResistanceRule:
     oncokb: str | None
     citations: tuple[int, ...]
     note: str | None
+    when_found: tuple[str, ...] = ()  # mechanisms that must also be found (X6 with T790M: C6)
+    unless_found: tuple[str, ...] = ()  # mechanisms that rule the entry out (X6 T790M-negative)
+    counts_as_actionable: bool = False  # X27: an X9 fusion answers "nothing actionable" without A4/A5
 
     @property
     def actionable(self) -> bool:
-        """A4/A5: the rule names a targeted agent to switch to or add."""
-        return any(action.targeted for action in self.actions)
+        """A4/A5: the rule names a targeted agent to switch to or add (A10 never does, C8)."""
+        return self.counts_as_actionable or any(action.targeted for action in self.actions)
+
+
+@dataclass(frozen=True, slots=True)
+class StandardOptions:
+    """What to offer when nothing actionable was found (A8, A12; X12, X13, X23-X28, X16): each regimen one
+    suggestion; a regimen with a drug the patient progressed on is dropped (R11), and the fallback regimens
+    are offered only when every regimen was dropped (X27 after FLAURA2: docetaxel-based chemotherapy)."""
+
+    rule: Rule
+    drivers: tuple[str, ...]  # driver ids, or `any`
+    therapy_classes: tuple[str, ...]
+    regimens: tuple[SuggestedAction, ...]
+    fallback: tuple[SuggestedAction, ...]
+    trial_referral: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +136,7 @@ class ResistanceKnowledge:
     variant_classes: tuple[VariantClass, ...]
     drivers: tuple[Driver, ...]
     rules: tuple[ResistanceRule, ...]
+    standard_options: tuple[StandardOptions, ...] = ()
 
     def rules_for(self, therapy_class: str) -> tuple[ResistanceRule, ...]:
         return tuple(r for r in self.rules if therapy_class in r.therapy_classes)

@@ -1,35 +1,44 @@
-"""The resistance assessment of one time point: the mechanisms found (resistance.py), the plasma limits of K9
-and the molecular work-up of section 6 step 5 (A3 re-testing, A8 when nothing actionable was found).
+"""The resistance assessment of one time point: the mechanisms found (resistance.py), the plasma categories of
+K9/K15 (plasma_categories.py), the transformation triggers of X10 (transformation.py), the standard options
+when nothing actionable was found (standard_options.py) and the molecular work-up of section 6 step 5 (A3).
+
+``actions`` come in the rank order of section 6 step 5: confirmed transformation, actionable on-target,
+actionable bypass (X6), local therapy (X20), the standard options (X27, X24, X28...; A12/A8 with trial
+referral), then what is not actionable at tier I-III (A10, trial referrals), then the work-up (A3).
+The final assembly of the suggestion set (precedence, C1-C9) is not made here.
 
 Readings taken where the text leaves room:
-- K9 looks at the latest plasma draw on or after the progression date: it is "positive" when a result of that
-  draw is evidence for a mechanism; otherwise it shows the driver (PLASMA_NEGATIVE_FOR_RESISTANCE) or not
-  (PLASMA_NON_INFORMATIVE). Both reflex to tissue unless tissue has been tested since progression.
-- A3 `liquid-biopsy-ctdna` when no molecular result is dated on or after progression; A8
-  `clinical-trial-referral` once tissue, or a plasma draw showing a mechanism, has been tested since
-  progression and no finding names a targeted agent or a histology (transformation).
+- A3 `liquid-biopsy-ctdna` when no molecular result is dated on or after progression (and no transformation is
+  suspected); `tissue-rebiopsy` when the plasma draw is K9 category 2-4, or a transformation is suspected,
+  and no tissue result is dated on or after progression.
+- "Tested" for A8/A12: a tissue result on or after progression, a plasma category 1 (its findings are then
+  the answer; tier-IV findings never suppress A8/A12, C8), or a category 3 with tissue recorded as not
+  feasible. Never after category 2 or 4 alone; not while a K15 plasma copy-number gain is unconfirmed in
+  tissue; not while a transformation is suspected (the histology decides the chemotherapy).
+- A K15 finding's `tissue-rebiopsy` is dropped once tissue has been tested since progression.
 - Without a progression date there is no work-up: the integrator decides when progression is supported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.domain.facts import VariantFact
+from service.domain.plasma_categories import REFLEX_TO_TISSUE, latest_plasma_draw, plasma_category
 from service.domain.resistance import (
     Histology,
     ResistanceContext,
     ResistanceFinding,
     find_mechanisms,
-    shows_alteration,
+    ranks_first,
 )
 from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge, SampleKind
 from service.domain.rules import Flag, Rule
+from service.domain.standard_options import applicable_entry, standard_options
 from service.domain.suggestions import CareSuggestion, SuggestedAction
+from service.domain.transformation import transformation_suspected
 from service.domain.variants import sample_kind
-
-LIQUID_ONLY = (SampleKind.LIQUID,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +60,23 @@ class ResistanceAssessment:
 
 @dataclass(frozen=True, slots=True)
 class _Workup:
-    flags: tuple[Flag, ...]
-    actions: tuple[SuggestedAction, ...]
-    evidence: tuple[str, ...]
+    flags: tuple[Flag, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    standard: tuple[SuggestedAction, ...] = ()
+    actions: tuple[SuggestedAction, ...] = ()
+    evidence: tuple[str, ...] = ()
+    tissue_tested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Tested:
+    """The molecular results dated on or after progression."""
+
+    results: tuple[VariantFact, ...]
+    draw: tuple[VariantFact, ...]
+    plasma: Flag | None
+    tissue: bool
+    suspected: bool
 
 
 def assess_resistance(
@@ -62,11 +85,13 @@ def assess_resistance(
     variants: Sequence[VariantFact] = (),
     histologies: Sequence[Histology] = (),
 ) -> ResistanceAssessment:
-    """X1-X20, K9 and the A3/A8 work-up for the current therapy class."""
+    """X1-X28, K9, K15, X10's triggers and the A3/A8/A12 work-up for the line's backbone class."""
     findings = find_mechanisms(knowledge, context, variants, histologies)
-    workup = _workup(knowledge, context, variants, findings)
-    rules = [f.rule for f in findings] + [Rule.K9 for _ in workup.flags[:1]]
-    actions = [a for f in findings for a in f.actions] + list(workup.actions)
+    workup = _workup(knowledge, context, variants, histologies, findings)
+    first = [a for f in findings if ranks_first(f) for a in f.actions]
+    later = [a for f in findings if not ranks_first(f) for a in _still_open(f, workup.tissue_tested)]
+    actions = [*first, *workup.standard, *later, *workup.actions]
+    rules = [f.rule for f in findings] + list(workup.rules)
     evidence = [s for f in findings for s in f.evidence] + list(workup.evidence)
     return ResistanceAssessment(
         therapy_class=context.therapy_class,
@@ -79,52 +104,109 @@ def assess_resistance(
     )
 
 
+def _still_open(finding: ResistanceFinding, tissue_tested: bool) -> tuple[SuggestedAction, ...]:
+    """K15: once tissue has been tested, the plasma copy-number call no longer asks for a rebiopsy."""
+    resolved = finding.category is FindingCategory.TO_CONFIRM and tissue_tested
+    return () if resolved else finding.actions
+
+
 def _workup(
     knowledge: ResistanceKnowledge,
     context: ResistanceContext,
     variants: Sequence[VariantFact],
+    histologies: Sequence[Histology],
     findings: tuple[ResistanceFinding, ...],
 ) -> _Workup:
     since = context.progression_on
     if since is None:
-        return _Workup((), (), ())
-    tested = [v for v in variants if v.observed_on is not None and v.observed_on >= since]
-    if not tested:
-        return _Workup((), (_action(CareSuggestion.LIQUID_BIOPSY_CTDNA, Rule.A3),), ())
-    shown = {source for f in findings for source in f.evidence}
-    draw = _latest_plasma_draw(tested)
-    flag = _plasma_flag(knowledge, context, draw, shown) if draw else None
-    tissue = [v for v in tested if sample_kind(v) is SampleKind.TISSUE]
-    actions = []
-    if flag is not None and not tissue:
-        actions.append(_action(CareSuggestion.TISSUE_REBIOPSY, Rule.K9, Rule.A3))
-    plasma_positive = any(v.source in shown for v in draw)
-    if (tissue or plasma_positive) and not any(_answers_the_question(f) for f in findings):
-        actions.append(_action(CareSuggestion.CLINICAL_TRIAL_REFERRAL, Rule.A8))
-    flags = (flag,) if flag else ()
-    return _Workup(flags, tuple(actions), tuple(v.source for v in draw) if flag else ())
+        return _Workup()
+    tested = _tested(knowledge, context, variants, histologies, findings)
+    flags = [Flag.TRANSFORMATION_SUSPECTED] if tested.suspected else []
+    flags += [tested.plasma] if tested.plasma else []
+    standard = (
+        standard_options(knowledge, context, variants)
+        if _nothing_actionable(context, tested, findings)
+        else ()
+    )
+    return _Workup(
+        flags=tuple(flags),
+        rules=_workup_rules(knowledge, context, variants, tested, bool(standard)),
+        standard=standard,
+        actions=_retesting(context, tested),
+        evidence=tuple(v.source for v in tested.draw) if tested.plasma else (),
+        tissue_tested=tested.tissue,
+    )
 
 
-def _latest_plasma_draw(tested: list[VariantFact]) -> list[VariantFact]:
-    plasma = [v for v in tested if sample_kind(v) is SampleKind.LIQUID]
-    latest = max((v.observed_on for v in plasma if v.observed_on), default=None)
-    return [v for v in plasma if v.observed_on == latest]
+def _tested(
+    knowledge: ResistanceKnowledge,
+    context: ResistanceContext,
+    variants: Sequence[VariantFact],
+    histologies: Sequence[Histology],
+    findings: tuple[ResistanceFinding, ...],
+) -> _Tested:
+    since = context.progression_on
+    results = tuple(v for v in variants if v.observed_on is not None and since and v.observed_on >= since)
+    draw = tuple(latest_plasma_draw(results))
+    tissue = any(sample_kind(v) is SampleKind.TISSUE for v in results)
+    histology_since = any(_dated_on_or_after(h, context) for h in histologies)
+    confirmed = any(f.category is FindingCategory.TRANSFORMATION for f in findings)
+    open_question = not (confirmed or tissue or histology_since)
+    suspected = open_question and transformation_suspected(knowledge, context, variants)
+    plasma = plasma_category(knowledge, context, draw, findings)
+    return _Tested(results, draw, plasma, tissue, suspected)
 
 
-def _plasma_flag(
-    knowledge: ResistanceKnowledge, context: ResistanceContext, draw: list[VariantFact], shown: set[str]
-) -> Flag | None:
-    """K9: a plasma draw after progression without a mechanism, with or without the known driver."""
-    if any(v.source in shown for v in draw):
-        return None
-    drivers = knowledge.drivers_for(context.therapy_class)
-    seen = any(shows_alteration(d.alteration, LIQUID_ONLY, draw, knowledge) for d in drivers)
-    return Flag.PLASMA_NEGATIVE_FOR_RESISTANCE if seen else Flag.PLASMA_NON_INFORMATIVE
+def _dated_on_or_after(fact: Histology, context: ResistanceContext) -> bool:
+    day = getattr(fact, "observed_on", None) or getattr(fact, "onset_on", None)
+    since = context.progression_on
+    return day is not None and since is not None and day >= since
+
+
+def _nothing_actionable(
+    context: ResistanceContext, tested: _Tested, findings: tuple[ResistanceFinding, ...]
+) -> bool:
+    """A8/A12: tested (section 6 step 5, K9) and no finding at tier I-III answers the question."""
+    if tested.suspected or any(_answers_the_question(f) for f in findings):
+        return False
+    unconfirmed = any(f.category is FindingCategory.TO_CONFIRM for f in findings)
+    if unconfirmed and not tested.tissue:
+        return False
+    informative = tested.plasma is Flag.PLASMA_NEGATIVE_FOR_RESISTANCE and context.tissue_not_feasible
+    return tested.tissue or tested.plasma is Flag.PLASMA_RESISTANCE_FOUND or informative
 
 
 def _answers_the_question(finding: ResistanceFinding) -> bool:
     """A8 is for "nothing actionable": a targeted agent (A4, A5) or a new histology (A7) answers it."""
     return finding.actionable or finding.category is FindingCategory.TRANSFORMATION
+
+
+def _retesting(context: ResistanceContext, tested: _Tested) -> tuple[SuggestedAction, ...]:
+    """A3: plasma first when nothing was tested; tissue for K9 categories 2-4 or suspected transformation."""
+    if not tested.results and not tested.suspected:
+        return (_action(CareSuggestion.LIQUID_BIOPSY_CTDNA, Rule.A3),)
+    if tested.tissue or context.tissue_not_feasible:
+        return ()
+    if tested.suspected:
+        return (_action(CareSuggestion.TISSUE_REBIOPSY, Rule.X10, Rule.A3),)
+    if tested.plasma in REFLEX_TO_TISSUE:
+        return (_action(CareSuggestion.TISSUE_REBIOPSY, Rule.K9, Rule.A3),)
+    return ()
+
+
+def _workup_rules(
+    knowledge: ResistanceKnowledge,
+    context: ResistanceContext,
+    variants: Sequence[VariantFact],
+    tested: _Tested,
+    standard: bool,
+) -> tuple[Rule, ...]:
+    rules = [Rule.X10] if tested.suspected else []
+    rules += [Rule.K9] if tested.plasma else []
+    rules += [Rule.K15] if tested.plasma is Flag.PLASMA_CNV_TO_CONFIRM else []
+    entry = applicable_entry(knowledge, context.therapy_class, variants) if standard else None
+    rules += [entry.rule] if entry else []
+    return tuple(rules)
 
 
 def _action(code: CareSuggestion, *rules: Rule) -> SuggestedAction:
@@ -144,4 +226,4 @@ def _merged(actions: list[SuggestedAction]) -> tuple[SuggestedAction, ...]:
 def _combine(first: SuggestedAction, again: SuggestedAction) -> SuggestedAction:
     notes = [n for n in (first.note, again.note) if n]
     rules = tuple(dict.fromkeys(first.rules + again.rules))
-    return SuggestedAction(first.code, first.drugs, " ".join(dict.fromkeys(notes)) or None, rules)
+    return replace(first, note=" ".join(dict.fromkeys(notes)) or None, rules=rules)

@@ -35,12 +35,18 @@ TARGETED = frozenset({CareSuggestion.SWITCH_THERAPY, CareSuggestion.ADD_TARGETED
 
 @dataclass(frozen=True, slots=True)
 class SuggestedAction:
-    """One care suggestion, its drugs (lower-case INN), a note for the report and the rules behind it."""
+    """One care suggestion, its drugs (lower-case INN; a regimen lists all its drugs, C9), a note for the
+    report, the rules behind it, and for a switch, add-on, histology-directed or A10 suggestion its indicative
+    evidence tier (section 5), evidence label and jurisdiction label (ids of texts.yaml ``evidence-label.*``
+    and ``jurisdiction.*``, Z6)."""
 
     code: CareSuggestion
     drugs: tuple[str, ...]
     note: str | None
     rules: tuple[Rule, ...]
+    tier: str | None = None
+    label: str | None = None
+    jurisdiction: str | None = None
 
     @property
     def targeted(self) -> bool:

@@ -18,17 +18,43 @@ from service.domain.resistance_kb import (
     ResistanceKnowledge,
     ResistanceRule,
     SampleKind,
+    StandardOptions,
     VariantClass,
 )
 from service.domain.rules import Flag, Rule
 from service.domain.suggestions import CareSuggestion, SuggestedAction
 from service.knowledge.loader import MappingModel
 
-X_RULES = tuple(Rule(f"X{n}") for n in range(1, 21))
-A_RULES = tuple(Rule(f"A{n}") for n in range(10))
+X_RULES = tuple(Rule(f"X{n}") for n in range(1, 29))
+A_RULES = tuple(Rule(f"A{n}") for n in range(14))
 Gene = Field(pattern=r"^[A-Z0-9-]+$")
 TIER = r"^(standard-of-care|(I|II|III)(-[A-C])?(/(I|II|III)(-[A-C])?|/IV|/X)?|IV(/X)?|X(/IV)?)$"
 ANY_DRIVER = "any"
+# C9: these suggestions state their evidence tier, evidence label and jurisdiction label (texts.yaml
+# evidence-label.* and jurisdiction.*, Z6).
+LABELLED = frozenset(
+    {
+        CareSuggestion.SWITCH_THERAPY,
+        CareSuggestion.ADD_TARGETED_AGENT,
+        CareSuggestion.HISTOLOGY_DIRECTED_CHEMOTHERAPY,
+        CareSuggestion.MDT_TRIAL_CONSIDERATION,
+    }
+)
+EvidenceLabel = Literal[
+    "randomised-phase-3",
+    "single-arm-phase-2",
+    "retrospective",
+    "tier-iv-not-standard",
+    "not-standard-of-care",
+    "standard-of-care",
+]
+Jurisdiction = Literal[
+    "approved-china",
+    "approved-fda-ema",
+    "approved-fda",
+    "not-approved-investigational",
+    "standard-approved",
+]
 
 
 class CompanionModel(MappingModel):
@@ -85,17 +111,30 @@ class ActionModel(MappingModel):
     drugs: tuple[str, ...] = ()
     a_rule: Rule
     note: str | None = None
+    tier: str | None = Field(default=None, pattern=TIER)
+    label: EvidenceLabel | None = None
+    jurisdiction: Jurisdiction | None = None
 
     @model_validator(mode="after")
     def _a_rule_and_inn(self) -> ActionModel:
         if self.a_rule not in A_RULES:
-            raise ValueError("a_rule must be one of A0-A9")
+            raise ValueError("a_rule must be one of A0-A13")
         if any(drug != drug.lower() for drug in self.drugs):
             raise ValueError("drugs are lower-case INNs, as in drugs.yaml")
+        if self.code in LABELLED and None in (self.tier, self.label, self.jurisdiction):
+            raise ValueError(f"a {self.code} action states its tier, label and jurisdiction (C9)")
         return self
 
     def to_domain(self, rule: Rule) -> SuggestedAction:
-        return SuggestedAction(self.code, self.drugs, self.note, (rule, self.a_rule))
+        return SuggestedAction(
+            self.code,
+            self.drugs,
+            self.note,
+            (rule, self.a_rule),
+            tier=self.tier,
+            label=self.label,
+            jurisdiction=self.jurisdiction,
+        )
 
 
 class VariantClassModel(MappingModel):
@@ -136,11 +175,14 @@ class RuleModel(MappingModel):
     oncokb: str | None = None
     citations: tuple[int, ...] = Field(min_length=1)
     note: str | None = None
+    when_found: tuple[str, ...] = ()
+    unless_found: tuple[str, ...] = ()
+    counts_as_actionable: bool = False
 
     @model_validator(mode="after")
     def _an_x_rule(self) -> RuleModel:
         if self.id not in X_RULES:
-            raise ValueError("id must be one of X1-X20")
+            raise ValueError("id must be one of X1-X28")
         return self
 
     def to_domain(self) -> ResistanceRule:
@@ -159,6 +201,35 @@ class RuleModel(MappingModel):
             oncokb=self.oncokb,
             citations=self.citations,
             note=self.note,
+            when_found=self.when_found,
+            unless_found=self.unless_found,
+            counts_as_actionable=self.counts_as_actionable,
+        )
+
+
+class StandardOptionsModel(MappingModel):
+    id: Rule
+    drivers: tuple[str, ...] = Field(min_length=1)
+    therapy_classes: tuple[str, ...] = Field(min_length=1)
+    regimens: tuple[ActionModel, ...] = Field(min_length=1)
+    fallback: tuple[ActionModel, ...] = ()
+    trial_referral: bool = True
+    citations: tuple[int, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _an_x_or_a8_rule(self) -> StandardOptionsModel:
+        if self.id not in (*X_RULES, Rule.A8):
+            raise ValueError("id must be one of X1-X28 or A8")
+        return self
+
+    def to_domain(self) -> StandardOptions:
+        return StandardOptions(
+            rule=self.id,
+            drivers=self.drivers,
+            therapy_classes=self.therapy_classes,
+            regimens=tuple(r.to_domain(self.id) for r in self.regimens),
+            fallback=tuple(r.to_domain(self.id) for r in self.fallback),
+            trial_referral=self.trial_referral,
         )
 
 
@@ -167,6 +238,7 @@ class ResistanceKnowledgeBase(MappingModel):
     variant_classes: tuple[VariantClassModel, ...]
     drivers: tuple[DriverModel, ...] = Field(min_length=1)
     rules: tuple[RuleModel, ...] = Field(min_length=1)
+    standard_options: tuple[StandardOptionsModel, ...] = ()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ResistanceKnowledgeBase:
@@ -175,6 +247,9 @@ class ResistanceKnowledgeBase(MappingModel):
         for index, rule in enumerate(self.rules):
             if rule.driver not in drivers:
                 raise ValueError(f"rules[{index}]: driver {rule.driver!r} is not in drivers")
+        for index, options in enumerate(self.standard_options):
+            if unknown := set(options.drivers) - drivers:
+                raise ValueError(f"standard_options[{index}]: drivers {sorted(unknown)} are not in drivers")
         entries = [(f"rules[{i}]", r.alteration) for i, r in enumerate(self.rules)]
         entries += [(f"drivers[{i}]", d.alteration) for i, d in enumerate(self.drivers)]
         for where, alteration in entries:
@@ -189,4 +264,5 @@ class ResistanceKnowledgeBase(MappingModel):
             variant_classes=tuple(c.to_domain() for c in self.variant_classes),
             drivers=tuple(d.to_domain() for d in self.drivers),
             rules=tuple(r.to_domain() for r in self.rules),
+            standard_options=tuple(o.to_domain() for o in self.standard_options),
         )

@@ -103,27 +103,27 @@ def test_X5_l718_g724_on_osimertinib(protein: str) -> None:
     [
         ("11", [(Rule.X6, "MET-AMP-HIGH")]),
         ("10", [(Rule.X6, "MET-AMP-HIGH")]),
-        ("9.9", [(Rule.X6, "MET-AMP")]),
-        ("6", [(Rule.X6, "MET-AMP")]),
-        ("5", [(Rule.X6, "MET-AMP")]),
+        ("9.9", [(Rule.X21, "MET-AMP")]),
+        ("6", [(Rule.X21, "MET-AMP")]),
+        ("5", [(Rule.X21, "MET-AMP")]),
         ("4.9", []),
         (None, []),
     ],
 )
 def test_X6_met_amplification_levels(copies: str | None, expected: list[tuple[Rule, str]]) -> None:
-    """X6 / T38: tissue MET copy number >= 10 is high level, >= 5 meets INSIGHT, below 5 is nothing."""
+    """X6 / X21 / T38: after osimertinib tissue MET copy number >= 10 is high level (X6), 5-<10 is X21."""
     assert mechanisms(OSIMERTINIB, variant("MET", kind=TISSUE, copies=copies)) == expected
 
 
 @pytest.mark.parametrize(
     ("copies", "ratio", "expected"),
     [
-        (None, "2.2", [(Rule.X6, "MET-AMP")]),  # T38: MET/CEP7 2.2 alone meets INSIGHT
-        (None, "2", [(Rule.X6, "MET-AMP")]),  # inclusive
+        (None, "2.2", [(Rule.X21, "MET-AMP")]),  # T38: MET/CEP7 2.2 alone meets INSIGHT
+        (None, "2", [(Rule.X21, "MET-AMP")]),  # inclusive
         (None, "1.9", []),
-        ("4", "2.5", [(Rule.X6, "MET-AMP")]),  # either threshold is enough
+        ("4", "2.5", [(Rule.X21, "MET-AMP")]),  # either threshold is enough
         ("11", "1.5", [(Rule.X6, "MET-AMP-HIGH")]),  # high level needs the copy number (GCN >= 10)
-        (None, "12", [(Rule.X6, "MET-AMP")]),  # a ratio alone is never high level
+        (None, "12", [(Rule.X21, "MET-AMP")]),  # a ratio alone is never high level
     ],
 )
 def test_X6_met_cep7_ratio(copies: str | None, ratio: str, expected: list[tuple[Rule, str]]) -> None:
@@ -155,19 +155,20 @@ def test_X6_high_level_supersedes_the_lower_level() -> None:
 
 
 def test_X6_plasma_copy_number_is_not_enough() -> None:
-    """X6: plasma copy-number testing is insensitive and not thresholded; unknown specimens still count."""
-    assert mechanisms(OSIMERTINIB, variant("MET", copies="12")) == []
+    """X6 / K15: a plasma copy number is only a finding to confirm (X22); unknown specimens still count."""
+    assert mechanisms(OSIMERTINIB, variant("MET", copies="12")) == [(Rule.X22, "MET-AMP-PLASMA")]
     assert mechanisms(OSIMERTINIB, variant("MET", kind=UNKNOWN, copies="12")) == [(Rule.X6, "MET-AMP-HIGH")]
 
 
-def test_X6_low_level_note_and_action() -> None:
-    """T38 variant: MET-AMP keeps the TKI and adds a MET TKI, with a lower-expected-benefit note."""
+def test_X21_met_non_high_after_osimertinib_is_A10_only() -> None:
+    """T38 variant / X21: MET-AMP after osimertinib is MDT/trial consideration, never an add-on."""
     (finding,) = find_mechanisms(
         RESISTANCE, ResistanceContext(OSIMERTINIB, DAY_0), [variant("MET", kind=TISSUE, copies="6")]
     )
     (action,) = finding.actions
-    assert action.code is CareSuggestion.ADD_TARGETED_AGENT and "savolitinib" in action.drugs
-    assert action.note is not None and "Lower expected benefit" in action.note
+    assert action.code is CareSuggestion.MDT_TRIAL_CONSIDERATION
+    assert action.drugs == ("osimertinib", "savolitinib") and action.label == "not-standard-of-care"
+    assert action.note is not None and "weak data" in action.note and not finding.actionable
     assert finding.alterations == ("MET copy number 6",) and finding.samples == (SampleKind.TISSUE,)
 
 
@@ -197,7 +198,7 @@ def test_X10_sclc_transformation_example_T40() -> None:
     context = ResistanceContext(OSIMERTINIB, DAY_0)
     facts = [variant("MET", kind=TISSUE, copies="11"), variant("EGFR", "p.C797S")]
     findings = find_mechanisms(RESISTANCE, context, facts, [histology("small-cell", small_cell=True)])
-    assert [f.mechanism for f in findings] == ["SCLC-TRANSFORMATION", "EGFR-C797S", "MET-AMP-HIGH"]
+    assert [f.mechanism for f in findings] == ["SCLC-TRANSFORMATION", "MET-AMP-HIGH", "EGFR-C797S"]
     (action,) = findings[0].actions
     assert action.code is CareSuggestion.HISTOLOGY_DIRECTED_CHEMOTHERAPY and "etoposide" in action.drugs
     assert action.note is not None and "0/17" in action.note
@@ -254,8 +255,8 @@ def test_X15_points_away_from_lorlatinib() -> None:
     """X15: G2032R suggests repotrectinib or taletrectinib and says lorlatinib is not active."""
     context = ResistanceContext(CRIZOTINIB, DAY_0)
     (finding,) = find_mechanisms(RESISTANCE, context, [variant("ROS1", "p.G2032R")])
-    assert finding.actions[0].drugs == ("repotrectinib", "taletrectinib")
-    assert "Lorlatinib" in (finding.actions[0].note or "")
+    assert [a.drugs for a in finding.actions] == [("repotrectinib",), ("taletrectinib",)]
+    assert "lorlatinib are not active" in finding.evidence_basis
 
 
 def test_X20_oligoprogression_ranks_below_a_matched_switch() -> None:
@@ -269,10 +270,10 @@ def test_X20_oligoprogression_ranks_below_a_matched_switch() -> None:
     assert mechanisms("immune-checkpoint-inhibitor", oligo=True) == []
 
 
-def test_ranking_on_target_before_bypass() -> None:
-    """Section 6 step 5: an actionable on-target mutation ranks above an actionable bypass alteration."""
+def test_ranking_tier_iv_on_target_after_actionable_bypass() -> None:
+    """Section 6 step 5: a tier-IV on-target finding (X5, A10) ranks below an actionable bypass (X8)."""
     facts = (variant("BRAF", "p.V600E"), variant("EGFR", "p.L718Q"))
-    assert [rule for rule, _ in mechanisms(OSIMERTINIB, *facts)] == [Rule.X5, Rule.X8]
+    assert [rule for rule, _ in mechanisms(OSIMERTINIB, *facts)] == [Rule.X8, Rule.X5]
 
 
 def test_facts_before_therapy_start_and_absent_results_do_not_count() -> None:
@@ -304,7 +305,7 @@ def test_the_same_mechanism_in_two_samples_is_one_finding() -> None:
 )
 def test_driver_classes(protein: str, shown: bool) -> None:
     """Exon 19 deletions are a class (codons 729-761, or the lab's words); L858R and G719X are drivers."""
-    (driver,) = RESISTANCE.drivers_for(GEFITINIB)
+    driver = RESISTANCE.drivers_for(GEFITINIB)[0]
     found = shows_alteration(driver.alteration, (SampleKind.LIQUID,), [variant("EGFR", protein)], RESISTANCE)
     assert bool(found) is shown
 
@@ -313,7 +314,7 @@ def test_variant_class_needs_its_gene_and_a_known_name() -> None:
     """A `class:` pattern matches only its own gene, and one naming no class of the KB matches nothing."""
     from dataclasses import replace
 
-    (driver,) = RESISTANCE.drivers_for(GEFITINIB)
+    driver = RESISTANCE.drivers_for(GEFITINIB)[0]
     odd = replace(driver.alteration, protein=("class:nonexistent",))
     assert shows_alteration(odd, (SampleKind.LIQUID,), [variant("EGFR", "p.E746_A750del")], RESISTANCE) == ()
     assert RESISTANCE.variant_class("ex19del") is not None and RESISTANCE.variant_class("nope") is None

@@ -17,6 +17,7 @@ PROGRESSION = 240
 L858R = variant("EGFR", "NP_005219.2:p.Leu858Arg", vaf="0.07")
 T790M = variant("EGFR", "NP_005219.2:p.Thr790Met")
 L858R_TISSUE = variant("EGFR", "p.L858R", kind=TISSUE, on=-40)
+A12 = ("switch-therapy", "switch-therapy", "clinical-trial-referral")
 
 
 def assess(
@@ -34,9 +35,9 @@ def codes(result: ResistanceAssessment) -> list[str]:
 def test_seed_t790m_progression_example() -> None:
     """seed-t790m-progression: plasma T790M 3 % on gefitinib gives EGFR-T790M and a switch to osimertinib."""
     result = assess(GEFITINIB, L858R_TISSUE, L858R, T790M)
-    assert result.mechanisms == ("EGFR-T790M",) and result.flags == ()
+    assert result.mechanisms == ("EGFR-T790M",) and result.flags == (Flag.PLASMA_RESISTANCE_FOUND,)
     assert codes(result) == ["switch-therapy"] and result.actions[0].drugs == ("osimertinib",)
-    assert result.rules == (Rule.X1,) and result.evidence == (T790M.source,)
+    assert result.rules == (Rule.X1, Rule.K9) and result.evidence[0] == T790M.source
     assert result.knowledge_version == RESISTANCE.version and result.therapy_class == GEFITINIB
 
 
@@ -60,14 +61,17 @@ def test_K9_only_the_latest_plasma_draw_after_progression_counts() -> None:
     later = variant("EGFR", "p.L858R", on=PROGRESSION + 30)
     result = assess(GEFITINIB, earlier_t790m, later)
     assert result.mechanisms == ("EGFR-T790M",) and result.flags == (Flag.PLASMA_NEGATIVE_FOR_RESISTANCE,)
+    assert codes(result) == ["switch-therapy", "tissue-rebiopsy"]
     assert assess(GEFITINIB, variant("EGFR", "p.L858R", on=100)).flags == ()
 
 
 def test_K9_tissue_already_tested_needs_no_reflex_and_goes_to_A8() -> None:
-    """K9 with tissue tested since progression and nothing actionable: no rebiopsy, A8 trial referral."""
+    """K9 with tissue tested since progression and nothing actionable: no rebiopsy, A8 platinum-based
+    chemotherapy for the histology and trial referral."""
     result = assess(GEFITINIB, L858R, variant("EGFR", "p.L858R", kind=TISSUE))
     assert result.flags == (Flag.PLASMA_NEGATIVE_FOR_RESISTANCE,)
-    assert codes(result) == ["clinical-trial-referral"] and result.actions[0].rules == (Rule.A8,)
+    assert codes(result) == ["switch-therapy", "clinical-trial-referral"]
+    assert result.actions[0].drugs == ("carboplatin", "pemetrexed") and result.actions[1].rules == (Rule.A8,)
 
 
 def test_A3_no_molecular_result_since_progression() -> None:
@@ -92,14 +96,15 @@ def test_no_workup_without_a_progression_date() -> None:
 @pytest.mark.parametrize(
     ("facts", "expected"),
     [
-        ([variant("EGFR", "p.[T790M;C797S]")], ["clinical-trial-referral"]),
-        ([variant("KRAS", "p.G12D")], ["clinical-trial-referral"]),
-        ([variant("EGFR", "p.C797S")], ["switch-therapy", "clinical-trial-referral"]),
-        ([variant("MET", kind=TISSUE, copies="12")], ["add-targeted-agent"]),
+        ([variant("EGFR", "p.[T790M;C797S]")], [*A12]),
+        ([variant("KRAS", "p.G12D")], [*A12]),
+        ([variant("EGFR", "p.C797S")], [*A12, "mdt-trial-consideration"]),
+        ([variant("MET", kind=TISSUE, copies="12")], ["add-targeted-agent", "add-targeted-agent"]),
     ],
 )
 def test_A8_only_when_nothing_actionable(facts: list[VariantFact], expected: list[str]) -> None:
-    """A8: a trial referral once plasma shows only non-actionable alterations; none after a matched agent."""
+    """A8/A12 (X27): the standard options once plasma shows only non-actionable alterations (category 1);
+    tier-IV findings (A10) never suppress them (C8); none after a matched agent."""
     assert codes(assess(OSIMERTINIB, *facts)) == expected
 
 
@@ -114,6 +119,6 @@ def test_A8_not_after_a_transformation() -> None:
 def test_repeated_suggestions_merge_their_rules_and_notes() -> None:
     """Two findings that both suggest a trial give one suggestion naming both rules."""
     result = assess(OSIMERTINIB, variant("EGFR", "p.[T790M;C797S]"), variant("KRAS", "p.G12D"))
-    (action,) = result.actions
+    action = result.actions[2]
     assert action.code is CareSuggestion.CLINICAL_TRIAL_REFERRAL
-    assert action.rules == (Rule.X2, Rule.A8, Rule.X9) and action.note is not None
+    assert action.rules == (Rule.X27, Rule.A12, Rule.X2, Rule.A8, Rule.X9) and action.note is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.domain.resistance_kb import AlterationKind
+from service.domain.resistance_kb import AlterationKind, FindingCategory
 from service.domain.rules import Rule
 from service.knowledge import MappingError, load_knowledge
 from tests.conftest import REPO, SHARED
@@ -29,12 +29,13 @@ def test_every_rule_has_mechanism_action_tier_and_citation() -> None:
     """Each entry names a mechanism, at least one action, an indicative tier and at least one reference."""
     for rule in KB.rules:
         assert rule.mechanism and rule.actions and rule.tier and rule.citations, rule.rule
-        assert all(1 <= n <= 49 for n in rule.citations), rule.rule
+        assert all(1 <= n <= 70 for n in rule.citations), rule.rule  # section 9 has [1]-[70] since 0.2
 
 
 def test_every_x_rule_of_section_5_is_present() -> None:
-    """X1-X20 all have at least one entry."""
-    assert {r.rule for r in KB.rules} == {Rule(f"X{n}") for n in range(1, 21)}
+    """X1-X28 all have at least one entry, as a rule or as standard options (X24-X28 name no alteration)."""
+    named = {r.rule for r in KB.rules} | {o.rule for o in KB.standard_options}
+    assert named == {Rule(f"X{n}") for n in range(1, 29)} | {Rule.A8}
 
 
 def test_citations_exist_in_the_rules_document() -> None:
@@ -76,17 +77,19 @@ def test_mechanism_codes_of_the_contract_are_present() -> None:
 
 
 def test_amplification_rules_need_tissue_and_histology_rules_are_tissue_only() -> None:
-    """K9: plasma is weak for copy number, so amplification entries never accept a liquid biopsy."""
+    """K9/K15: plasma is weak for copy number, so only X22 (a finding to confirm) reads a plasma gain."""
     for rule in KB.rules:
         if rule.alteration.kind in (AlterationKind.AMPLIFICATION, AlterationKind.HISTOLOGY):
-            assert "liquid" not in rule.samples, rule.rule
+            to_confirm = rule.category is FindingCategory.TO_CONFIRM
+            assert ("liquid" in rule.samples) is to_confirm, rule.rule
+            assert to_confirm is (rule.rule is Rule.X22), rule.rule
 
 
 def test_supersedes_names_a_mechanism_of_the_same_rule() -> None:
-    """MET-AMP-HIGH supersedes MET-AMP, both X6."""
+    """MET-AMP-HIGH supersedes MET-AMP (X6, X21); ROS1-G2032R supersedes other ROS1 mutations (X15, X23)."""
     for rule in KB.rules:
         for lower in rule.supersedes:
-            assert any(o.mechanism == lower and o.rule == rule.rule for o in KB.rules)
+            assert lower in {o.mechanism for o in KB.rules}
 
 
 def test_version_is_reported() -> None:
@@ -97,7 +100,7 @@ def test_version_is_reported() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ("id: X1\n", "id: K1\n", "id must be one of X1-X20"),
+        ("id: X1\n", "id: K1\n", "id must be one of X1-X28"),
         (
             "driver: EGFR-sensitising\n    therapy_classes: [egfr-tki-1st-generation, egfr-tki-2nd",
             "driver: nobody\n    therapy_classes: [egfr-tki-1st-generation, egfr-tki-2nd",
@@ -106,20 +109,27 @@ def test_version_is_reported() -> None:
         ("citations: [26, 27, 17, 18]", "citations: []", "at least 1 item"),
         ("tier: I-A\n    oncokb", "tier: great\n    oncokb", "should match pattern"),
         (
-            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4}",
-            "{code: switch-therapy, drugs: [Osimertinib], a_rule: A4}",
+            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4,",
+            "{code: switch-therapy, drugs: [Osimertinib], a_rule: A4,",
             "lower-case INNs",
         ),
         (
-            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4}",
-            "{code: switch-therapy, drugs: [osimertinib], a_rule: X4}",
-            "one of A0-A9",
+            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4,",
+            "{code: switch-therapy, drugs: [osimertinib], a_rule: X4,",
+            "one of A0-A13",
         ),
         (
-            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4}",
-            "{code: swap, drugs: [osimertinib], a_rule: A4}",
+            "{code: switch-therapy, drugs: [osimertinib], a_rule: A4,",
+            "{code: swap, drugs: [osimertinib], a_rule: A4,",
             "Input should be",
         ),
+        (
+            "a_rule: A4, tier: I-A, label: randomised-phase-3, jurisdiction: standard-approved}",
+            "a_rule: A4, tier: I-A, label: randomised-phase-3}",
+            "states its tier, label and jurisdiction (C9)",
+        ),
+        ("drivers: [EGFR-sensitising]\n", "drivers: [nobody]\n", "drivers ['nobody'] are not in drivers"),
+        ("  - id: X27\n    drivers", "  - id: K1\n    drivers", "id must be one of X1-X28 or A8"),
         ("genes: [EGFR], protein: [T790M]}", "genes: [egfr], protein: [T790M]}", "upper case"),
         ("genes: [EGFR], protein: [T790M]}", "genes: [EGFR]}", "lacks what it is matched on"),
         (
