@@ -48,11 +48,6 @@ class DrugRole(StrEnum):
     SUPPORTIVE = "supportive"
     UNMAPPED = "unmapped"
 
-    @property
-    def antineoplastic(self) -> bool:
-        """R3: ATC L01 drugs make lines; supportive and unknown drugs never do."""
-        return self not in (DrugRole.SUPPORTIVE, DrugRole.UNMAPPED)
-
 
 class LineOutcome(StrEnum):
     """R11: how a line ended (``ongoing`` while it runs)."""
@@ -257,6 +252,7 @@ class _Episode:
     sources: list[str] = field(default_factory=list)
     groups: set[str] = field(default_factory=set)
     statuses: set[str | None] = field(default_factory=set)
+    ordered: bool = False  # an order or statement is among its records (else administrations only)
 
 
 def _episodes(
@@ -276,7 +272,7 @@ def _episodes(
             last = _Episode(record.drug, record.drug_class, start, start, False, False, None)
             episodes.append(last)
         _add(last, record, start, end, open_)
-    components = [_component(e, roles) for group in by_drug.values() for e in group]
+    components = [_component(e, roles, as_of) for group in by_drug.values() for e in group]
     return sorted(components, key=lambda c: (c.started_on, c.drug)), unknown_end
 
 
@@ -304,22 +300,29 @@ def _end(
 
 
 def _add(episode: _Episode, record: TherapyFact, start: dt.date, end: dt.date | None, open_: bool) -> None:
+    """The latest order or statement says whether the episode still runs (records arrive by start date); an
+    administration is one dose: it dates the episode but never closes one an order holds open."""
     episode.sources.append(record.source)
     episode.groups.update(record.groups)
     episode.statuses.add(record.status)
     episode.last_on = max(episode.last_on, end or start)
-    episode.open = open_ if start >= episode.started_on else episode.open or open_
-    episode.on_hold = record.status == "on-hold" if open_ else episode.on_hold and episode.open
+    if record.record is not TherapyRecordKind.ADMINISTRATION:
+        episode.ordered = True
+        episode.open = open_
+        episode.on_hold = open_ and record.status == "on-hold"
     episode.ended_on = None if episode.open else max(d for d in (episode.ended_on, end, start) if d)
 
 
-def _component(episode: _Episode, roles: Mapping[str, DrugRole]) -> Component:
+def _component(episode: _Episode, roles: Mapping[str, DrugRole], as_of: dt.date) -> Component:
+    """An episode documented by administrations only (an eMAR feed) still runs while its last dose is no
+    more than ``EPISODE_GAP_DAYS`` before ``as_of`` (R1: the gap that still joins two records)."""
+    recent = not episode.ordered and (as_of - episode.last_on).days <= EPISODE_GAP_DAYS
     return Component(
         drug=episode.drug,
         drug_class=episode.drug_class,
         role=roles.get(episode.drug_class, DrugRole.UNMAPPED),
         started_on=episode.started_on,
-        ended_on=episode.ended_on,
+        ended_on=None if recent else episode.ended_on,
         on_hold=episode.on_hold,
         sources=tuple(episode.sources),
         groups=frozenset(episode.groups),

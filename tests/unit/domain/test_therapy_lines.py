@@ -109,10 +109,36 @@ def test_R1_stopped_order_ends_at_its_last_administration() -> None:
     assert Flag.THERAPY_END_UNKNOWN not in ctx.flags
 
 
+def test_R1_an_administration_never_closes_an_active_order() -> None:
+    """A dose given under an active order dates the episode; the order keeps it running."""
+    ctx = context(
+        record("osimertinib", D(2025, 1, 1)),
+        record("osimertinib", D(2025, 2, 1), kind=Kind.ADMINISTRATION, status="completed"),
+    )
+    assert ctx.current is not None and ctx.current.ended_on is None and ctx.active
+
+
+def test_R1_administrations_only_run_while_doses_are_recent() -> None:
+    """Infusions every 3 weeks with no order sent: still given 3 weeks after the last dose, not 3 months."""
+    doses = [
+        record(
+            "pembrolizumab",
+            D(2025, 1, 1) + dt.timedelta(days=21 * i),
+            kind=Kind.ADMINISTRATION,
+            status="completed",
+        )
+        for i in range(4)
+    ]
+    assert context(*doses, as_of=D(2025, 3, 26)).active
+    stopped = context(*doses, as_of=D(2025, 6, 30))
+    assert not stopped.active and stopped.current is not None
+    assert stopped.current.ended_on == D(2025, 3, 5)
+
+
 @pytest.mark.parametrize(
     ("status", "intent"),
     [("entered-in-error", "order"), ("cancelled", "order"), ("draft", "order"), ("active", "proposal"),
-     ("active", "option"), ("draft", "plan")],
+     ("active", "option"), ("unknown", "plan")],
 )  # fmt: skip
 def test_R2_orders_that_do_not_count(status: str, intent: str) -> None:
     """T47: erroneous, cancelled, draft, proposed and optional orders never make or change a line."""
@@ -253,6 +279,20 @@ def test_R7_adding_a_drug_after_pd_is_a_new_line_with_the_same_backbone() -> Non
     assert ctx.current.started_on == D(2025, 2, 1)
     assert ctx.current.backbone is not None and ctx.current.backbone.drug == "osimertinib"
     assert "osimertinib" in ctx.progressed_on
+
+
+def test_R11_a_completed_line_replaced_without_pd_is_completed() -> None:
+    """Four completed cycles of carboplatin-pemetrexed, then docetaxel months later without PD."""
+    ctx = context(
+        record("carboplatin", D(2024, 1, 1), status="completed", end=D(2024, 3, 4)),
+        record("pemetrexed", D(2024, 1, 1), status="completed", end=D(2024, 3, 4)),
+        record("docetaxel", D(2024, 9, 1)),
+    )
+    assert ctx.prior[0].outcome is LineOutcome.COMPLETED and not ctx.progressed_on
+    assert ctx.prior[0].sources == (
+        "request/carboplatin-2024-01-01-completed",
+        "request/pemetrexed-2024-01-01-completed",
+    )
 
 
 def test_R7_a_partner_added_without_pd_joins_the_line() -> None:
