@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from service.domain.coherence import DroppedSuggestion
 from service.domain.resistance import ResistanceFinding
 from service.domain.response import BestOverallResponse, TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -104,3 +105,4 @@ class Assessment:
     knowledge_base_version: str
     current_drugs: tuple[str, ...] = ()  # the current line's drugs still given (R6): what "continue" means
     therapy: TherapyContext = field(default_factory=TherapyContext)  # the lines it took as context (R12)
+    dropped: tuple[DroppedSuggestion, ...] = ()  # removed by the coherence rules (section 6 step 6, C1-C9)

@@ -1,12 +1,16 @@
 """The steps of :func:`service.domain.assess.assess` that decide: progression status (section 6 step 3),
-suggestions in rank order (steps 4-5 and A0-A9), disease status, evidence, and the chart series."""
+the candidate suggestions of the action table (A0-A13; ``coherence.py`` makes them one coherent set, step
+6), disease status, evidence, and the chart series."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.domain.assessment import DiseaseStatus, EvidenceType, MarkerPoint, ProgressionStatus, SumPoint
+from service.domain.coherence import CoherenceContext, CoherentSuggestions, coherent
+from service.domain.facts import VariantFact
 from service.domain.imaging_response import ImagingResponse
 from service.domain.markers import CEA, CeaThresholds, upper_limit
 from service.domain.model import ImagingTimeline, MarkerStatus
@@ -14,7 +18,7 @@ from service.domain.resistance_kb import FindingCategory
 from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
-from service.domain.suggestions import TARGETED, CareSuggestion, SuggestedAction
+from service.domain.suggestions import CareSuggestion, SuggestedAction
 from service.domain.therapy_lines import TherapyContext
 from service.domain.timeline import PatientFacts
 
@@ -35,7 +39,10 @@ class MarkerReading:
 # Section 6 step 3: what corroborates a borderline PD, and what makes a PD uncertain.
 _CORROBORATING = frozenset({Flag.CEA_RISE_SIGNIFICANT, Flag.MOLECULAR_PROGRESSION, Flag.PS_DETERIORATION})
 _MOLECULAR_GOOD_NEWS = frozenset({Flag.CTDNA_CLEARANCE, Flag.MOLECULAR_RESPONSE})
-_URGENT = frozenset({Flag.PS_DETERIORATION, Flag.SYMPTOMATIC_DETERIORATION, Flag.NOT_CLINICALLY_STABLE})
+_URGENT = frozenset({Flag.SYMPTOMATIC_DETERIORATION, Flag.NOT_CLINICALLY_STABLE})  # A9, with PS below
+URGENT_MIN_ECOG = 2  # K12 (c): PS_DETERIORATION triggers A9 to ECOG >= 2
+_LOCAL_PATTERNS = frozenset({Flag.OLIGOPROGRESSION, Flag.CNS_OLIGOPROGRESSION})  # A6 (P2, P5)
+CONTINUE = CareSuggestion.CONTINUE_CURRENT_THERAPY
 _I_STATUS = {"iUPD": ProgressionStatus.IUPD, "iCPD": ProgressionStatus.ICPD}
 
 
@@ -66,64 +73,88 @@ def _resistance_found(resistance: ResistanceAssessment | None) -> bool:
 
 
 def suggestions_for(
-    status: ProgressionStatus, flags: list[Flag], resistance: ResistanceAssessment | None, targeted: bool
-) -> tuple[SuggestedAction, ...]:
-    """A9 first when the patient is unwell; then the action table of section 6 for the status."""
-    urgent = [_action(CareSuggestion.URGENT_CLINICAL_REVIEW, Rule.A9)] if set(flags) & _URGENT else []
-    return tuple(_unique([*urgent, *_by_status(status, flags, resistance, targeted)]))
+    status: ProgressionStatus,
+    flags: Sequence[Flag],
+    resistance: ResistanceAssessment | None,
+    therapy: TherapyContext,
+    readings: MarkerReading,
+    variants: Sequence[VariantFact] = (),
+) -> CoherentSuggestions:
+    """Section 6 steps 3-6: the candidates of the action table (A0-A13, the resistance actions, A6 from the
+    pattern), made coherent by the rules of section 6.2 (``coherence.py``)."""
+    present = frozenset(flags)
+    candidates = [
+        *_review(present, readings),
+        *_by_status(status, present, resistance),
+        *_marker_rise(present, readings, variants),
+    ]
+    return coherent(candidates, _coherence_context(present, therapy, resistance))
+
+
+def _review(flags: frozenset[Flag], readings: MarkerReading) -> list[SuggestedAction]:
+    """A9 for an unwell patient (K12 c: a PS deterioration counts from ECOG 2); A13 for a stable poor PS."""
+    worse = Flag.PS_DETERIORATION in flags and (readings.ecog or 0) >= URGENT_MIN_ECOG
+    review = [_action(CareSuggestion.URGENT_CLINICAL_REVIEW, Rule.A9)] if worse or flags & _URGENT else []
+    if Flag.PS_POOR in flags:
+        review.append(_action(CareSuggestion.CLINICAL_REVIEW, Rule.A13, Rule.K14))
+    return review
 
 
 def _by_status(
-    status: ProgressionStatus, flags: list[Flag], resistance: ResistanceAssessment | None, targeted: bool
+    status: ProgressionStatus, flags: frozenset[Flag], resistance: ResistanceAssessment | None
 ) -> list[SuggestedAction]:
     if status is ProgressionStatus.NO_PROGRESSION:
-        return [_action(CareSuggestion.CONTINUE_CURRENT_THERAPY, Rule.A0)]
+        return [_action(CONTINUE, Rule.A0)]
     if status is ProgressionStatus.UNCERTAIN:
-        return [
-            _action(c, Rule.A1)
-            for c in (CareSuggestion.CONTINUE_CURRENT_THERAPY, CareSuggestion.REMEASURE_OR_REPEAT_IMAGING)
-        ]
-    if status is ProgressionStatus.IUPD:
-        keep = (
-            []
-            if Flag.NOT_CLINICALLY_STABLE in flags
-            else [_action(CareSuggestion.CONTINUE_CURRENT_THERAPY, Rule.A2)]
-        )
-        return [*keep, _action(CareSuggestion.CONFIRM_PROGRESSION_IMAGING, Rule.A2)]
-    return _after_progression(flags, resistance, targeted)
-
-
-def _after_progression(
-    flags: list[Flag], resistance: ResistanceAssessment | None, targeted: bool
-) -> list[SuggestedAction]:
-    """A matched switch or add-on (A4, A5, A7) ranks above local therapy (A6), then the work-up (A3, A8).
-    Off targeted therapy (or iCPD) nothing is matched: A8, a trial and standard options."""
-    if not (targeted and resistance):
+        return [_action(c, Rule.A1) for c in (CONTINUE, CareSuggestion.REMEASURE_OR_REPEAT_IMAGING)]
+    if status is ProgressionStatus.IUPD:  # C3 removes the continue part when not clinically stable
+        return [_action(c, Rule.A2) for c in (CONTINUE, CareSuggestion.CONFIRM_PROGRESSION_IMAGING)]
+    if resistance is None:  # off targeted therapy (or iCPD) nothing is matched: A8
         return [_action(CareSuggestion.CLINICAL_TRIAL_REFERRAL, Rule.A8)]
-    matched = [
-        a
-        for a in resistance.actions
-        if a.code in TARGETED or a.code is CareSuggestion.HISTOLOGY_DIRECTED_CHEMOTHERAPY
-    ]
-    workup = [a for a in resistance.actions if a not in matched]
-    local: list[SuggestedAction] = []
-    if Flag.OLIGOPROGRESSION in flags or Flag.CNS_OLIGOPROGRESSION in flags:
-        local = [
-            _action(CareSuggestion.LOCAL_ABLATIVE_THERAPY, Rule.A6),
-            _action(CareSuggestion.CONTINUE_CURRENT_THERAPY, Rule.A6),
-        ]
-    return [*matched, *local, *workup]
+    local = [_action(c, Rule.A6) for c in (CareSuggestion.LOCAL_ABLATIVE_THERAPY, CONTINUE)]
+    return [*(local if flags & _LOCAL_PATTERNS else []), *resistance.actions]
+
+
+def _marker_rise(
+    flags: frozenset[Flag], readings: MarkerReading, variants: Sequence[VariantFact]
+) -> list[SuggestedAction]:
+    """A11 (K13): keep the therapy, bring the imaging forward, plasma ctDNA if none since the rise."""
+    if Flag.MARKER_RISE_WITHOUT_PROGRESSION not in flags:
+        return []
+    codes = [CONTINUE, CareSuggestion.REMEASURE_OR_REPEAT_IMAGING]
+    if not any(_plasma_since(v, readings.marker_rise_on) for v in variants):
+        codes.append(CareSuggestion.LIQUID_BIOPSY_CTDNA)
+    return [_action(c, Rule.A11, Rule.K13) for c in codes]
+
+
+def _plasma_since(variant: VariantFact, day: dt.date | None) -> bool:
+    """A plasma draw on or after the first rising CEA value (A11: "if none since the rise")."""
+    drawn = variant.observed_on
+    if day is None or drawn is None:
+        return False
+    return variant.specimen_kind.is_liquid_biopsy and drawn >= day
+
+
+def _coherence_context(
+    flags: frozenset[Flag], therapy: TherapyContext, resistance: ResistanceAssessment | None
+) -> CoherenceContext:
+    findings = resistance.findings if resistance else ()
+    on_target = [f for f in findings if f.category is FindingCategory.ON_TARGET]
+    return CoherenceContext(
+        flags=flags,
+        off_treatment=therapy.current is not None and not therapy.active,
+        progressed_on=therapy.progressed_on,
+        transformation_confirmed=any(f.category is FindingCategory.TRANSFORMATION for f in findings),
+        on_target=bool(on_target),
+        matched_switch=next(
+            (a.drugs for f in on_target for a in f.actions if a.code is CareSuggestion.SWITCH_THERAPY),
+            (),
+        ),
+    )
 
 
 def _action(code: CareSuggestion, *rules: Rule) -> SuggestedAction:
     return SuggestedAction(code, (), None, rules)
-
-
-def _unique(actions: list[SuggestedAction]) -> list[SuggestedAction]:
-    seen: dict[tuple[CareSuggestion, tuple[str, ...]], SuggestedAction] = {}
-    for action in actions:
-        seen.setdefault((action.code, action.drugs), action)
-    return list(seen.values())
 
 
 def disease_status(status: ProgressionStatus, point: TimePointResponse) -> DiseaseStatus:

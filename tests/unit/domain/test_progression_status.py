@@ -1,14 +1,16 @@
-"""Section 6 step 3 (progression status) and the action table (A0-A9), as tables."""
+"""Section 6 step 3 (progression status) and the action table (A0-A9), as tables (A10-A13 and the
+coherence rules C1-C9: test_coherence.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from service.domain.assessment import ProgressionStatus as S
-from service.domain.assessment_parts import progression_status, suggestions_for
+from service.domain.assessment_parts import MarkerReading, progression_status, suggestions_for
 from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.rules import Flag as F  # noqa: N817  # a one-letter alias keeps the tables readable
 from service.domain.suggestions import CareSuggestion as C
+from service.domain.therapy_lines import TherapyContext
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,8 @@ def test_step3_progression_status(category: str, flags: list[F], expected: S) ->
     ],
 )
 def test_action_table(status: S, flags: list[F], targeted: bool, codes: list[C]) -> None:
-    """A9 first when unwell; A0, A1, A2 by status; after progression A6 if oligoprogressive, A8 off target."""
+    """A9 first when unwell (ECOG 2 here); A0, A1, A2 by status; after progression A6 if oligoprogressive,
+    A8 off target."""
     empty = ResistanceAssessment("cls", "v", (), (), (), (), ()) if targeted else None
-    assert [s.code for s in suggestions_for(status, flags, empty, targeted)] == codes
+    found = suggestions_for(status, flags, empty, TherapyContext(), MarkerReading(ecog=2))
+    assert [s.code for s in found.kept] == codes
