@@ -15,6 +15,7 @@ Readings taken where the text leaves room:
   the answer; tier-IV findings never suppress A8/A12, C8), or a category 3 with tissue recorded as not
   feasible. Never after category 2 or 4 alone; not while a K15 plasma copy-number gain is unconfirmed in
   tissue; not while a transformation is suspected (the histology decides the chemotherapy).
+- No A3 after a confirmed transformation: the biopsy that showed the histology answered the work-up.
 - A K15 finding's `tissue-rebiopsy` is dropped once tissue has been tested since progression.
 - Without a progression date there is no work-up: the integrator decides when progression is supported.
 """
@@ -77,6 +78,7 @@ class _Tested:
     plasma: Flag | None
     tissue: bool
     suspected: bool
+    confirmed: bool = False  # a transformation confirmed by histology since the line started
 
 
 def assess_resistance(
@@ -154,7 +156,7 @@ def _tested(
     open_question = not (confirmed or tissue or histology_since)
     suspected = open_question and transformation_suspected(knowledge, context, variants)
     plasma = plasma_category(knowledge, context, draw, findings)
-    return _Tested(results, draw, plasma, tissue, suspected)
+    return _Tested(results, draw, plasma, tissue, suspected, confirmed)
 
 
 def _dated_on_or_after(fact: Histology, context: ResistanceContext) -> bool:
@@ -182,7 +184,10 @@ def _answers_the_question(finding: ResistanceFinding) -> bool:
 
 
 def _retesting(context: ResistanceContext, tested: _Tested) -> tuple[SuggestedAction, ...]:
-    """A3: plasma first when nothing was tested; tissue for K9 categories 2-4 or suspected transformation."""
+    """A3: plasma first when nothing was tested; tissue for K9 categories 2-4 or suspected transformation;
+    nothing once a biopsy has confirmed a transformation (its histology answered the work-up)."""
+    if tested.confirmed:
+        return ()
     if not tested.results and not tested.suspected:
         return (_action(CareSuggestion.LIQUID_BIOPSY_CTDNA, Rule.A3),)
     if tested.tissue or context.tissue_not_feasible:
