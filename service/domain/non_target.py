@@ -45,5 +45,9 @@ def assess_non_targets(
     return NonTargetAssessment(NonTargetResponse.CR, (Rule.N1,))
 
 
+# I9: a reader's "further increase" (after iUPD) is growth beyond an unequivocal progression: one too.
+_PROGRESSING = frozenset({LesionStatus.UNEQUIVOCAL_PROGRESSION, LesionStatus.FURTHER_INCREASE})
+
+
 def _unequivocal_progression(lesion: Lesion, time_point: TimePoint) -> bool:
-    return any(m.status is LesionStatus.UNEQUIVOCAL_PROGRESSION for m in time_point.of(lesion.lesion_id))
+    return any(m.status in _PROGRESSING for m in time_point.of(lesion.lesion_id))

@@ -98,6 +98,12 @@ def test_N3_unequivocal_non_target_progression_is_pd_even_with_target_pr() -> No
     assert response.progression_sources == (ProgressionSource.NON_TARGET,)
 
 
+def test_I9_a_further_increase_call_is_non_target_progression() -> None:
+    """The reader's further increase after iUPD is growth beyond unequivocal progression: NT PD (N3)."""
+    response = with_non_target(LesionStatus.FURTHER_INCREASE)
+    assert (response.non_target, response.overall) == (NT_PD, OverallResponse.PD)
+
+
 @pytest.mark.parametrize("follow_up", [None, LesionStatus.NOT_EVALUATED])
 def test_N4_non_target_not_assessed_is_ne(follow_up: LesionStatus | None) -> None:
     """A non-target not imaged or not evaluated makes the non-targets NE; target PR keeps overall PR."""
