@@ -85,6 +85,7 @@ def _evaluate(case: str, expected: dict[str, Any], fhir_version: str) -> Output:
     args = ["evaluate", str(source), "--fhir-version", fhir_version]
     args += ["--as-of", expected["as_of"]] if "as_of" in expected else []
     args += ["--criteria", expected["criteria"]] if "criteria" in expected else []
+    args += ["--language", expected["language"]] if "language" in expected else []
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"{case}: exit {result.exit_code}\n{result.output}"
     bundle = json.loads(result.stdout_bytes)
@@ -120,6 +121,9 @@ def _assert_content(case: str, expected: dict[str, Any], out: Output) -> None:
         assert out.suggested_drugs() == expected["drugs"], (
             f"{case}: suggested drugs {out.suggested_drugs()}, expected {expected['drugs']}"
         )
+    conclusion = out.report.get("conclusion", "")
+    for phrase in expected.get("conclusion_contains", []):
+        assert phrase in conclusion, f"{case}: the conclusion lacks {phrase!r}: {conclusion}"
     if "therapy_lines" in expected:
         got_lines = [drugs for drugs, _ in out.therapy_lines()]
         current = [drugs for drugs, is_current in out.therapy_lines() if is_current]
