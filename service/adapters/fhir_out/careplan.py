@@ -124,6 +124,10 @@ def _reasons(ctx: ResultContext, action: SuggestedAction) -> list[dict[str, str]
     return [{"reference": f"Observation/{ctx.id_for(part)}"} for part in parts]
 
 
+def _labels(action: SuggestedAction) -> tuple[tuple[str, str | None], ...]:
+    return (("evidence-label", action.label), ("jurisdiction", action.jurisdiction))
+
+
 def _description(ctx: ResultContext, action: SuggestedAction) -> str:
     """The suggestion, its note, rules, evidence tier and knowledge-base version (FHIR-CONTRACT section 5):
     English sentences joined by ". "; zh-CN sentences each ending in a full-width stop (Z1)."""
@@ -140,6 +144,8 @@ def _description(ctx: ResultContext, action: SuggestedAction) -> str:
     tiers = comma.join(dict.fromkeys(tier(ctx, f) for f in _findings(ctx, action)))
     if tiers:
         parts.append(f"{ctx.text('label.evidence-tier')}{colon}{tiers}")
+    # C9, Z6: the action's own evidence and jurisdiction labels (texts evidence-label.*, jurisdiction.*)
+    parts += [ctx.translated(f"{kind}.{key}") for kind, key in _labels(action) if key]
     parts.append(f"{ctx.text('label.knowledge-base')}{colon}{ctx.assessment.knowledge_base_version}")
     if zh:
         return "".join(part.removesuffix(end) + end for part in parts)

@@ -45,22 +45,22 @@ def drug_name(ctx: ResultContext, inn: str) -> str:
         return names[0] if names else ctx.missing(f"drug.{inn}")
 
 
-def regimen(ctx: ResultContext, drugs: tuple[str, ...]) -> str:
-    """The drugs of one suggestion. zh-CN (Z5): ``A联合B和C``; drugs of one class (drugs.yaml) are listed
-    together with 、, as the English list does, since the knowledge base gives them as alternatives
-    (savolitinib, tepotinib) that must not read as a combination."""
+def regimen(ctx: ResultContext, drugs: tuple[str, ...], *, added: bool = False) -> str:
+    """The drugs of one suggestion, one regimen (C9). zh-CN (Z5): ``A联合B和C``; drugs added to a backbone
+    (the template already says 联合) are listed ``B和C``."""
     if not chinese(ctx):
         return ", ".join(drugs)
-    groups: dict[str, list[str]] = {}
-    for drug in drugs:
-        known = ctx.knowledge.drugs.by_name(drug)
-        groups.setdefault(known.class_ if known else drug, []).append(drug_name(ctx, drug))
-    listed = ctx.text("format.list-separator")
-    names = [listed.join(group) for group in groups.values()]
+    names = [drug_name(ctx, drug) for drug in drugs]
+    if added or len(names) == 1:
+        return _listed(ctx, names)
+    return f"{names[0]}{ctx.text('label.combined-with')}{_listed(ctx, names[1:])}"
+
+
+def _listed(ctx: ResultContext, names: list[str]) -> str:
+    """``A``, ``A和B``, ``A、B和C``."""
     if len(names) == 1:
         return names[0]
-    partners = listed.join(names[1:-1]) + (ctx.text("label.drug-and") if len(names) > 2 else "") + names[-1]
-    return f"{names[0]}{ctx.text('label.combined-with')}{partners}"
+    return ctx.text("format.list-separator").join(names[:-1]) + ctx.text("label.drug-and") + names[-1]
 
 
 def suggestion(ctx: ResultContext, action: SuggestedAction) -> str:
@@ -72,7 +72,8 @@ def suggestion(ctx: ResultContext, action: SuggestedAction) -> str:
     backbone = drug_name(ctx, current) if current else ctx.text("label.current-targeted-drug")
     text = text.replace(BACKBONE, backbone)
     if action.drugs:
-        return text.replace(DRUGS, regimen(ctx, action.drugs))
+        added = f"{ctx.text('label.combined-with')}{DRUGS}" in text
+        return text.replace(DRUGS, regimen(ctx, action.drugs, added=added))
     # No drug named: a template whose drugs follow a colon (histology-directed chemotherapy, table 11.3)
     # ends before the colon; elsewhere the placeholder becomes label.unspecified-drug.
     text = text.replace(f"{FULL_WIDTH_COLON}{DRUGS}", "")

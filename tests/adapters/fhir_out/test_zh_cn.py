@@ -153,15 +153,34 @@ def test_Z5_activity_descriptions_name_the_chinese_drugs() -> None:
     )
     assert mdt["code"]["text"].endswith("奥希替尼联合赛沃替尼")
     assert mdt["productCodeableConcept"]["text"] == "osimertinib, savolitinib"
-    assert "证据等级：II-B级（SAVANNAH单臂II期研究" in mdt["description"]
+    assert "证据等级：" in mdt["description"] and "随机对照III期研究" in mdt["description"]
 
 
-def test_Z5_drugs_of_one_class_are_listed_not_combined() -> None:
-    """Savolitinib and tepotinib (both MET TKIs, alternatives in the knowledge base) are listed with 、; the
-    add-on names the current drug as its backbone (table 11.3)."""
-    bundle = build(progression(), language="zh-CN", texts=real_texts)
+def test_Z5_drugs_added_to_a_backbone() -> None:
+    """The add-on template names the current drug as its backbone and lists the added drugs with 和 (its
+    own 联合 already joins them to the backbone)."""
+    action = SuggestedAction(
+        CareSuggestion.ADD_TARGETED_AGENT, ("dabrafenib", "trametinib"), None, (Rule.A5,)
+    )
+    bundle = build(progression(suggestions=(action,)), language="zh-CN", texts=real_texts)
     conclusion = resources(bundle, "DiagnosticReport")[0]["conclusion"]
-    assert "在奥希替尼基础上联合赛沃替尼、特泊替尼" in conclusion
+    assert "在奥希替尼基础上联合达拉非尼和曲美替尼" in conclusion
+
+
+def test_Z6_evidence_and_jurisdiction_labels_in_the_description() -> None:
+    """A suggestion's evidence and jurisdiction labels are written in the activity description (C9, Z6)."""
+    action = SuggestedAction(
+        CareSuggestion.SWITCH_THERAPY,
+        ("osimertinib",),
+        None,
+        (Rule.A4,),
+        tier="I-A",
+        label="randomised-phase-3",
+        jurisdiction="approved-china",
+    )
+    bundle = build(progression(suggestions=(action,)), language="zh-CN", texts=real_texts)
+    description = resources(bundle, "CarePlan")[0]["activity"][0]["detail"]["description"]
+    assert "随机对照III期研究。已在中国获批。" in description
 
 
 def test_Z5_a_regimen_of_three_drugs() -> None:

@@ -47,11 +47,18 @@ def _zh_cn_texts(path: Path) -> dict[str, str]:
     return found
 
 
+TEXTS_LINES = (REPO / "mappings" / "texts.yaml").read_text(encoding="utf-8").splitlines()
 ZH_CN = {
     f"{path.name}:{key}": text
     for path in sorted((REPO / "mappings").glob("*.yaml"))
     for key, text in _zh_cn_texts(path).items()
 }
+
+
+def test_Z8_no_text_key_twice() -> None:
+    """Several people append to texts.yaml: a repeated key would silently replace the first (YAML)."""
+    keys = [line.split(":", 1)[0].strip() for line in TEXTS_LINES if line.startswith("  ") and ": {" in line]
+    assert sorted(k for k in set(keys) if keys.count(k) > 1) == []
 
 
 def test_Z8_the_walk_finds_the_texts() -> None:
@@ -311,8 +318,8 @@ def test_Z5_every_suggested_drug_has_a_chinese_name() -> None:
         ("evidence-label.single-arm-phase-2", "单臂II期研究"),
         ("evidence-label.retrospective", "回顾性研究"),
         ("evidence-label.case-report-preclinical", "病例报道/临床前研究"),
-        ("jurisdiction.approved-cn", "已在中国获批"),
-        ("jurisdiction.investigational", "在本地区尚未获批（研究性）"),
+        ("jurisdiction.approved-china", "已在中国获批"),
+        ("jurisdiction.not-approved-investigational", "在本地区尚未获批（研究性）"),
     ],
 )
 def test_Z6_evidence_and_jurisdiction_labels(key: str, label: str) -> None:
