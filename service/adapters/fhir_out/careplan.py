@@ -128,6 +128,14 @@ def _labels(action: SuggestedAction) -> tuple[tuple[str, str | None], ...]:
     return (("evidence-label", action.label), ("jurisdiction", action.jurisdiction))
 
 
+def _own_tier(ctx: ResultContext, action: SuggestedAction) -> str:
+    """C9: the action's own tier where no finding states one (A12 standard options after nothing
+    actionable); "standard of care" is left to the evidence label, which says it."""
+    if action.tier in (None, "standard-of-care"):
+        return ""
+    return f"{action.tier}\u7ea7" if chinese(ctx) else str(action.tier)  # zh-CN: the tier as a grade
+
+
 def _description(ctx: ResultContext, action: SuggestedAction) -> str:
     """The suggestion, its note, rules, evidence tier and knowledge-base version (FHIR-CONTRACT section 5):
     English sentences joined by ". "; zh-CN sentences each ending in a full-width stop (Z1)."""
@@ -141,7 +149,7 @@ def _description(ctx: ResultContext, action: SuggestedAction) -> str:
     if remark := note(ctx, action):
         parts.append(remark)
     parts.append(f"{ctx.text('label.rules')}{colon}{space.join(action.rules)}")
-    tiers = comma.join(dict.fromkeys(tier(ctx, f) for f in _findings(ctx, action)))
+    tiers = comma.join(dict.fromkeys(tier(ctx, f) for f in _findings(ctx, action))) or _own_tier(ctx, action)
     if tiers:
         parts.append(f"{ctx.text('label.evidence-tier')}{colon}{tiers}")
     # C9, Z6: the action's own evidence and jurisdiction labels (texts evidence-label.*, jurisdiction.*)

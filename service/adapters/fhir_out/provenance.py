@@ -1,18 +1,25 @@
 """The Provenance of a result (FHIR-CONTRACT.md section 5: "records the service version, the criteria and
 knowledge-base versions, and every input used") and the Device that stands for the service (section 4:
-the report's performer)."""
+the report's performer).
+
+Every suggestion the coherence rules dropped (CLINICAL-RULES.md section 6 step 6: "never silently") is an
+``entity`` with role ``removal`` (R4 and R5): ``what.display`` says it in words, and the
+``dropped-suggestion`` extension carries its care-suggestion code, its drugs and the rule that dropped it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from service.adapters.fhir_out.result_context import SERVICE_NAME, ResultContext, references
+from service.adapters.fhir_out.wording import chinese, suggestion
+from service.domain.coherence import DroppedSuggestion
 
 VERSION_EXTENSIONS = {  # CANON-relative extension URLs
     "service": "StructureDefinition/service-version",
     "knowledge_base": "StructureDefinition/knowledge-base-version",
     "criteria": "StructureDefinition/response-criteria",
 }
+DROPPED_EXTENSION = "StructureDefinition/dropped-suggestion"  # CANON-relative (section 6 step 6)
 
 
 def provenance(ctx: ResultContext, targets: list[dict[str, Any]]) -> dict[str, Any]:
@@ -25,9 +32,29 @@ def provenance(ctx: ResultContext, targets: list[dict[str, Any]]) -> dict[str, A
         "recorded": ctx.issued.isoformat(),
         "agent": [{"who": ctx.device_reference}],
     }
-    if inputs := references(ctx.assessment.evidence):
-        resource["entity"] = [{"role": "source", "what": what} for what in inputs]
+    entities = [{"role": "source", "what": what} for what in references(ctx.assessment.evidence)]
+    entities += [_removal(ctx, dropped) for dropped in ctx.assessment.dropped]
+    if entities:
+        resource["entity"] = entities
     return resource
+
+
+def _removal(ctx: ResultContext, dropped: DroppedSuggestion) -> dict[str, Any]:
+    """A dropped suggestion: "Continue current therapy. Rules: C1" (zh-CN: its table 11.3 text)."""
+    action = dropped.action
+    colon, end = ctx.text("format.colon"), ctx.text("format.sentence-end")
+    rule = f"{ctx.text('label.rules')}{colon}{dropped.rule.value}"
+    words = suggestion(ctx, action)
+    parts = [
+        {"url": "code", "valueCoding": ctx.canon_coding("care-suggestion", action.code.value)},
+        {"url": "rule", "valueCode": dropped.rule.value},
+        *({"url": "drug", "valueString": drug} for drug in action.drugs),
+    ]
+    return {
+        "extension": [{"url": ctx.canon(DROPPED_EXTENSION), "extension": parts}],
+        "role": "removal",
+        "what": {"display": f"{words}{end}{rule}" if chinese(ctx) else f"{words}. {rule}"},
+    }
 
 
 def service_device(ctx: ResultContext) -> dict[str, Any]:
