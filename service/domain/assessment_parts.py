@@ -56,6 +56,8 @@ def progression_status(
     if category != "PD":
         return ProgressionStatus.NO_PROGRESSION
     present = set(flags)
+    if Flag.CEA_EARLY_SURGE_CAUTION in present:  # K3: a rise inside the surge window corroborates nothing
+        present.discard(Flag.CEA_RISE_SIGNIFICANT)
     corroborated = bool(present & _CORROBORATING) or _resistance_found(resistance)
     if Flag.BORDERLINE_PD in present and not corroborated:
         return ProgressionStatus.UNCERTAIN

@@ -35,6 +35,15 @@ def test_step3_progression_status(category: str, flags: list[F], expected: S) ->
     assert progression_status(category, flags, None) is expected
 
 
+def test_K3_a_cea_rise_in_the_surge_window_does_not_corroborate_a_borderline_pd() -> None:  # noqa: N802  # rule ID
+    """K3: within 56 days of the line start a confirmed CEA rise is shown, but a borderline PD stays
+    uncertain; outside the window the same rise corroborates it (section 6 step 3)."""
+    early = [F.BORDERLINE_PD, F.CEA_RISE_SIGNIFICANT, F.CEA_EARLY_SURGE_CAUTION]
+    assert progression_status("PD", early, None) is S.UNCERTAIN
+    assert progression_status("PD", [*early, F.MOLECULAR_PROGRESSION], None) is S.SUPPORTED
+    assert progression_status("PD", early[:2], None) is S.SUPPORTED
+
+
 @pytest.mark.parametrize(
     ("status", "flags", "targeted", "codes"),
     [
