@@ -25,7 +25,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _service_error(_request: Request, exc: ServiceError) -> Response:
-    return outcome_response(exc.status, exc.issues)
+    return outcome_response(exc.status, exc.issues, headers=exc.headers)
 
 
 async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
