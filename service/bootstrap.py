@@ -11,6 +11,7 @@ from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
 from service.app.delivery import DeliveryWorker, RetryPolicy
 from service.app.evaluate import Evaluate, EvaluateOperation
+from service.app.evaluation_worker import EvaluationWorker
 from service.app.history import HistoryFetch
 from service.app.ingest import Ingest, Normaliser
 from service.app.ports import Store
@@ -37,6 +38,7 @@ class Container:
     subscriptions: Subscriptions
     delivery: DeliveryWorker
     http: httpx.AsyncClient  # outbound: subscribers and the EHR's FHIR server
+    evaluations: EvaluationWorker  # issue 17: the reports a crash or a failure left owed
 
 
 def build(
@@ -78,6 +80,7 @@ def build(
         write_back=settings.fhir_base_url is not None,
         wake=delivery.wake,
     )
+    evaluations = EvaluationWorker(store, writer, history, poll_seconds=settings.delivery_poll_seconds)
     return Container(
         settings,
         knowledge,
@@ -91,6 +94,7 @@ def build(
         subscriptions,
         delivery,
         http,
+        evaluations,
     )
 
 

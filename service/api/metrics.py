@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class HttpMetrics:
@@ -28,6 +28,17 @@ class HttpMetrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+
+        self.evaluations = Gauge(
+            "oncoresponse_evaluation_requests",
+            "Reports owed (issue 17): evaluation requests pending, and those failing (tried, no report yet).",
+            ["state"],
+            registry=self.registry,
+        )
+
+    def evaluation_requests(self, pending: int, failing: int) -> None:
+        self.evaluations.labels("pending").set(pending)
+        self.evaluations.labels("failing").set(failing)
 
     def delivery(self, kind: str, outcome: str) -> None:
         self.deliveries.labels(kind, outcome).inc()

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +36,9 @@ class Endpoint(StrEnum):
     BUNDLE = "bundle"  # POST /fhir/Bundle: collection, document, searchset
     MESSAGE = "message"  # POST /fhir/$process-message: message
 
+
+# Issue 17: how long the request that stored a change has to evaluate it before the workers take it over.
+EVALUATION_GRACE = timedelta(seconds=10)
 
 ACCEPTED_TYPES = {
     Endpoint.ROOT: ("transaction", "batch"),
@@ -154,11 +157,13 @@ class Ingest:
             stored = await writer.write_versions(
                 [_new_version(p, normalised) for p in to_store], submission_id, now, current
             )
+            changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
+            # Issue 17: the reports these changes imply are owed from this commit on, crash or not.
+            await writer.evaluation_jobs.request(changed, now, EVALUATION_GRACE)
         created = [
             EntryOutcome.of(p.index, 201, s, s.reference) for p, s in zip(to_store, stored, strict=True)
         ]
         entries = [k for k in kept if k is not None] + created
-        changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
         return IngestResult(bundle_type, submission_id, entries, changed)
 
 

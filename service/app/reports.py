@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ import structlog
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.store import NewVersion
+from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import Evaluate, EvaluationRequest
 from service.app.ports import Store
 from service.app.subscriptions import Subscriptions, enqueue_write_back
@@ -23,6 +24,10 @@ from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment
 
 log = structlog.get_logger("service.reports")
+
+# Issue 17: a failing evaluation is tried again after 30 s, doubling up to an hour, and never dropped.
+EVALUATION_RETRY_FIRST = timedelta(seconds=30)
+EVALUATION_RETRY_MAX = timedelta(hours=1)
 
 # Elements that change on every run without changing the result: left out when comparing versions.
 _VOLATILE = ("meta", "issued", "recorded", "created", "status")
@@ -42,27 +47,54 @@ class ReportWriter:
     wake: Callable[[], None] = field(default=lambda: None)
 
     async def __call__(self, patients: Iterable[str]) -> list[str]:
-        """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended)."""
+        """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended).
+        Issue 17: each patient's evaluation request is met in the report's own transaction, or recorded
+        as failed (due again after a backoff), so no report a stored change implies is ever lost."""
         written = []
         for patient in sorted(patients):
-            try:
-                assessment = await self.evaluate(EvaluationRequest(patient))
-            except NotAssessableError:
-                log.info("not_assessable", reason="no follow-up imaging")
-                continue
-            except Exception:  # the data is stored: a failed evaluation must not undo the post
-                log.exception("evaluation_failed")
-                continue
-            written += await self._store(self.render(assessment, datetime.now(UTC)), patient)
+            written += await self.evaluate_patient(patient)
         if written:
             self.wake()
         return written
 
-    async def _store(self, bundle: dict[str, Any], patient: str) -> list[str]:
-        """The produced Bundle is kept as a submission (endpoint `evaluation`), its resources as versions."""
+    async def evaluate_patient(self, patient: str) -> list[str]:
+        async with self.store.reading() as reader:
+            job = await reader.evaluation_jobs.job(patient)
+        generation = job.generation if job else None
+        try:
+            assessment = await self.evaluate(EvaluationRequest(patient))
+        except NotAssessableError:
+            log.info("not_assessable", reason="no follow-up imaging or no baseline")
+            await self._settle(patient, generation)
+            return []
+        except Exception as exc:  # the data is stored: a failed evaluation must not undo the post
+            log.exception("evaluation_failed")
+            await self._failed(patient, job, exc)
+            return []
+        return await self._store(self.render(assessment, datetime.now(UTC)), patient, generation)
+
+    async def _settle(self, patient: str, generation: int | None) -> None:
+        if generation is not None:
+            async with self.store.writing({patient}) as writer:
+                await writer.evaluation_jobs.complete(patient, generation)
+
+    async def _failed(self, patient: str, job: EvaluationJob | None, exc: Exception) -> None:
+        """Recorded durably with the error's class only (a message may hold patient data), retried later."""
+        if job is None:
+            return
+        backoff = min(EVALUATION_RETRY_FIRST * 2**job.attempts, EVALUATION_RETRY_MAX)
+        async with self.store.writing({patient}) as writer:
+            await writer.evaluation_jobs.fail(
+                patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff
+            )
+
+    async def _store(self, bundle: dict[str, Any], patient: str, generation: int | None) -> list[str]:
+        """The produced Bundle is kept as a submission (endpoint `evaluation`), its resources as versions;
+        the evaluation request it meets is removed in the same transaction."""
         resources = [entry["resource"] for entry in bundle["entry"]]
         submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
         async with self.store.writing({patient}) as writer:
+            await writer.evaluation_jobs.complete(patient, generation)
             current = await writer.current_versions((r["resourceType"], r["id"]) for r in resources)
             changed = [r for r in resources if _stable_hash(r) != _current_hash(current, r)]
             if not changed:

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Select, and_, func, select
 
 from service.adapters.store.connection import Executes, utc
+from service.adapters.store.evaluation_jobs import EvaluationJobs
 from service.adapters.store.tables import facts, history_fetches, resource_identifiers, resources, submissions
 
 
@@ -71,6 +72,11 @@ def _stored(row: Any) -> StoredResource:
 class Reader:
     def __init__(self, conn: Executes) -> None:
         self.conn = conn
+
+    @property
+    def evaluation_jobs(self) -> EvaluationJobs:
+        """The reports owed (issue 17): read here; requested, claimed and completed in a write transaction."""
+        return EvaluationJobs(self.conn)
 
     async def current(self, resource_type: str, resource_id: str) -> StoredResource | None:
         r = resources.c

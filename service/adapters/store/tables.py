@@ -9,6 +9,9 @@
 - ``subscriptions``, ``subscription_events``, ``outbox``: topic-based subscriptions and the durable
   outbox of deliveries (notifications and write-back), described where they are defined below.
 - ``history_fetches``: the patients whose history was fetched from the EHR's FHIR server.
+- ``evaluation_jobs``: one row per patient whose stored data changed and whose report is not yet written:
+  added in the ingest transaction, removed in the report's (issue 17), so a crash between the two loses
+  nothing; ``generation`` counts the changes, so a report made from older data never clears a newer request.
 """
 
 from __future__ import annotations
@@ -156,4 +159,16 @@ history_fetches = Table(
     Column("patient_ref", String(128), primary_key=True),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     Column("resources", Integer, nullable=False),
+)
+
+evaluation_jobs = Table(
+    "evaluation_jobs",
+    metadata,
+    Column("patient_ref", String(128), primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200)),
+    Index("ix_evaluation_jobs_due", "due_at"),
 )
