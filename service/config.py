@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Where Subscription notifications may go: http(s) URL prefixes (scheme, host and port must match, the
     # path must start with the prefix's). Empty: any http(s) endpoint, so restrict egress another way.
     subscription_endpoints: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # CDS Hooks (issue 18): the EHRs whose signed JWTs are accepted, ``ISSUER=JWKS_URL`` pairs.
+    cds_trusted_issuers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -106,6 +108,18 @@ class Settings(BaseSettings):
                 items = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
                 data = {**data, key: [str(t).strip() for t in items if str(t).strip()]}
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_issuers(cls, data: object) -> object:
+        """``ONCO_CDS_TRUSTED_ISSUERS``: ``https://ehr.example=https://ehr.example/jwks,...``; the issuer is
+        everything before the first ``=`` of a pair, so a JWKS URL may hold ``=`` in its query."""
+        if not isinstance(data, dict) or not isinstance(value := data.get("cds_trusted_issuers"), str):
+            return data
+        pairs = [item.strip().split("=", 1) for item in value.split(",") if item.strip()]
+        if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+            raise ValueError("ONCO_CDS_TRUSTED_ISSUERS: each item must be ISSUER=JWKS_URL")
+        return {**data, "cds_trusted_issuers": {iss.strip(): url.strip() for iss, url in pairs}}
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
@@ -127,6 +141,9 @@ class Settings(BaseSettings):
             parts = urlsplit(prefix)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"ONCO_SUBSCRIPTION_ENDPOINTS: '{prefix}' is not an http(s) URL with a host")
+        for jwks_url in self.cds_trusted_issuers.values():
+            if urlsplit(jwks_url).scheme not in ("http", "https"):
+                raise ValueError("ONCO_CDS_TRUSTED_ISSUERS: each JWKS_URL must be an http(s) URL")
         if self.fhir_auth is FhirAuth.BEARER and self.fhir_token is None:
             raise ValueError("ONCO_FHIR_AUTH=bearer needs ONCO_FHIR_TOKEN")
         if self.fhir_auth is FhirAuth.SMART_BACKEND and None in (

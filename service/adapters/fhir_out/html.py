@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from service.adapters.fhir_out.chart import Series, line_chart, sum_references
+from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.summary import summary_lines
 from service.adapters.fhir_out.therapy_context import therapy_lines_html
@@ -19,9 +20,9 @@ from service.domain.suggestions import SuggestedAction
 _STYLE = "body{font-family:sans-serif;max-width:46em;margin:1em auto}li{margin:.2em 0}svg{display:block}"
 
 
-def presented_form(ctx: ResultContext) -> dict[str, Any]:
+def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> dict[str, Any]:
     """The HTML as a FHIR Attachment: ``text/html``, base64 ``data``, language and title."""
-    document = report_html(ctx).encode("utf-8")
+    document = report_html(ctx, patient).encode("utf-8")
     return {
         "contentType": "text/html",
         "language": ctx.language,
@@ -30,10 +31,12 @@ def presented_form(ctx: ResultContext) -> dict[str, Any]:
     }
 
 
-def report_html(ctx: ResultContext) -> str:
+def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str:
+    """The report as one HTML document; ``patient`` adds the identification (page, presentedForm)."""
     title = escape(ctx.text("report.title"))
     body = [
         f"<h1>{title}</h1>",
+        _patient(ctx, patient),
         f"<p><em>{escape(ctx.text('report.disclaimer'))}</em></p>",
         _facts(ctx),
         therapy_lines_html(ctx),
@@ -46,6 +49,14 @@ def report_html(ctx: ResultContext) -> str:
         f'<!DOCTYPE html><html lang="{escape(ctx.language)}"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
     )
+
+
+def _patient(ctx: ResultContext, patient: PatientBanner | None) -> str:
+    if patient is None:
+        return ""
+    keys = {"name": "patient-name", "identifier": "patient-identifier", "birth-date": "birth-date"}
+    labels = {key: ctx.text(f"label.{code}") for key, code in {**keys, "gender": "gender"}.items()}
+    return patient.html(labels, ctx.assessment.patient)
 
 
 def _facts(ctx: ResultContext) -> str:
