@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,10 +47,16 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         # What start-up built (the knowledge base, the models, the app) lives as long as the process: keep it
         # out of the garbage collector's full passes, which otherwise walk it again and again.
         gc.freeze()
-        worker = None
+        worker = evaluations = None
         if settings.delivery_worker:  # issue 7: the outbox is delivered from every replica that runs it
             worker = asyncio.create_task(container.delivery.run(), name="delivery")
+            # Issue 17: and the reports owed (a crash after an ingest, a failed evaluation) are made.
+            evaluations = asyncio.create_task(container.evaluations.run(), name="evaluations")
         yield
+        if evaluations is not None:
+            container.evaluations.request_stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(evaluations, timeout=_WORKER_STOP_SECONDS)
         if worker is not None:
             container.delivery.request_stop()  # finishes its poll and gives its leased rows back
             try:
@@ -69,6 +76,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.state.container = container
     app.state.metrics = HttpMetrics()
     container.delivery.observe = app.state.metrics.delivery
+    container.evaluations.observe = app.state.metrics.evaluation_requests
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
