@@ -1,13 +1,13 @@
-"""Reading a FHIR JSON body: media type (415), JSON (400), a resource (400)."""
+"""Reading a FHIR JSON body: media type (415), guarded JSON (400), a resource (400)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from fastapi import Request
 
+from service.adapters.fhir_in.guard import parse_json
 from service.adapters.fhir_in.versions import FhirVersion, detect_version, version_from_content_type
 from service.errors import BadRequest
 
@@ -27,10 +27,7 @@ class FhirBody:
 async def read_fhir_body(request: Request) -> FhirBody:
     declared = version_from_content_type(request.headers.get("content-type"))
     raw = await request.body()
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    data = parse_json(raw)  # not JSON, too deep, a repeated key: a 400 naming where (issue 20)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise BadRequest(
             "The body is not a FHIR resource: a JSON object with a resourceType is expected",

@@ -9,7 +9,6 @@ in a batch.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,10 +17,16 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from service.adapters.fhir_in.bundle_rules import (
+    FHIR_ID,
+    check_full_urls,
+    date_problem,
+    kept_id_problem,
+    post_url_problem,
+    put_id_problem,
+)
+from service.adapters.fhir_in.dates import may_hold_bad_date
 from service.errors import Issue
-
-# FHIR R4 datatypes.html#id: 1 to 64 characters of letters, digits, '-' and '.'.
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 class WriteMode(StrEnum):
@@ -70,10 +75,15 @@ def plan_bundle(
         return [], [
             EntryProblem(-1, Issue("Bundle.entry must be an array", "structure", expression="Bundle.entry"))
         ]
+    check_full_urls(entries)  # bdl-7: a Bundle-level refusal
+    dates_suspect = may_hold_bad_date(entries)
     planned: list[PlannedEntry] = []
     problems: list[EntryProblem] = []
     for index, entry in enumerate(entries):
         result = _plan_entry(index, entry, transactional)
+        if dates_suspect and isinstance(result, PlannedEntry):
+            found = date_problem(index, result.resource)
+            result = EntryProblem(index, found) if found else result
         if isinstance(result, EntryProblem):
             problems.append(result)
         else:
@@ -98,6 +108,9 @@ def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | E
     full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
     if transactional:
         return _plan_request(index, entry.get("request"), resource, full_url)
+    bad_id = kept_id_problem(index, resource)
+    if bad_id:
+        return EntryProblem(index, bad_id)
     sender_id = _sender_id(resource)
     resource["id"] = sender_id or uuid.uuid4().hex
     return PlannedEntry(index, full_url, WriteMode.UPSERT if sender_id else WriteMode.CREATE, resource)
@@ -111,6 +124,9 @@ def _plan_request(
         return EntryProblem(index, Issue("Entry has no request.method", "required", expression=where))
     url = str(request.get("url", ""))
     if request["method"] == "POST":
+        wrong_url = post_url_problem(index, url, resource["resourceType"])
+        if wrong_url:
+            return EntryProblem(index, wrong_url)
         try:
             condition = parse_if_none_exist(request.get("ifNoneExist"))
         except ValueError as exc:
@@ -135,11 +151,14 @@ def _plan_update(
     index: int, url: str, resource: dict[str, Any], full_url: str | None
 ) -> PlannedEntry | EntryProblem:
     resource_type, _, resource_id = url.partition("?")[0].partition("/")
-    if resource_type != resource["resourceType"] or not _FHIR_ID.match(resource_id):
+    if resource_type != resource["resourceType"] or not FHIR_ID.match(resource_id):
         text = (
             f"PUT url '{url}' must be {resource['resourceType']}/<id> (conditional update is not supported)"
         )
         return EntryProblem(index, Issue(text, "invalid", expression=f"Bundle.entry[{index}].request.url"))
+    mismatch = put_id_problem(index, resource_id, resource)
+    if mismatch:
+        return EntryProblem(index, mismatch)
     resource["id"] = resource_id
     return PlannedEntry(index, full_url, WriteMode.UPDATE, resource)
 
@@ -159,7 +178,7 @@ def parse_if_none_exist(value: Any) -> ConditionalCreate | None:
 
 def _sender_id(resource: dict[str, Any]) -> str | None:
     candidate = resource.get("id")
-    return candidate if isinstance(candidate, str) and _FHIR_ID.match(candidate) else None
+    return candidate if isinstance(candidate, str) and FHIR_ID.match(candidate) else None
 
 
 def content_hash(resource: dict[str, Any]) -> str:

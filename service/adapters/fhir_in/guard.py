@@ -1,0 +1,137 @@
+"""The one guard on inbound JSON (issue 20): every body is parsed here, and its shape is checked before
+anything walks it.
+
+orjson parses up to 1024 levels, but the service's walkers (reference rewriting, hashing, validation) are
+recursive, and orjson only serialises 255 levels: nesting is refused here at ``MAX_DEPTH``, far beyond any
+real FHIR resource (the shared corpus reaches 11) and far below every recursion limit after it. The check
+walks level by level, never recursively. Duplicate keys, which orjson silently resolves to the last value
+(RFC 8259 section 4 leaves it to the parser; FHIR json.html forbids them), are refused too, so what is
+stored is what was sent.
+
+Both refusals name the element with a FHIRPath-like path, found by a token scan of the raw bytes (which
+needs no parse and no recursion); the cheap counts decide whether that slower scan is needed at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from service.errors import BadRequest
+
+MAX_DEPTH = 64  # objects and arrays, the root included
+
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'  # a JSON string, its escapes unrolled (no backtracking)
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')  # the end of every key, and of a string value holding '":'
+_TOKEN = re.compile(rb"(" + _STRING + rb")([ \t\r\n]*:)?|[\[\]{},]")
+_ROOT = re.compile(rb'"resourceType"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z]{1,64})"')
+
+
+def parse_json(raw: bytes) -> Any:
+    """The parsed body; BadRequest when it is not JSON, nests deeper than ``MAX_DEPTH`` or repeats a key."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc) or "recursion" in str(exc).lower():
+            _refuse_depth(raw)
+        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    depth, keys = _shape(data)
+    if depth > MAX_DEPTH:
+        _refuse_depth(raw)
+    if len(_KEY_END.findall(raw)) != keys:  # more key ends than keys: a repeated key, or '":' in a string
+        _refuse_duplicate(raw)
+    return data
+
+
+def _shape(data: Any) -> tuple[int, int]:
+    """How deep ``data`` nests (stopping past ``MAX_DEPTH``) and how many object keys it holds."""
+    level, depth, keys = [data], 0, 0
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        below: list[Any] = []
+        for node in level:
+            if type(node) is dict:
+                keys += len(node)
+                below.extend([v for v in node.values() if type(v) is dict or type(v) is list])
+            elif type(node) is list:
+                below.extend([v for v in node if type(v) is dict or type(v) is list])
+        level = below
+    return depth, keys
+
+
+@dataclass(slots=True)
+class _Container:
+    """An open object or array in the token scan: its current key or index, and the keys it has seen."""
+
+    is_object: bool
+    label: str | int | None = None
+    keys: set[str] = field(default_factory=set)
+
+
+class _Scan:
+    """A token scan of the raw bytes that keeps the path to where it is (no parse, no recursion)."""
+
+    def __init__(self, raw: bytes) -> None:
+        root = _ROOT.search(raw)
+        self.raw, self.root = raw, root.group(1).decode() if root else "$"
+        self.stack: list[_Container] = []
+
+    def path(self, below: int | None = None) -> str:
+        parts = [self.root]
+        for container in self.stack[:below]:
+            if isinstance(container.label, int):
+                parts.append(f"[{container.label}]")
+            elif container.label is not None:
+                parts.append(f".{container.label}")
+        return "".join(parts)
+
+    def first_problem(self) -> tuple[str, str] | None:
+        """(path, what is wrong) of the first element nested too deep or key repeated, else None."""
+        for token in _TOKEN.finditer(self.raw):
+            text = token.group(0)
+            if token.group(2):  # a key
+                problem = self._key(orjson.loads(token.group(1)))
+            elif text in (b"{", b"["):
+                problem = self._open(text == b"{")
+            else:
+                self._close_or_next(text)
+                continue
+            if problem:
+                return problem
+        return None
+
+    def _open(self, is_object: bool) -> tuple[str, str] | None:
+        self.stack.append(_Container(is_object, None if is_object else 0))
+        if len(self.stack) > MAX_DEPTH:
+            return self.path(-1), f"The JSON nests deeper than {MAX_DEPTH} levels"
+        return None
+
+    def _key(self, key: str) -> tuple[str, str] | None:
+        top = self.stack[-1]
+        if key in top.keys:
+            return f"{self.path(-1)}.{key}", f"The JSON repeats the key '{key}' in one object"
+        top.keys.add(key)
+        top.label = key
+        return None
+
+    def _close_or_next(self, text: bytes) -> None:
+        if text in (b"}", b"]") and self.stack:
+            self.stack.pop()
+        elif text == b"," and self.stack and not self.stack[-1].is_object:
+            label = self.stack[-1].label
+            self.stack[-1].label = label + 1 if isinstance(label, int) else 0
+
+
+def _refuse_depth(raw: bytes) -> None:
+    found = _Scan(raw).first_problem()
+    path, text = found or ("$", f"The JSON nests deeper than {MAX_DEPTH} levels")
+    raise BadRequest(text, expression=path)
+
+
+def _refuse_duplicate(raw: bytes) -> None:
+    found = _Scan(raw).first_problem()
+    if found is not None:  # None: a string value held '":', so the count over-counted keys
+        raise BadRequest(found[1], expression=found[0])
