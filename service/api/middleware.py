@@ -3,6 +3,8 @@ and the last line of defence against an unhandled exception (a 500 OperationOutc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import time
 import uuid
@@ -18,6 +20,10 @@ log = structlog.get_logger("service.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 REQUEST_ID_HEADER = "x-request-id"
+# An over-limit body is read and discarded before the 413 (issue 20): clients that send the whole body
+# before reading (urllib, Java, .NET) otherwise see a reset, not the answer. Bounded in bytes and time.
+DRAIN_BYTES = 256 * 1024 * 1024
+DRAIN_SECONDS = 15.0
 
 
 class RequestContextMiddleware:
@@ -64,15 +70,17 @@ class RequestContextMiddleware:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_body_bytes:
+                if message.get("more_body", False):
+                    await drain(receive)
                 raise PayloadTooLarge(self._too_large_text())
             return message
 
         return limited_receive
 
     async def _reject_too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await outcome_response(413, [Issue(self._too_large_text(), PayloadTooLarge.code)])(
-            scope, receive, send
-        )
+        await drain(receive)
+        issues = [Issue(self._too_large_text(), PayloadTooLarge.code)]
+        await outcome_response(413, issues, headers={"connection": "close"})(scope, receive, send)
 
     def _too_large_text(self) -> str:
         return f"Request body is larger than ONCO_MAX_BUNDLE_BYTES ({self.max_body_bytes} bytes)"
@@ -81,6 +89,21 @@ class RequestContextMiddleware:
         route = _route(scope)
         self.metrics.observe(scope["method"], route, status, seconds)
         log.info("request", method=scope["method"], route=route, status=status, ms=round(seconds * 1000, 2))
+
+
+async def drain(receive: Receive) -> None:
+    """Read and discard the rest of a request body, up to ``DRAIN_BYTES`` and ``DRAIN_SECONDS``."""
+
+    async def discard() -> None:
+        drained = 0
+        while drained <= DRAIN_BYTES:
+            message = await receive()
+            drained += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(discard(), DRAIN_SECONDS)
 
 
 def _request_id(scope: Scope) -> str:
