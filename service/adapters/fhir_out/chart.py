@@ -1,6 +1,12 @@
-"""Inline SVG charts for the HTML report (FHIR-CONTRACT.md section 4, ``presentedForm``): the sum of diameters
-over time against the baseline, the nadir, +20 % over the nadir (RECIST PD, T4) and -30 % under the baseline
-(PR, T2); and the CEA and ctDNA series where present. Every text is escaped."""
+"""Inline SVG charts for the HTML report (FHIR-CONTRACT.md section 4, ``presentedForm``; issue 18): the sum
+of diameters over time against the baseline, the nadir, the PD threshold (+20 % and at least +5 mm over the
+nadir, T4) and the PR threshold (-30 % under the baseline, T2); the CEA series over its reference band; ctDNA.
+
+Every scan date is written on the time axis, the y axis has ticks, every reference line is labelled with
+its value, and no two texts overlap: date labels that would collide go to a second (third...) row, reference
+labels are pushed apart, and a value label that would hit its neighbour goes under its dot. Every text is
+escaped.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-WIDTH, HEIGHT, MARGIN = 780, 260, 48
-# Room right of the plot for the reference lines' labels ("+20 % over nadir (PD)" and the like).
-LABELS = 170
+from service.adapters.fhir_out.chart_layout import Box, nice_ticks, rows_without_overlap, text_width
+
+WIDTH, HEIGHT, MARGIN, TOP = 780, 300, 52, 30
+LABELS = 190  # room right of the plot for the reference lines' labels
 PLOT_RIGHT = WIDTH - LABELS
-PD_FACTOR, PR_FACTOR = Decimal("1.2"), Decimal("0.7")
+INSET = 24  # the first and last dates sit this far inside the plot, so their labels stay in it
+PD_FACTOR, PD_MIN_MM, PR_FACTOR = Decimal("1.2"), Decimal(5), Decimal("0.7")
+FONT = 10
+LABEL_GAP = 12  # px between reference labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,7 @@ class Reference:
     label: str
     value: Decimal
     colour: str
+    band: bool = False  # a shaded band from 0 to the value (a reference range), not a line
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +49,35 @@ class Frame:
     first: dt.date
     last: dt.date
     top: Decimal
+    bottom: int
 
     def x(self, day: dt.date) -> float:
         span = max((self.last - self.first).days, 1)
-        return MARGIN + (PLOT_RIGHT - MARGIN) * (day - self.first).days / span
+        return MARGIN + INSET + (PLOT_RIGHT - MARGIN - 2 * INSET) * (day - self.first).days / span
 
     def y(self, value: Decimal) -> float:
         top = self.top if self.top > 0 else Decimal(1)
-        return HEIGHT - MARGIN - float((HEIGHT - 2 * MARGIN) * value / top)
+        return self.bottom - float((self.bottom - TOP) * value / top)
 
 
-def sum_references(labels: dict[str, str], baseline: Decimal, nadir: Decimal) -> list[Reference]:
-    """Baseline, nadir, +20 % over the nadir and -30 % under the baseline."""
+def pd_threshold(nadir: Decimal) -> Decimal:
+    """T4: +20 % over the nadir and an absolute increase of at least 5 mm."""
+    return max(nadir * PD_FACTOR, nadir + PD_MIN_MM)
+
+
+def sum_references(
+    labels: dict[str, str], baseline: Decimal, nadir: Decimal, joiner: str = " "
+) -> list[Reference]:
+    """Baseline, nadir, the PD threshold over the nadir and -30 % under the baseline, each with its mm
+    (``joiner`` between label and value: none in zh-CN, Z1)."""
+    values = (
+        ("baseline", baseline, "#555"),
+        ("nadir", nadir, "#2a7"),
+        ("pd", pd_threshold(nadir), "#c33"),
+        ("pr", baseline * PR_FACTOR, "#37c"),
+    )
     return [
-        Reference(labels["baseline"], baseline, "#555"),
-        Reference(labels["nadir"], nadir, "#2a7"),
-        Reference(labels["pd"], nadir * PD_FACTOR, "#c33"),
-        Reference(labels["pr"], baseline * PR_FACTOR, "#37c"),
+        Reference(f"{labels[key]}{joiner}{_mm(value)} mm", value, colour) for key, value, colour in values
     ]
 
 
@@ -64,18 +87,22 @@ def line_chart(
     references: Sequence[Reference] = (),
     date_label: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> str:
-    """One SVG: the series as lines with dots and values, the references as dashed horizontal lines; the
-    first and last dates on the time axis, written by ``date_label`` (``2025年3月20日`` in zh-CN, Z3)."""
-    dates = [day for s in series for day, _ in s.points]
-    if not dates:
+    """One SVG: the series as lines with dots and values, the references as dashed lines or bands."""
+    days = sorted({day for s in series for day, _ in s.points})
+    if not days:
         return ""
     values = [v for s in series for _, v in s.points] + [r.value for r in references]
-    frame = Frame(min(dates), max(dates), max(values) * Decimal("1.1"))
+    ticks = nice_ticks(max(values) * Decimal("1.1"))
+    rows = rows_without_overlap([_date_box(days, d, date_label) for d in days])
+    bottom = HEIGHT - MARGIN - 14 * (max(rows) if rows else 0)
+    frame = Frame(days[0], days[-1], ticks[-1], bottom)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        _axes(frame, date_label),
+        *(_band(frame, r) for r in references if r.band),
+        _axes(frame, ticks),
+        *(_date_label(frame, day, row, date_label) for day, row in zip(days, rows, strict=True)),
         *(_reference(frame, r, label_y) for r, label_y in _label_positions(frame, references)),
         *(_series(frame, s) for s in series),
         "</svg>",
@@ -83,20 +110,34 @@ def line_chart(
     return "".join(parts)
 
 
-def _axes(frame: Frame, date_label: Callable[[dt.date], str]) -> str:
-    bottom, right = HEIGHT - MARGIN, PLOT_RIGHT
-    ticks = "".join(
-        f'<text x="{frame.x(day):.1f}" y="{bottom + 16}" font-size="10" text-anchor="middle">'
-        f"{escape(date_label(day))}</text>"
-        for day in sorted({frame.first, frame.last})
-    )
+def _date_box(days: list[dt.date], day: dt.date, date_label: Callable[[dt.date], str]) -> Box:
+    frame = Frame(days[0], days[-1], Decimal(1), HEIGHT - MARGIN)
+    width = text_width(date_label(day), FONT)
+    return Box(frame.x(day) - width / 2, frame.x(day) + width / 2)
+
+
+def _axes(frame: Frame, ticks: list[Decimal]) -> str:
+    lines = [
+        f'<line x1="{MARGIN}" y1="{frame.bottom}" x2="{PLOT_RIGHT}" y2="{frame.bottom}" stroke="#000"/>',
+        f'<line x1="{MARGIN}" y1="{TOP}" x2="{MARGIN}" y2="{frame.bottom}" stroke="#000"/>',
+    ]
+    for tick in ticks:
+        y = frame.y(tick)
+        lines.append(
+            f'<line x1="{MARGIN - 4}" y1="{y:.1f}" x2="{MARGIN}" y2="{y:.1f}" stroke="#000"/>'
+            f'<text class="tick" x="{MARGIN - 6}" y="{y + 3:.1f}" font-size="{FONT}" text-anchor="end">'
+            f"{_mm(tick)}</text>"
+        )
+    return "".join(lines)
+
+
+def _date_label(frame: Frame, day: dt.date, row: int, date_label: Callable[[dt.date], str]) -> str:
+    x, y = frame.x(day), frame.bottom + 14 + 14 * row
     return (
-        f'<line x1="{MARGIN}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#000"/>'
-        f'<line x1="{MARGIN}" y1="{MARGIN}" x2="{MARGIN}" y2="{bottom}" stroke="#000"/>{ticks}'
+        f'<line x1="{x:.1f}" y1="{frame.bottom}" x2="{x:.1f}" y2="{frame.bottom + 4}" stroke="#000"/>'
+        f'<text class="date" x="{x:.1f}" y="{y}" font-size="{FONT}" text-anchor="middle">'
+        f"{escape(date_label(day))}</text>"
     )
-
-
-LABEL_GAP = 11  # px between reference labels, so close lines (nadir and -30 %) keep readable labels
 
 
 def _label_positions(frame: Frame, references: Sequence[Reference]) -> list[tuple[Reference, float]]:
@@ -112,23 +153,44 @@ def _label_positions(frame: Frame, references: Sequence[Reference]) -> list[tupl
 
 def _reference(frame: Frame, reference: Reference, label_y: float) -> str:
     y = frame.y(reference.value)
+    dash = "2 2" if reference.band else "4 3"
     return (
         f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{PLOT_RIGHT}" y2="{y:.1f}" stroke="{reference.colour}" '
-        f'stroke-dasharray="4 3"/><text x="{PLOT_RIGHT + 4}" y="{label_y:.1f}" font-size="9" '
-        f'fill="{reference.colour}">{escape(reference.label)}</text>'
+        f'stroke-dasharray="{dash}"/><text class="reference" x="{PLOT_RIGHT + 6}" y="{label_y:.1f}" '
+        f'font-size="{FONT - 1}" fill="{reference.colour}">{escape(reference.label)}</text>'
+    )
+
+
+def _band(frame: Frame, reference: Reference) -> str:
+    y = frame.y(reference.value)
+    height = frame.bottom - y
+    return (
+        f'<rect x="{MARGIN}" y="{y:.1f}" width="{PLOT_RIGHT - MARGIN}" height="{height:.1f}" '
+        f'fill="{reference.colour}" fill-opacity="0.12"/>'
     )
 
 
 def _series(frame: Frame, series: Series) -> str:
     coordinates = [(frame.x(day), frame.y(value), value) for day, value in series.points]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
-    dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/>'
-        f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="9" text-anchor="middle">{escape(str(value))}</text>'
-        for x, y, value in coordinates
-    )
-    label = f'<text x="{MARGIN + 4}" y="{MARGIN - 8}" font-size="11" fill="{series.colour}">'
+    dots, last_right = [], float("-inf")
+    for x, y, value in coordinates:
+        text, width = _mm(value), text_width(_mm(value), FONT - 1)
+        below = x - width / 2 < last_right + 2  # would touch the previous value label: write it under
+        last_right = last_right if below else x + width / 2
+        dots.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/><text class="value" '
+            f'x="{x:.1f}" y="{y + 14 if below else y - 6:.1f}" font-size="{FONT - 1}" text-anchor="middle">'
+            f"{escape(text)}</text>"
+        )
+    label = f'<text class="series" x="{MARGIN + 4}" y="{TOP - 12}" font-size="11" fill="{series.colour}">'
     return (
         f'<polyline points="{path}" fill="none" stroke="{series.colour}" stroke-width="2"/>'
-        f"{dots}{label}{escape(series.label)}</text>"
+        f"{''.join(dots)}{label}{escape(series.label)}</text>"
     )
+
+
+def _mm(value: Decimal) -> str:
+    """A value as written on the chart: at most one decimal, no trailing zeros."""
+    text = f"{value.quantize(Decimal('0.1')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

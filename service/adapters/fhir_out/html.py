@@ -8,7 +8,7 @@ import base64
 from html import escape
 from typing import Any
 
-from service.adapters.fhir_out.chart import Series, line_chart, sum_references
+from service.adapters.fhir_out.chart import Reference, Series, line_chart, sum_references
 from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.summary import summary_lines
@@ -17,7 +17,20 @@ from service.adapters.fhir_out.wording import chinese, date, note, parenthesised
 from service.domain.assessment import MarkerPoint
 from service.domain.suggestions import SuggestedAction
 
-_STYLE = "body{font-family:sans-serif;max-width:46em;margin:1em auto}li{margin:.2em 0}svg{display:block}"
+# A CJK-capable font stack (zh-CN pages), and A4 pages when printed; nothing is loaded from anywhere.
+_FONTS = (
+    '"Noto Sans","Helvetica Neue",Arial,"Noto Sans CJK SC","Source Han Sans SC","PingFang SC",'
+    '"Microsoft YaHei","WenQuanYi Micro Hei",sans-serif'
+)
+_STYLE = (
+    f"body{{font-family:{_FONTS};max-width:50em;margin:1em auto;padding:0 1em}}li{{margin:.2em 0}}"
+    "svg{display:block;max-width:100%;height:auto}table{border-collapse:collapse}"
+    "th,td{text-align:left;padding:.15em .6em .15em 0;vertical-align:top}"
+    "dl.patient{display:flex;flex-wrap:wrap;gap:.3em 2em;border:1px solid #888;padding:.4em .8em}"
+    "dl.patient dt{font-size:.8em;color:#444}dl.patient dd{margin:0;font-weight:bold}"
+    "@page{size:A4;margin:15mm}@media print{body{max-width:none;margin:0;padding:0}"
+    "svg,table,dl.patient{break-inside:avoid}}"
+)
 
 
 def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> dict[str, Any]:
@@ -93,12 +106,26 @@ def _suggestion_item(ctx: ResultContext, action: SuggestedAction) -> str:
 
 
 def _charts(ctx: ResultContext) -> list[str]:
+    a, by_date = ctx.assessment, lambda day: date(ctx, day)
     charts = [_sum_chart(ctx)]
-    for label, points in (("label.cea", ctx.assessment.cea), ("label.ctdna", ctx.assessment.ctdna)):
-        if points:
-            series = [_marker_series(ctx.text(label), points)]
-            charts.append(line_chart(ctx.text(label), series, date_label=lambda day: date(ctx, day)))
+    if a.cea:
+        label = ctx.text("label.cea")
+        charts.append(line_chart(label, [_marker_series(label, a.cea)], _normal_range(ctx), by_date))
+    if a.ctdna:  # the mean VAF is a fraction: drawn in per cent, the unit its label names
+        label = ctx.text("label.ctdna")
+        points = tuple((p.date, p.value * 100) for p in a.ctdna)
+        charts.append(line_chart(label, [Series(label, points, "#a50")], date_label=by_date))
     return [chart for chart in charts if chart]
+
+
+def _normal_range(ctx: ResultContext) -> list[Reference]:
+    """The CEA reference range as a band up to the latest upper limit of normal (N2), labelled with it."""
+    limits = [p.upper_limit for p in ctx.assessment.cea if p.upper_limit is not None]
+    if not limits:
+        return []
+    joiner = "" if chinese(ctx) else " "
+    text = f"{ctx.text('label.upper-limit')}{joiner}{limits[-1]:f} ng/mL"
+    return [Reference(text, limits[-1], "#2a7", band=True)]
 
 
 def _sum_chart(ctx: ResultContext) -> str:
@@ -119,7 +146,7 @@ def _sum_chart(ctx: ResultContext) -> str:
         )
     }
     series = Series(label, points, "#222")
-    references = sum_references(labels, baseline, nadir)
+    references = sum_references(labels, baseline, nadir, "" if chinese(ctx) else " ")
     return line_chart(label, [series], references, date_label=lambda day: date(ctx, day))
 
 

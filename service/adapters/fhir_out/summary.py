@@ -32,6 +32,7 @@ TEXT_CODES = (
     "label.pr-threshold",
     "label.cea",
     "label.ctdna",
+    "label.upper-limit",
     "label.date",
     "label.criteria",
     "label.rules",

@@ -1,0 +1,52 @@
+"""Layout arithmetic for the report's SVG charts: axis ticks at round values, the width a label takes, and
+rows for labels that would otherwise overlap (issue 18: "labels that never overlap")."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
+TICKS_WANTED = 5
+GAP = 4.0  # px between two labels on one row
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """The horizontal extent of a label, in px."""
+
+    left: float
+    right: float
+
+
+def nice_ticks(top: Decimal) -> list[Decimal]:
+    """0 and round steps (1, 2, 2.5, 5 x 10^n) up to the first tick at or above ``top``; about five."""
+    if top <= 0:
+        return [Decimal(0), Decimal(1)]
+    raw = top / TICKS_WANTED
+    power = Decimal(10) ** raw.adjusted()
+    step = next(power * s for s in _STEPS if power * s >= raw)
+    ticks = [Decimal(0)]
+    while ticks[-1] < top:
+        ticks.append(ticks[-1] + step)
+    return ticks
+
+
+def text_width(text: str, font_size: float) -> float:
+    """A generous estimate of a label's width: a full em for wide (CJK) characters, 0.62 em for others."""
+    return sum(font_size if unicodedata.east_asian_width(c) in "WF" else font_size * 0.62 for c in text)
+
+
+def rows_without_overlap(boxes: list[Box]) -> list[int]:
+    """For labels in left-to-right order, the lowest row where each does not touch a label already there."""
+    row_ends: list[float] = []
+    rows = []
+    for box in boxes:
+        row = next((i for i, end in enumerate(row_ends) if box.left >= end + GAP), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(box.right)
+        else:
+            row_ends[row] = box.right
+        rows.append(row)
+    return rows
