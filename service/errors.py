@@ -13,6 +13,8 @@ in one place as a FHIR OperationOutcome with the status below (FHIR-CONTRACT.md 
     ├── Unprocessable               422  processing  parseable but unusable (a unit, a date)
     ├── TooManyRequests             429  throttled   over the client's write rate (Retry-After)
     └── NotReady                    503  transient   the store or the mappings are not available
+        └── Overloaded              503  throttled   too many writes in flight, or a pool or lock wait
+                                                     ran out (issue 20); answered with Retry-After
 
 ``code`` is from the FHIR IssueType value set (http://hl7.org/fhir/R4/valueset-issue-type.html);
 ``expression`` is a FHIRPath to the offending element where there is one; ``headers`` are HTTP headers the
@@ -94,3 +96,13 @@ class TooManyRequests(ServiceError):
 
 class NotReady(ServiceError):
     status, code = 503, "transient"
+
+
+class Overloaded(NotReady):
+    """The service sheds this request rather than queue it past a sender's timeout; send it again after
+    ``retry_after`` seconds (docs/load-shedding.md)."""
+
+    code = "throttled"
+
+    def __init__(self, diagnostics: str, *, retry_after: int = 2) -> None:
+        super().__init__(diagnostics, headers={"retry-after": str(retry_after)})

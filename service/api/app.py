@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service import __version__
+from service.api.backpressure import BackpressureMiddleware
 from service.api.errors import install_error_handlers
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
@@ -78,6 +79,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     container.delivery.observe = app.state.metrics.delivery
     container.evaluations.observe = app.state.metrics.evaluation_requests
     install_error_handlers(app)
+    app.add_middleware(BackpressureMiddleware, metrics=app.state.metrics)  # issue 20: 503, never 500
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
     )
