@@ -69,12 +69,12 @@ class Service:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, timeout: float = WAIT_S) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [str(SERVICE), "serve"], env=self.env, cwd=REPO, stdout=out, stderr=out
             )
-        wait_for(f"the service on {self.port}", self._ready)
+        wait_for(f"the service on {self.port}", self._ready, timeout)
 
     def _ready(self) -> bool:
         assert self.process is not None
