@@ -83,3 +83,10 @@ def kept_id_problem(index: int, resource: dict[str, Any]) -> Issue | None:
 def date_problem(index: int, resource: dict[str, Any]) -> Issue | None:
     found = bad_dates(resource, f"Bundle.entry[{index}].resource")
     return found[0] if found else None
+
+
+def meta_problem(index: int, resource: dict[str, Any]) -> Issue | None:
+    """``meta`` is a Meta object: the store sets its versionId and lastUpdated in it."""
+    if "meta" not in resource or isinstance(resource["meta"], dict):
+        return None
+    return Issue("meta must be an object", "structure", "error", f"Bundle.entry[{index}].resource.meta")

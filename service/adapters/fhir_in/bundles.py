@@ -22,6 +22,7 @@ from service.adapters.fhir_in.bundle_rules import (
     check_full_urls,
     date_problem,
     kept_id_problem,
+    meta_problem,
     post_url_problem,
     put_id_problem,
 )
@@ -105,6 +106,9 @@ def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | E
         return EntryProblem(
             index, Issue("Resource has no resourceType", "required", expression=f"{where}.resource")
         )
+    bad_meta = meta_problem(index, resource)
+    if bad_meta:
+        return EntryProblem(index, bad_meta)
     full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
     if transactional:
         return _plan_request(index, entry.get("request"), resource, full_url)
