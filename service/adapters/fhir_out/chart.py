@@ -24,7 +24,8 @@ PLOT_RIGHT = WIDTH - LABELS
 INSET = 24  # the first and last dates sit this far inside the plot, so their labels stay in it
 PD_FACTOR, PD_MIN_MM, PR_FACTOR = Decimal("1.2"), Decimal(5), Decimal("0.7")
 FONT = 10
-LABEL_GAP = 12  # px between reference labels
+ROW = 17  # px between rows of date labels (a 10 px CJK label is about 15 px tall)
+LABEL_GAP = 14  # px between reference labels (a 9 px label is up to 13 px tall in Noto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ def line_chart(
     values = [v for s in series for _, v in s.points] + [r.value for r in references]
     ticks = nice_ticks(max(values) * Decimal("1.1"))
     rows = rows_without_overlap([_date_box(days, d, date_label) for d in days])
-    bottom = HEIGHT - MARGIN - 14 * (max(rows) if rows else 0)
+    bottom = HEIGHT - MARGIN - ROW * (max(rows) if rows else 0)
     frame = Frame(days[0], days[-1], ticks[-1], bottom)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -132,7 +133,7 @@ def _axes(frame: Frame, ticks: list[Decimal]) -> str:
 
 
 def _date_label(frame: Frame, day: dt.date, row: int, date_label: Callable[[dt.date], str]) -> str:
-    x, y = frame.x(day), frame.bottom + 14 + 14 * row
+    x, y = frame.x(day), frame.bottom + 18 + ROW * row  # clear of the y axis's "0" at the corner
     return (
         f'<line x1="{x:.1f}" y1="{frame.bottom}" x2="{x:.1f}" y2="{frame.bottom + 4}" stroke="#000"/>'
         f'<text class="date" x="{x:.1f}" y="{y}" font-size="{FONT}" text-anchor="middle">'
