@@ -11,6 +11,7 @@ from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.therapeutic import drug_concept, implication_part
 from service.adapters.fhir_out.wording import chinese, note, suggestion, tier
 from service.domain.resistance import ResistanceFinding
+from service.domain.rules import Rule
 from service.domain.suggestions import CareSuggestion, SuggestedAction
 
 RULE_EXTENSION = "StructureDefinition/rule-id"  # CANON-relative
@@ -148,6 +149,8 @@ def _description(ctx: ResultContext, action: SuggestedAction) -> str:
         parts.append(", ".join(action.drugs))
     if remark := note(ctx, action):
         parts.append(remark)
+    if action.code is CareSuggestion.LOCAL_ABLATIVE_THERAPY and Rule.C2 in action.rules:
+        parts.append(ctx.text("note.local-therapy-adjunct"))  # C2: beside a new line, never "continue"
     parts.append(f"{ctx.text('label.rules')}{colon}{space.join(action.rules)}")
     tiers = comma.join(dict.fromkeys(tier(ctx, f) for f in _findings(ctx, action))) or _own_tier(ctx, action)
     if tiers:
