@@ -1,4 +1,5 @@
-"""The ``oncoresponse`` command: ``serve``, ``evaluate`` and ``demo``."""
+"""The ``oncoresponse`` command: ``serve``, ``evaluate``, ``demo``, ``deliveries``, ``replay``,
+``evaluations`` and ``reevaluate``."""
 
 from __future__ import annotations
 
@@ -119,6 +120,30 @@ def replay(
     settings = load_settings()
     count = asyncio.run(replay_deliveries(settings.database_url, ids))
     typer.echo(f"{count} of {len(ids)} queued again")
+
+
+@app.command()
+def evaluations() -> None:
+    """List the reports owed (issue 17): one line per patient whose evaluation is pending or failing."""
+    from service.cli_evaluations import list_evaluations
+
+    settings = load_settings()
+    for line in asyncio.run(list_evaluations(settings.database_url)):
+        typer.echo(line)
+
+
+@app.command()
+def reevaluate(
+    patients: Annotated[
+        list[str] | None, typer.Argument(help="Patient references (Patient/x); none: every stored patient")
+    ] = None,
+) -> None:
+    """Request the evaluation of these patients (or all of them); the running workers make the reports."""
+    from service.cli_evaluations import request_evaluations
+
+    settings = load_settings()
+    count = asyncio.run(request_evaluations(settings.database_url, patients or []))
+    typer.echo(f"{count} patients queued for evaluation")
 
 
 async def _evaluate(

@@ -144,3 +144,21 @@ async def test_metrics_show_the_reports_owed(container: Container) -> None:
     await _ingest(container)
     await container.evaluations.tick()
     assert seen == [(1, 0)]
+
+
+async def test_the_operator_lists_the_reports_owed_and_requests_them_again(
+    container: Container, database_url: str
+) -> None:
+    """`oncoresponse evaluations` lists a pending request; `reevaluate` with no patient owes a report for
+    every stored patient again, due at once, and the worker makes it."""
+    from service.cli_evaluations import list_evaluations, request_evaluations
+
+    await _ingest(container)
+    await container.report_writer([PATIENT])
+    assert (await list_evaluations(database_url))[1:] == []
+    assert await request_evaluations(database_url, []) == 1
+    lines = await list_evaluations(database_url)
+    assert len(lines) == 2 and lines[1].startswith(f"{PATIENT}\t")
+    assert await container.evaluations.tick() == 1
+    assert await _jobs(container) == []
+    assert await request_evaluations(database_url, ["Patient/other"]) == 1

@@ -23,7 +23,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 
 from service.adapters.store.connection import Executes, utc
-from service.adapters.store.tables import evaluation_jobs
+from service.adapters.store.tables import evaluation_jobs, facts
 
 _JOBS = evaluation_jobs.c
 
@@ -105,6 +105,11 @@ class EvaluationJobs:
         query = select(func.count().label("pending"), failing).select_from(evaluation_jobs)
         counts = (await self.conn.execute(query)).one()._mapping
         return int(counts["pending"]), int(counts["failing"])
+
+    async def known_patients(self) -> list[str]:
+        """Every patient with current facts: the ones a re-evaluation of everything covers."""
+        query = select(facts.c.patient_ref).where(facts.c.is_current).distinct()
+        return sorted(row.patient_ref for row in await self.conn.execute(query))
 
     async def all(self) -> list[EvaluationJob]:
         rows = await self.conn.execute(select(evaluation_jobs).order_by(_JOBS.requested_at))
