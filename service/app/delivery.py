@@ -1,11 +1,13 @@
 """The outbox worker (issue 7): delivers notifications, handshakes, heartbeats and write-backs, at least
 once, in order per target, and never lets one failing endpoint hold up another.
 
-Each poll claims due rows under a lease and starts one task per target (a subscription, or the FHIR
-server for write-back); a target whose task is still running is not claimed again, so a slow or dead
-endpoint only ever occupies its own task. A failed row is retried with exponential backoff and jitter
-(or after the server's ``Retry-After``), and the target's later rows are held back behind it, so a
-subscriber receives its events in order. Any number of processes may run a worker on one database.
+Each poll claims due rows of targets no replica holds, under a short lease renewed while sending, and
+starts one task per target (a subscription, or the FHIR server for write-back); a target whose rows are
+leased is not claimed again by any replica (``adapters/store/outbox_claim.py``), so each target has one
+sender at a time and a slow or dead endpoint only ever occupies its own task. A failed row is retried
+with exponential backoff and jitter (or after the server's ``Retry-After``), and the target's later rows
+wait behind it, so a subscriber receives its events in order. Any number of processes may run a worker
+on one database.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ import structlog
 from service.adapters.fhir_client import DeliveryResult
 from service.adapters.store.outbox import Outbox
 from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
+from service.app.delivery_policy import RetryPolicy as RetryPolicy  # re-exported: bootstrap builds it here
 from service.app.egress import endpoint_allowed
 
 log = structlog.get_logger("service.delivery")
 
 CLAIM_LIMIT = 50
-# Long enough for a claimed batch to be delivered one by one at the longest timeout; a worker that dies
-# holding rows gives them back when it runs out, and one that stops cleanly gives them back at once.
-LEASE = timedelta(minutes=10)
+# A claimed row's lease, renewed every RENEW_SECONDS while the worker is sending: a worker that dies
+# holding a target gives it up within one lease, one that stops cleanly gives it back at once.
+LEASE = timedelta(seconds=30)
+RENEW_SECONDS = 10.0
 # On shutdown, how long deliveries already on the wire may take before they are cut off.
 STOP_GRACE_SECONDS = 5.0
 
@@ -47,30 +51,6 @@ class RestHook(Protocol):
 class WriteBack(Protocol):
     async def transaction(self, bundle: dict[str, Any]) -> DeliveryResult:
         """POST a transaction Bundle to the EHR's FHIR server."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int
-    base_seconds: float
-    max_seconds: float
-    retry_after_cap_seconds: float = 3600.0
-
-    def delay(self, attempts: int, retry_after: float | None, jitter: float) -> float:
-        """Seconds before the next attempt after ``attempts`` failed ones; ``jitter`` in [0, 1).
-
-        The server's Retry-After wins (bounded, so a bogus one cannot park a row for a year); otherwise
-        the delay doubles from ``base_seconds`` up to ``max_seconds``, stretched by up to a quarter so
-        that replicas retrying the same endpoint spread out, never shortened below the schedule.
-        """
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_cap_seconds)
-        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
-        return nominal * (1 + 0.25 * jitter)
-
-    def schedule_seconds(self) -> float:
-        """How long the nominal schedule keeps retrying before the last attempt gives up."""
-        return sum(self.delay(n, None, 0.0) for n in range(1, self.max_attempts))
 
 
 def _now() -> datetime:
@@ -111,6 +91,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Poll until :meth:`request_stop`; then let in-flight deliveries finish (for a grace period) and
         give every leased row back."""
+        renewer = asyncio.create_task(self._renew_leases())
         try:
             while not self._stopping.is_set():
                 try:
@@ -122,7 +103,21 @@ class DeliveryWorker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:
+            await renewer  # it returns once stopping is set, never inside a transaction
             await self.stop()
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of the rows being sent alive until :meth:`request_stop` (:meth:`stop` then gives
+        them back); a renewal that fails is logged and tried again, the lease covering the gap."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RENEW_SECONDS)
+            if self._stopping.is_set() or all(task.done() for task in self._tasks.values()):
+                continue
+            try:
+                await self.outbox.renew(self.name, self.clock() + LEASE)
+            except Exception:  # the database may be briefly away
+                log.exception("delivery_renew_failed")
 
     async def stop(self) -> None:
         """In-flight deliveries get :data:`STOP_GRACE_SECONDS`; the rest are cancelled while sending (their

@@ -1,9 +1,9 @@
 """The durable outbox and the subscriptions' delivery state (issue 7), over the store's connections.
 
 Rows are added inside the transaction that produced them (``enqueue.Enqueue``). ``Outbox`` is what the
-worker uses: it claims due rows by a lease, in a short transaction of its own (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; SQLite's single writer lock does the same there), delivers outside any
-transaction, and records the result only if it still holds the lease.
+worker uses: it claims due rows of targets no other worker holds by a short lease, in a short transaction
+of its own serialised across replicas (``outbox_claim``), renews the lease while it sends, delivers
+outside any transaction, and records the result only if it still holds the lease.
 """
 
 from __future__ import annotations
@@ -13,20 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, true, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.store.connection import utc
 from service.adapters.store.enqueue import Enqueue
+from service.adapters.store.outbox_claim import claimable, serialise_claims
 from service.adapters.store.outbox_rows import (
     DELIVERED,
-    DELIVERING,
     FAILED,
-    HANDSHAKE,
     HEARTBEAT,
     PENDING,
     REJECTED,
-    WRITE_BACK,
     Delivery,
     EventRow,
     OutboxEntry,
@@ -48,44 +46,40 @@ class Outbox:
     async def claim(
         self, worker: str, now: datetime, lease: timedelta, limit: int, busy: Sequence[str] = ()
     ) -> list[Delivery]:
-        """Lease up to ``limit`` due rows, oldest first, skipping targets this worker is busy with and
-        rows another worker holds; subscription rows wait until their subscription may receive them."""
+        """Lease up to ``limit`` due rows, oldest first, of targets no worker holds (``outbox_claim``),
+        skipping ``busy`` ones; subscription rows wait until their subscription may receive them."""
         o, s = outbox.c, subscriptions.c
-        deliverable = or_(
-            o.kind == WRITE_BACK,
-            o.kind == HANDSHAKE,
-            s.status.in_(DELIVERING),
-        )
-        query = (
-            select(o.pk)
-            .select_from(outbox.outerjoin(subscriptions, s.id == o.target))
-            .where(
-                o.status == PENDING,
-                o.next_attempt_at <= now,
-                or_(o.lease_until.is_(None), o.lease_until < now),
-                deliverable,
-                o.target.not_in(list(busy)) if busy else true(),
-            )
-            .order_by(o.pk)
-        )
+        query = claimable(now, busy)
         async with self._reader.connect() as peek:  # an idle poll never takes the write lock
             if (await peek.execute(query.limit(1))).first() is None:
                 return []
         async with self._writer.begin() as conn:
-            locked = query.limit(limit).with_for_update(skip_locked=True, of=outbox)
-            pks = list((await conn.execute(locked)).scalars())
+            await serialise_claims(conn)
+            pks = list((await conn.execute(query.limit(limit))).scalars())
             if not pks:
                 return []
             await conn.execute(
-                update(outbox).where(o.pk.in_(pks)).values(lease_until=now + lease, leased_by=worker)
+                update(outbox)
+                .where(o.pk.in_(pks), o.status == PENDING)
+                .values(lease_until=now + lease, leased_by=worker)
             )
             rows = await conn.execute(
                 select(outbox, *[c.label(f"s_{c.name}") for c in subscriptions.c])
                 .select_from(outbox.outerjoin(subscriptions, s.id == o.target))
-                .where(o.pk.in_(pks))
+                .where(o.pk.in_(pks), o.leased_by == worker)
                 .order_by(o.pk)
             )
             return [delivery_row(row) for row in rows]
+
+    async def renew(self, worker: str, until: datetime) -> int:
+        """Extend the leases of the rows ``worker`` holds (it is still sending): a short lease renewed while
+        alive means a worker that dies holds its targets for one lease at most."""
+        o = outbox.c
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(outbox).where(o.leased_by == worker, o.status == PENDING).values(lease_until=until)
+            )
+        return int(result.rowcount)
 
     async def delivered(self, pk: int, worker: str, now: datetime, http_status: int | None) -> bool:
         """Mark a row delivered; False if the lease was lost meanwhile (another worker may retry it)."""

@@ -16,7 +16,6 @@ from service.adapters.store.outbox_rows import (
     FAILED,
     HANDSHAKE,
     NOTIFICATION,
-    PENDING,
     REJECTED,
     WRITE_BACK,
     WRITE_BACK_TARGET,
@@ -216,19 +215,80 @@ def _with_heartbeat() -> SubscriptionRow:
     return dataclasses.replace(subscription("s"), heartbeat_seconds=60)
 
 
-async def test_concurrent_claims_never_share_a_row(store: SqlStore) -> None:
-    """Two workers claiming at once (PostgreSQL: SKIP LOCKED; SQLite: its write lock) split the rows."""
+async def test_concurrent_claims_never_share_a_target(store: SqlStore) -> None:
+    """Workers claiming at once on two connections (PostgreSQL: the claim lock; SQLite: its write lock)
+    split the rows by target: each target's rows go to one worker, from its first pending row on."""
+    for sub_id in ("s1", "s2", "s3"):
+        await add_subscription(store, subscription(sub_id))
     async with store.writing(set()) as writer:
-        for n in range(40):
+        for n in range(1, 11):
             await writer.enqueue.add(WRITE_BACK, WRITE_BACK_TARGET, {"n": n}, NOW)
-    other = SqlStore(store.engine.url.render_as_string(hide_password=False))
+            for sub_id in ("s1", "s2", "s3"):
+                await writer.enqueue.add(NOTIFICATION, sub_id, {}, NOW, event_number=n)
+    others = [SqlStore(store.engine.url.render_as_string(hide_password=False)) for _ in range(3)]
     try:
-        a, b = await asyncio.gather(
-            store.outbox().claim("a", NOW, LEASE, 25), other.outbox().claim("b", NOW, LEASE, 25)
+        claims = await asyncio.gather(
+            *(s.outbox().claim(f"w{i}", NOW, LEASE, 7) for i, s in enumerate([store, *others]))
         )
     finally:
-        await other.close()
-    pks_a, pks_b = {d.pk for d in a}, {d.pk for d in b}
-    assert not pks_a & pks_b
-    assert len(pks_a | pks_b) == 40
-    assert {e.status for e in await store.outbox().entries()} == {PENDING}
+        for other in others:
+            await other.close()
+    owners: dict[str, set[str]] = {}
+    for worker, rows in enumerate(claims):
+        for row in rows:
+            owners.setdefault(row.target, set()).add(f"w{worker}")
+    assert all(len(who) == 1 for who in owners.values()), owners
+    for rows in claims:
+        for target in {r.target for r in rows}:
+            numbers = [r.event_number or r.body["n"] for r in rows if r.target == target]  # type: ignore[index]
+            assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_a_held_target_is_not_claimed_by_another_worker_until_its_lease_runs_out(
+    store: SqlStore,
+) -> None:
+    """One sender per target across replicas: while w1 holds event 1, w2 may not take event 2; once w1
+    has recorded it, w2 may; a dead w1 holds the target only until its short lease runs out."""
+    outbox = store.outbox()
+    await add_subscription(store, subscription("s"))
+    async with store.writing(set()) as writer:
+        for n in (1, 2, 3):
+            await writer.enqueue.add(NOTIFICATION, "s", {}, NOW, event_number=n)
+    (first,) = await outbox.claim("w1", NOW, LEASE, 1)
+    assert first.event_number == 1
+    assert await outbox.claim("w2", NOW, LEASE, 10) == []
+    await outbox.delivered(first.pk, "w1", NOW, 200)
+    (second,) = await outbox.claim("w2", NOW, LEASE, 1)
+    assert second.event_number == 2
+    assert await outbox.claim("w3", NOW + LEASE - timedelta(seconds=1), LEASE, 10) == []
+    later = await outbox.claim("w3", NOW + LEASE + timedelta(seconds=1), LEASE, 10)  # w2 died
+    assert [d.event_number for d in later] == [2, 3]
+
+
+async def test_a_renewed_lease_keeps_the_target(store: SqlStore) -> None:
+    """A worker still sending renews its leases, so a slow send is never taken over."""
+    outbox = store.outbox()
+    await add_subscription(store, subscription("s"))
+    async with store.writing(set()) as writer:
+        await writer.enqueue.add(NOTIFICATION, "s", {}, NOW, event_number=1)
+    await outbox.claim("w1", NOW, LEASE, 10)
+    assert await outbox.renew("w1", NOW + 2 * LEASE) == 1
+    assert await outbox.claim("w2", NOW + LEASE + timedelta(seconds=1), LEASE, 10) == []
+    assert len(await outbox.claim("w2", NOW + 2 * LEASE + timedelta(seconds=1), LEASE, 10)) == 1
+
+
+async def test_an_event_queued_while_an_earlier_one_backs_off_waits_for_it(store: SqlStore) -> None:
+    """Event 2, queued after event 1 failed and was scheduled for a retry, is not sent before event 1."""
+    outbox = store.outbox()
+    await add_subscription(store, subscription("s"))
+    async with store.writing(set()) as writer:
+        await writer.enqueue.add(NOTIFICATION, "s", {}, NOW, event_number=1)
+    (first,) = await outbox.claim("w", NOW, LEASE, 10)
+    retry_at = NOW + timedelta(minutes=1)
+    await outbox.retry(
+        first.pk, "w", at=retry_at, attempts=1, give_up=False, http_status=503, error="HTTP 503", outcome=None
+    )
+    async with store.writing(set()) as writer:
+        await writer.enqueue.add(NOTIFICATION, "s", {}, NOW, event_number=2)
+    assert await outbox.claim("w", NOW + timedelta(seconds=1), LEASE, 10) == []
+    assert [d.event_number for d in await outbox.claim("w", retry_at, LEASE, 10)] == [1, 2]
