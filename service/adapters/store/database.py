@@ -40,6 +40,13 @@ _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",
 }
 _SQLITE_BUSY_TIMEOUT_S = 30
+# The in-loop SQLite pool and the asyncio slots in front of it (issue 21): a checkout from a full pool would
+# wait synchronously, freezing the loop, and the connections it waits for belong to coroutines that need
+# the loop to give them back. So each use first takes an asyncio slot, awaited; the slots never outnumber
+# the pool's connections. One slot for writers (SQLite has one write lock: the others wait here, holding
+# no connection), the rest for readers, which a queue of writers can therefore never starve.
+_IN_LOOP_POOL_SIZE, _IN_LOOP_OVERFLOW = 5, 10
+_IN_LOOP_WRITERS = 1
 
 
 def async_url(url: str) -> str:
@@ -56,13 +63,17 @@ class SqlStore:
             self.engine = _sqlite_engine(url, immediate=False)
             self._writer = _sqlite_engine(url, immediate=True)
             self._in_loop: Engine | None = create_engine(
-                url.set(drivername="sqlite"), connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
+                url.set(drivername="sqlite"),
+                connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S},
+                **_in_loop_pool(url),
             )
             event.listen(self._in_loop, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(url, pool_pre_ping=True)
             self._writer = self.engine
             self._in_loop = None
+        self._write_slots = asyncio.Semaphore(_IN_LOOP_WRITERS)
+        self._read_slots = asyncio.Semaphore(_IN_LOOP_POOL_SIZE + _IN_LOOP_OVERFLOW - _IN_LOOP_WRITERS)
 
     @property
     def backend(self) -> str:
@@ -79,7 +90,7 @@ class SqlStore:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Reader]:
         if self._in_loop is not None:
-            with self._in_loop.connect() as conn:
+            async with self._read_slots, self._checkout() as conn:
                 yield Reader(InLoop(conn))
             return
         async with self.engine.connect() as conn:
@@ -89,7 +100,7 @@ class SqlStore:
     async def writing(self, patient_refs: set[str]) -> AsyncIterator[Writer]:
         """One database transaction holding the write lock of each patient: all of it lands or none."""
         if self._in_loop is not None:
-            with self._in_loop.connect() as conn:
+            async with self._write_slots, self._checkout() as conn:
                 await _begin_immediate_without_blocking(conn)
                 try:
                     yield Writer(InLoop(conn))
@@ -101,6 +112,13 @@ class SqlStore:
         async with self._writer.begin() as conn:
             await self._lock_patients(conn, patient_refs)
             yield Writer(conn)
+
+    @asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[Connection]:
+        """An in-loop connection; the caller holds a slot, so the pool has one idle or room to open one."""
+        assert self._in_loop is not None
+        with self._in_loop.connect() as conn:
+            yield conn
 
     def outbox(self) -> Outbox:
         """The delivery worker's view of the outbox, on the same engines."""
@@ -138,6 +156,13 @@ async def _begin_immediate_without_blocking(conn: Connection) -> None:
             delay = min(delay * 2, 0.05)
     finally:  # also when giving up or cancelled: the pooled connection goes back to readers with it
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
+
+
+def _in_loop_pool(url: URL) -> dict[str, int]:
+    """A file's pool, sized to the slots; ``:memory:`` keeps SQLAlchemy's one connection per thread."""
+    if url.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": _IN_LOOP_POOL_SIZE, "max_overflow": _IN_LOOP_OVERFLOW}
 
 
 def _make_parent_dir(url: URL) -> None:
