@@ -40,7 +40,8 @@ class LogFormat(StrEnum):
 
 class AuthMode(StrEnum):
     NONE = "none"
-    BEARER = "bearer"
+    BEARER = "bearer"  # static tokens (ONCO_API_TOKENS), for development: each acts as system/*.cruds
+    SMART = "smart"  # OAuth 2.0 JWT access tokens with SMART scopes from the hospital's authorization server
 
 
 class FhirAuth(StrEnum):
@@ -66,6 +67,16 @@ class Settings(BaseSettings):
     canonical_base: str = Field(default="http://oncoresponse.org/fhir", pattern="^https?://")
     auth_mode: AuthMode = AuthMode.NONE
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # ONCO_AUTH_MODE=smart (issue 16): the authorization server whose JWT access tokens are accepted.
+    auth_issuer: str | None = Field(default=None, pattern="^https?://")
+    auth_jwks_url: str | None = Field(default=None, pattern="^https?://")
+    auth_audience: str | None = None  # the service's public FHIR base URL, as the tokens' ``aud`` names it
+    auth_token_url: str | None = Field(default=None, pattern="^https?://")  # for SMART discovery
+    auth_authorize_url: str | None = Field(default=None, pattern="^https?://")  # for SMART discovery
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew allowed on exp, nbf and iat
+    # Per-client writes per minute (429 with Retry-After beyond); 0: no limit.
+    rate_limit_writes_per_minute: int = Field(default=600, ge=0)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)  # a body slower than this gets a 408
     max_bundle_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_entries: int = Field(default=10_000, ge=1)
     strict_validation: bool = False
@@ -126,8 +137,9 @@ class Settings(BaseSettings):
         if self.auth_mode is AuthMode.NONE and not is_loopback(self.host):
             raise ValueError(
                 f"ONCO_AUTH_MODE=none with ONCO_HOST={self.host}: an unauthenticated service may only "
-                "listen on a loopback address; set ONCO_AUTH_MODE=bearer and ONCO_API_TOKENS"
+                "listen on a loopback address; set ONCO_AUTH_MODE=smart (or bearer)"
             )
+        self._refuse_unsafe_smart()
         if self.auth_mode is AuthMode.BEARER and not self.api_tokens:
             raise ValueError("ONCO_AUTH_MODE=bearer needs at least one token in ONCO_API_TOKENS")
         if self.env is Environment.PRODUCTION and self.database_url.startswith("sqlite"):
@@ -156,6 +168,18 @@ class Settings(BaseSettings):
                 "and ONCO_SMART_PRIVATE_KEY"
             )
         return self
+
+    def _refuse_unsafe_smart(self) -> None:
+        if self.auth_mode is not AuthMode.SMART:
+            return
+        if None in (self.auth_issuer, self.auth_jwks_url, self.auth_audience):
+            raise ValueError(
+                "ONCO_AUTH_MODE=smart needs ONCO_AUTH_ISSUER, ONCO_AUTH_JWKS_URL and ONCO_AUTH_AUDIENCE "
+                "(the service's public FHIR base URL)"
+            )
+        jwks_url = str(self.auth_jwks_url)
+        if not jwks_url.startswith("https://") and not is_loopback(urlsplit(jwks_url).hostname or ""):
+            raise ValueError("ONCO_AUTH_JWKS_URL must be https:// unless it is on a loopback address")
 
     @property
     def json_logs(self) -> bool:

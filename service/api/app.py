@@ -15,9 +15,11 @@ from fastapi.routing import APIRoute
 from service import __version__
 from service.api.backpressure import BackpressureMiddleware
 from service.api.errors import install_error_handlers
+from service.api.hardening import HardeningMiddleware
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
 from service.api.routes import (
+    audit,
     cds_hooks,
     code_systems,
     evaluate,
@@ -25,6 +27,7 @@ from service.api.routes import (
     ingest,
     metadata,
     read,
+    smart,
     subscriptions,
     validate,
     view,
@@ -83,8 +86,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
     )
-    # subscriptions before read: its Subscription routes are more specific than /{type}/{id}
-    routers = (health, metadata, validate, evaluate, code_systems, ingest, subscriptions, read)
+    # issue 16: security headers on every answer (HTML pages strictly), a read timeout on request bodies
+    app.add_middleware(HardeningMiddleware, body_timeout_seconds=settings.body_read_timeout_seconds)
+    # subscriptions and audit before read: their routes are more specific than /{type}/{id}
+    routers = (health, smart, metadata, validate, evaluate, code_systems, ingest, subscriptions, audit, read)
     for module in (*routers, cds_hooks, view):
         app.include_router(module.router)
     return app

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from service.api.auth import require_token
+from service.api.guard import GuardedRoute
 from service.bootstrap import Container
 
 
@@ -20,6 +20,7 @@ ContainerDep = Annotated[Container, Depends(_container)]
 
 
 def fhir_router() -> APIRouter:
-    """A router under ``/fhir`` behind the bearer-token check. The prefix sits on each router (not on an
-    enclosing one) so that the matched route's template, used in metrics and logs, is the full path."""
-    return APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(require_token)])
+    """A router under ``/fhir`` whose routes are guarded (:mod:`service.api.guard`: token, SMART scopes,
+    patient compartment, rate limit, audit). The prefix sits on each router (not on an enclosing one) so
+    that the matched route's template, used in metrics and logs, is the full path."""
+    return APIRouter(prefix="/fhir", tags=["fhir"], route_class=GuardedRoute)

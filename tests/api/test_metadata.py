@@ -45,17 +45,21 @@ async def test_metadata_lists_what_is_served(client: httpx.AsyncClient) -> None:
 
 
 async def test_metadata_describes_bearer_security(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """With bearer auth the statement says so, and /fhir needs the token while /healthz does not."""
+    """With bearer auth the statement says so and is open (discovery needs no token, issue 16); the rest of
+    /fhir needs the token, refused with a Bearer challenge, while /healthz does not."""
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'db'}", auth_mode=AuthMode.BEARER, api_tokens=["t0k3n"]
     )
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        denied = await client.get("/fhir/metadata")
-        wrong = await client.get("/fhir/metadata", headers={"authorization": "Bearer nope"})
-        allowed = await client.get("/fhir/metadata", headers={"authorization": "Bearer t0k3n"})
+        statement = await client.get("/fhir/metadata")
+        denied = await client.get("/fhir/CodeSystem")
+        wrong = await client.get("/fhir/CodeSystem", headers={"authorization": "Bearer nope"})
+        allowed = await client.get("/fhir/CodeSystem", headers={"authorization": "Bearer t0k3n"})
         probe = await client.get("/healthz")
+    assert statement.status_code == 200 and "security" in statement.json()["rest"][0]
     assert denied.status_code == 401 and denied.json()["issue"][0]["code"] == "login"
-    assert wrong.status_code == 401
-    assert allowed.status_code == 200 and "security" in allowed.json()["rest"][0]
+    assert denied.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401 and 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    assert allowed.status_code == 200
     assert probe.status_code == 200

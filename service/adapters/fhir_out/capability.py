@@ -6,7 +6,8 @@ from typing import Any
 
 from service import __version__
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
-from service.config import AuthMode, Settings
+from service.adapters.fhir_out.security import audit_event_resource, rest_security
+from service.config import Settings
 
 _BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
 # The topics (FHIR-CONTRACT section 6); their resources come from fhir_out.subscriptions.
@@ -72,8 +73,9 @@ def _rest(settings: Settings) -> dict[str, Any]:
             },
         ],
     }
-    if settings.auth_mode is AuthMode.BEARER:
-        rest["security"] = {"description": "Every /fhir request needs 'Authorization: Bearer <token>'."}
+    if (security := rest_security(settings)) is not None:  # issue 16: SMART on FHIR, audit trail
+        rest["security"] = security
+        rest["resource"].append(audit_event_resource())
     return rest
 
 

@@ -1,0 +1,175 @@
+"""Access control for every ``/fhir`` route, in one place: the route class that
+:func:`service.api.deps.fhir_router` gives its routes. Around each route it authenticates the caller
+(:mod:`service.api.auth`), finds the route's SMART needs (:mod:`service.api.interactions`), checks the
+scopes, applies the write rate limit, confines a ``patient/`` token to its compartment
+(:mod:`service.api.compartment`: searches narrowed, posted Bundles refused whole, answers stripped of
+anything outside it) and leaves one AuditEvent (:mod:`service.api.audit_hook`). Routes themselves stay
+parse, delegate, render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from fastapi import Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from service.adapters.fhir_in.bundles import patient_reference
+from service.api import compartment
+from service.api.audit_hook import audit
+from service.api.auth import authenticate
+from service.api.fhir_json import FhirJSONResponse
+from service.api.interactions import Interaction, Kind, evaluate_parameters, interaction
+from service.api.rate_limit import WriteRateLimiter
+from service.api.scopes import FULL_ACCESS, Access
+from service.errors import Forbidden, NotFound, ServiceError
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_PATIENT_PARAMS = ("patient", "subject")
+
+
+class GuardedRoute(APIRoute):
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        name = self.name
+
+        async def guarded(request: Request) -> Response:
+            if name == "metadata":  # SMART discovery reads it without a token
+                return await handler(request)
+            access = await authenticate(request)
+            request.state.access = access
+            body = await _json_body(request)
+            rule = interaction(name, request.path_params, body)
+            patient = _authorize(access, rule, name)
+            if rule is not None and request.method != "GET":
+                _limiter(request).take(access.client_id)
+            if patient is not None and rule is not None:
+                await _confine_request(request, rule, body, patient)
+            return await _answer(request, handler, rule, access, patient, body)
+
+        return guarded
+
+
+async def _answer(
+    request: Request,
+    handler: Handler,
+    rule: Interaction | None,
+    access: Access,
+    patient: str | None,
+    body: dict[str, Any] | None,
+) -> Response:
+    try:
+        response = await handler(request)
+        if patient is not None and rule is not None and rule.kind in (Kind.READ, Kind.SEARCH, Kind.EVALUATE):
+            response = await _confine_response(request, response, patient)
+    except ServiceError as exc:
+        await audit(request, rule, access, exc.status, body, None)
+        raise
+    await audit(request, rule, access, response.status_code, body, response)
+    return response
+
+
+def _authorize(access: Access, rule: Interaction | None, name: str) -> str | None:
+    """The patient the call is confined to, or None; Forbidden when the scopes do not allow it."""
+    if rule is None:
+        if access.scopes == FULL_ACCESS:
+            return None
+        raise Forbidden(f"No access rule covers the route '{name}' for scoped tokens")
+    contexts = ("system", "user") if rule.kind is Kind.AUDIT else ()
+    patient = access.confinement(rule.needs, contexts)
+    if patient is None:
+        return None
+    if rule.kind is Kind.SUBSCRIPTION:
+        raise Forbidden("Subscriptions are for system/ and user/ clients, not patient/ tokens")
+    return patient if patient.startswith("Patient/") else f"Patient/{patient}"
+
+
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    """The posted JSON, when there is one; a body the route cannot parse either is left to the route."""
+    if request.method not in ("POST", "PUT"):
+        return None
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def _confine_request(
+    request: Request, rule: Interaction, body: dict[str, Any] | None, patient: str
+) -> None:
+    if rule.kind is Kind.SEARCH:
+        _narrow_search(request, patient)
+    elif rule.kind is Kind.WRITE:
+        await _refuse_foreign(request, body, patient)
+    elif rule.kind is Kind.EVALUATE:
+        bundle, patients, _ = evaluate_parameters(body)
+        if any(compartment.as_patient(p if "/" in p else f"Patient/{p}") != patient for p in patients):
+            raise Forbidden("A patient/ token may evaluate only its own patient")
+        await _refuse_foreign(request, bundle, patient)
+
+
+def _narrow_search(request: Request, patient: str) -> None:
+    """Rewrite the query so the route searches the compartment only; asking for another patient is 403."""
+    params = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    for key, value in params:
+        if (
+            key in _PATIENT_PARAMS
+            and compartment.as_patient(f"Patient/{value.removeprefix('Patient/')}") != patient
+        ):
+            raise Forbidden("A patient/ token may search only its own patient's compartment")
+    narrowed = [(k, v) for k, v in params if k not in _PATIENT_PARAMS] + [("patient", patient)]
+    request.scope["query_string"] = urlencode(narrowed).encode("latin-1")
+
+
+async def _refuse_foreign(request: Request, bundle: dict[str, Any] | None, patient: str) -> None:
+    if bundle is None:
+        return  # nothing the route could parse: it answers 400 itself
+    reason = await compartment.refusal(bundle, patient, store_lookup(request))
+    if reason is not None:
+        raise Forbidden(f"The Bundle is refused whole: {reason}")
+
+
+async def _confine_response(request: Request, response: Response, patient: str) -> Response:
+    if response.status_code != 200 or not isinstance(response, FhirJSONResponse):
+        return response
+    content = orjson.loads(bytes(response.body))
+    kept = await compartment.visible(content, patient, store_lookup(request))
+    if kept is None:
+        raise NotFound(f"{request.path_params.get('resource_type', 'The resource')} is not known here")
+    headers = {
+        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
+    }
+    return FhirJSONResponse(kept, status_code=response.status_code, headers=headers)
+
+
+def store_lookup(request: Request) -> compartment.Lookup:
+    store = request.app.state.container.store
+
+    async def lookup(reference: str) -> str | None:
+        resource_type, _, rest = reference.split("?")[0].partition("/")
+        async with store.reading() as reader:
+            found = await reader.current(resource_type, rest.split("/")[0])
+        if found is None:
+            return None
+        if resource_type == "Provenance":
+            targets = [t.get("reference") for t in found.content.get("target", []) if isinstance(t, dict)]
+            owners = {
+                await lookup(t) for t in targets if isinstance(t, str) and not t.startswith("Provenance")
+            }
+            return owners.pop() if len(owners) == 1 else ""
+        return patient_reference(found.content) or ""
+
+    return lookup
+
+
+def _limiter(request: Request) -> WriteRateLimiter:
+    limiter: WriteRateLimiter | None = getattr(request.app.state, "write_limiter", None)
+    if limiter is None:
+        limiter = WriteRateLimiter(request.app.state.container.settings.rate_limit_writes_per_minute)
+        request.app.state.write_limiter = limiter
+    return limiter

@@ -1,0 +1,76 @@
+"""The audit trail (issue 16): one AuditEvent per access to patient data, stored durably as a FHIR resource
+in the same store as everything else (no table of its own), and searchable by patient, date and agent.
+
+The event's row carries the (first) patient it names in the store's ``patient_ref`` column, so a search by
+patient is an indexed query; ``date`` is its ``recorded`` time, which is the version's ``lastUpdated``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from service.adapters.fhir_out.audit import AuditRecord, audit_event
+from service.adapters.store import NewVersion, SearchQuery
+from service.app.ports import Store
+
+_SCAN_LIMIT = 1000  # events read per search when filtering by agent, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    patient_ref: str | None = None
+    after: datetime | None = None  # inclusive
+    before: datetime | None = None  # exclusive
+    agent: str | None = None  # a client id or user (the token's client_id / sub)
+    count: int = 50
+
+
+class AuditTrail:
+    def __init__(self, store: Store, issuer: str) -> None:
+        self.store, self.issuer = store, issuer
+
+    async def record(self, record: AuditRecord) -> dict[str, Any]:
+        """Store the event in a transaction of its own (it locks no patient)."""
+        event = audit_event(record, self.issuer)
+        async with self.store.writing(set()) as writer:
+            await self.record_in(writer, event, record.recorded)
+        return event
+
+    @staticmethod
+    async def record_in(writer: Any, event: dict[str, Any], now: datetime) -> None:
+        """Store ``event`` in the caller's write transaction (a write and its audit land together)."""
+        raw = orjson.dumps(event)
+        submission = str(uuid.uuid4())
+        await writer.add_submission(submission, now, "audit", None, "4.0", raw)
+        patients = [e["what"]["reference"] for e in event["entity"] if "reference" in e.get("what", {})]
+        version = NewVersion(event, hashlib.sha256(raw).hexdigest(), patients[0] if patients else None, [])
+        await writer.write_versions([version], submission, now)
+
+    async def search(self, query: AuditQuery) -> tuple[int, list[dict[str, Any]]]:
+        count = _SCAN_LIMIT if query.agent else query.count
+        search = SearchQuery("AuditEvent", query.patient_ref, query.after, query.before, True, count)
+        async with self.store.reading() as reader:
+            total, found = await reader.search(search)
+        events = [s.content for s in found]
+        if query.agent is None:
+            return total, events
+        matching = [e for e in events if query.agent in _agent_ids(e)]
+        return len(matching), matching[: query.count]
+
+
+def _agent_ids(event: dict[str, Any]) -> set[str]:
+    return {
+        str(agent.get("who", {}).get("identifier", {}).get("value"))
+        for agent in event.get("agent", [])
+        if isinstance(agent, dict)
+    }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
