@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from service.domain import facts as f
-from service.domain.assess import Policy, assess
+from service.domain.assess import NotAssessableError, Policy, assess
 from service.domain.assessment import ProgressionStatus as S
 from service.domain.assessment_parts import MarkerReading, suggestions_for
 from service.domain.facts import VariantFact
@@ -327,3 +327,12 @@ def test_P3_curb_figures_are_stated_not_left_to_verify() -> None:
     for evidence in (finding.evidence_basis, text):
         assert "[verify" not in evidence
         assert "44 vs 9 weeks" in evidence or "10 vs 2 months" in evidence
+
+
+def test_R10_a_line_without_a_baseline_is_not_assessable() -> None:
+    """R10: the first scan lies more than 7 days after the line started: the line has no baseline, so its
+    responses are not evaluable (never measured against scans of no line)."""
+    late = [lesion(name, on, size) for on in (30, 90) for name, size in (("lung", 20), ("liver", 25))]
+    facts = PatientFacts.of([*late, order("osimertinib")]).up_to(day(90))
+    with pytest.raises(NotAssessableError, match="no baseline imaging"):
+        assess(PATIENT, facts, day(90), POLICY)
