@@ -127,7 +127,7 @@ def patient_data(patient: str, observation: str, *, given: str = "Ada") -> dict[
              "request": {"method": "PUT", "url": f"Patient/{patient}"}},
             {"resource": {"resourceType": "Observation", "id": observation, "status": "final",
                           "code": {"text": "CEA"}, "subject": {"reference": f"Patient/{patient}"},
-                          "valueQuantity": {"value": 987.654, "unit": "ng/mL"}},
+                          "valueQuantity": {"value": 987.654, "unit": "mm"}},
              "request": {"method": "PUT", "url": f"Observation/{observation}"}},
         ],
     }  # fmt: skip
