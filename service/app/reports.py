@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.store import NewVersion
@@ -28,6 +29,9 @@ log = structlog.get_logger("service.reports")
 # Issue 17: a failing evaluation is tried again after 30 s, doubling up to an hour, and never dropped.
 EVALUATION_RETRY_FIRST = timedelta(seconds=30)
 EVALUATION_RETRY_MAX = timedelta(hours=1)
+
+# Resources every report carries that belong to no patient: the service's own Device.
+_SHARED = frozenset({"Device"})
 
 # Elements that change on every run without changing the result: left out when comparing versions.
 _VOLATILE = ("meta", "issued", "recorded", "created", "status")
@@ -45,6 +49,7 @@ class ReportWriter:
     subscriptions: Subscriptions | None = None
     write_back: bool = False
     wake: Callable[[], None] = field(default=lambda: None)
+    shared_written: set[tuple[str, str]] = field(default_factory=set)  # this process wrote or saw them
 
     async def __call__(self, patients: Iterable[str]) -> list[str]:
         """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended).
@@ -93,6 +98,8 @@ class ReportWriter:
         the evaluation request it meets is removed in the same transaction."""
         resources = [entry["resource"] for entry in bundle["entry"]]
         submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        await self._ensure_shared([r for r in resources if r["resourceType"] in _SHARED], bundle, now)
+        resources = [r for r in resources if r["resourceType"] not in _SHARED]
         async with self.store.writing({patient}) as writer:
             await writer.evaluation_jobs.complete(patient, generation)
             current = await writer.current_versions((r["resourceType"], r["id"]) for r in resources)
@@ -115,6 +122,34 @@ class ReportWriter:
             if self.write_back:
                 await enqueue_write_back(writer.enqueue, bundle, amended, now)
         return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
+
+    async def _ensure_shared(
+        self, shared: list[dict[str, Any]], bundle: dict[str, Any], now: datetime
+    ) -> None:
+        """The service's Device is the same in every patient's report: written once, in its own transaction
+        and under no patient's lock, so two first reports of two patients never race to create it (a
+        concurrent creation by another replica is refused by the unique version and taken as done)."""
+        if not shared or {_key(r) for r in shared} <= self.shared_written:
+            return
+        try:
+            async with self.store.writing(set()) as writer:
+                current = await writer.current_versions(_key(r) for r in shared)
+                new = [r for r in shared if _stable_hash(r) != _current_hash(current, r)]
+                if new:
+                    submission_id = str(uuid.uuid4())
+                    await writer.add_submission(
+                        submission_id,
+                        now,
+                        "evaluation",
+                        "collection",
+                        self.fhir_version,
+                        orjson.dumps(bundle),
+                    )
+                    versions = [NewVersion(r, _stable_hash(r), None, []) for r in new]
+                    await writer.write_versions(versions, submission_id, now, current)
+        except IntegrityError:
+            log.info("shared_resource_written_concurrently")
+        self.shared_written.update(_key(r) for r in shared)
 
 
 def _stable_hash(resource: dict[str, Any]) -> str:
