@@ -1,25 +1,29 @@
 """``GET /view/Patient/{id}``: the report page, server-rendered HTML (the same document as the stored
 report's ``presentedForm``, with the patient's identification), for a person, or an EHR's CDS Hooks link.
-No script, no external asset; behind the same bearer check as ``/fhir``. Parse, delegate, render."""
+No script, no external asset; the caller's token needs read scopes, and a ``patient/`` token opens only its
+own patient's page. Parse, delegate, render."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service.adapters.fhir_out.html import report_html
 from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
-from service.api.deps import ContainerDep, fhir_router
+from service.api.auth import authenticate
+from service.api.deps import ContainerDep
 from service.app.evaluate import EvaluationRequest
 from service.domain.assess import NotAssessableError
 from service.errors import NotFound
 
-# The same access check as the FHIR API's routes (it reads a patient's data), outside the /fhir prefix.
-router = APIRouter(tags=["report page"], dependencies=list(fhir_router().dependencies))
+router = APIRouter(tags=["report page"])
+# The page shows a patient's data and identification: the caller needs read scopes on them, and a patient/
+# token sees only its own patient's page (issue 16; never another patient's data).
+_NEEDS = [("Patient", "r"), ("DiagnosticReport", "r"), ("Observation", "r")]
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -31,9 +35,12 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
             summary="The report page of a patient's latest assessment (HTML)", response_class=HTMLResponse,
             responses=_NOT_FOUND)  # fmt: skip
 async def view_patient(
-    patient_id: str, container: ContainerDep, lang: Literal["en", "zh-CN"] = "en"
+    request: Request, patient_id: str, container: ContainerDep, lang: Literal["en", "zh-CN"] = "en"
 ) -> HTMLResponse:
     reference = f"Patient/{patient_id}"
+    confined = (await authenticate(request)).confinement(_NEEDS)
+    if confined is not None and confined.removeprefix("Patient/") != patient_id:
+        raise NotFound(f"The service holds no data for {reference}")  # as for a read outside the compartment
     if not await container.evaluate.stored_facts(reference):
         raise NotFound(f"The service holds no data for {reference}")
     try:
