@@ -9,6 +9,7 @@ from typing import Any
 
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.therapeutic import drug_concept, implication_part
+from service.adapters.fhir_out.therapy_context import therapy_context_references
 from service.adapters.fhir_out.wording import chinese, note, suggestion, tier
 from service.domain.resistance import ResistanceFinding
 from service.domain.rules import Rule
@@ -28,7 +29,7 @@ def care_plan(ctx: ResultContext, report_id: str) -> dict[str, Any]:
         "subject": ctx.subject,
         "created": ctx.issued.isoformat(),
         "description": ctx.text("careplan.description"),
-        "supportingInfo": [{"reference": f"DiagnosticReport/{report_id}"}],
+        "supportingInfo": [{"reference": f"DiagnosticReport/{report_id}"}, *therapy_context_references(ctx)],
     }
     if a.condition:
         condition = {"reference": a.condition}

@@ -38,6 +38,15 @@ def therapy_context_observations(ctx: ResultContext) -> list[dict[str, Any]]:
     return lines + ([_ignored(ctx, therapy.ignored)] if therapy.ignored else [])
 
 
+def therapy_context_references(ctx: ResultContext) -> list[dict[str, str]]:
+    """References to the same Observations, for the CarePlan's ``supportingInfo`` (R12: the CarePlan lists the
+    line used, the prior lines and the records ignored)."""
+    therapy = ctx.assessment.therapy
+    parts = [f"therapy-line-{line.number}" for line in therapy.lines]
+    parts += ["medication-records-ignored"] if therapy.ignored else []
+    return [{"reference": f"Observation/{ctx.id_for(part)}"} for part in parts]
+
+
 def _line(ctx: ResultContext, line: TherapyLine, *, current: bool) -> dict[str, Any]:
     code = ctx.concept("observation-type", "therapy-line")
     resource = observation(ctx, f"therapy-line-{line.number}", code, [])

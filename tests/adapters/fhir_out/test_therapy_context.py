@@ -48,6 +48,9 @@ def test_R12_each_line_with_its_records_outcome_and_backbone() -> None:
     assert {c["code"] for c in backbone["coding"]} == {"1721560", "L01EB04"}  # RxNorm and ATC (C9)
     report = resources[0]
     assert {"reference": f"Observation/{second['id']}"} in report["result"]
+    careplan = next(r for r in resources if r["resourceType"] == "CarePlan")
+    lines = [{"reference": f"Observation/{line['id']}"} for line in (first, second)]
+    assert careplan["supportingInfo"][1:] == lines  # the CarePlan lists the lines too (R12)
     for line in (first, second):
         Observation.model_validate(line)
 
