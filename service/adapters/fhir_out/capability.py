@@ -25,7 +25,10 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
         "kind": "instance",
         "software": {"name": "oncoresponse", "version": __version__},
         "implementation": {
-            "description": "oncoresponse: tumour response and targeted-therapy resistance assessment",
+            "description": (
+                "oncoresponse: tumour response and targeted-therapy resistance assessment; "
+                "CDS Hooks 2.0 services (patient-view, order-select, order-sign) listed at /cds-services"
+            ),
             "url": settings.canonical_base,
         },
         "instantiates": [f"{_BACKPORT}/CapabilityStatement/backport-subscription-server-r4"],
