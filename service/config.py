@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(default=30.0, gt=0)  # a body slower than this gets a 408
     max_bundle_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_entries: int = Field(default=10_000, ge=1)
+    # Search (issue 15): absolute links and fullUrls are built on this base, never on the Host header.
+    public_base_url: str = Field(default="http://localhost:8080/fhir", pattern="^https?://")
+    search_max_count: int = Field(default=1000, ge=1)  # the largest _count; more is a 400
+    search_scan_limit: int = Field(default=10_000, ge=1)  # most resources a code/status/date search checks
     strict_validation: bool = False
     output_fhir_version: Literal["4.0", "5.0"] = "4.0"
     # Write-back to the EHR's FHIR server (issue 7); none configured means nothing is written back.

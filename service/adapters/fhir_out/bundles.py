@@ -34,17 +34,32 @@ def _entry_response(outcome: EntryOutcome) -> dict[str, Any]:
     return response
 
 
-def searchset(resources: list[dict[str, Any]], self_url: str, total: int | None = None) -> dict[str, Any]:
-    """A searchset of the resources found; ``total`` is all matches when only the first page is given."""
+def searchset(
+    resources: list[dict[str, Any]],
+    self_url: str,
+    total: int | None = None,
+    *,
+    base: str = "",
+    links: dict[str, str] | None = None,
+    outcome: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A searchset of the resources found; ``total`` is all matches when only one page is given. With a
+    ``base`` the fullUrls are absolute; ``links`` adds next/previous/first; ``outcome`` is an entry
+    (search mode ``outcome``) saying what of the search was not applied."""
+    prefix = f"{base.rstrip('/')}/" if base else ""
+    entries = [
+        {"fullUrl": f"{prefix}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if outcome is not None:
+        entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": len(resources) if total is None else total,
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [
-            {"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-            for r in resources
-        ],
+        "link": [{"relation": "self", "url": self_url}]
+        + [{"relation": relation, "url": url} for relation, url in (links or {}).items()],
+        "entry": entries,
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from service import __version__
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.adapters.fhir_out.security import audit_event_resource, rest_security
+from service.app.search_params import supported
 from service.config import Settings
 
 _BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
@@ -120,9 +121,5 @@ def _resource(resource_type: str) -> dict[str, Any]:
             {"code": "history-instance"},
             {"code": "search-type"},
         ],
-        "searchParam": [
-            {"name": "patient", "type": "reference"},
-            {"name": "subject", "type": "reference"},
-            {"name": "_lastUpdated", "type": "date"},
-        ],
+        "searchParam": [{"name": name, "type": kind} for name, kind in supported(resource_type).items()],
     }

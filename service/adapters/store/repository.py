@@ -3,13 +3,13 @@ connection; ``writer.Writer`` adds the writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, select
 
 from service.adapters.store.connection import Executes, utc
 from service.adapters.store.evaluation_jobs import EvaluationJobs
@@ -56,14 +56,30 @@ class SearchQuery:
     updated_before: datetime | None = None  # exclusive
     newest_first: bool = True
     count: int = 50
+    # Each tuple below is ANDed, each inner tuple ORed (a repeated parameter, a comma list); see search.py.
+    patients: tuple[tuple[str, ...], ...] = ()
+    ids: tuple[tuple[str, ...], ...] = ()
+    identifiers: tuple[tuple[tuple[str | None, str | None], ...], ...] = ()  # (system, value); None: any
+    updated: tuple[tuple[str, datetime, datetime], ...] = ()  # _lastUpdated: (prefix, start, end)
+    checks: tuple[Callable[[dict[str, Any]], bool], ...] = ()  # run on the narrowed candidates' content
+    after: tuple[datetime, str] | None = None  # the page starts after this (last_updated, id) ...
+    backwards: bool = False  # ... or, walking back, ends before it
+    scan_limit: int = 10_000  # most candidates ``checks`` may be run on: beyond, narrow by patient first
 
 
-def _resource_columns() -> Select[Any]:
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    total: int
+    found: list[StoredResource]
+    more: bool  # another page after this one (before it, walking backwards)
+
+
+def resource_columns() -> Select[Any]:
     r = resources.c
     return select(r.resource_type, r.resource_id, r.version_id, r.last_updated, r.content)
 
 
-def _stored(row: Any) -> StoredResource:
+def stored(row: Any) -> StoredResource:
     return StoredResource(
         row.resource_type, row.resource_id, row.version_id, utc(row.last_updated), orjson.loads(row.content)
     )
@@ -80,30 +96,30 @@ class Reader:
 
     async def current(self, resource_type: str, resource_id: str) -> StoredResource | None:
         r = resources.c
-        query = _resource_columns().where(
+        query = resource_columns().where(
             r.resource_type == resource_type, r.resource_id == resource_id, r.is_current.is_(True)
         )
         row = (await self.conn.execute(query)).first()
-        return _stored(row) if row else None
+        return stored(row) if row else None
 
     async def version(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource | None:
         """One version, current or earlier (vread)."""
         r = resources.c
-        query = _resource_columns().where(
+        query = resource_columns().where(
             r.resource_type == resource_type, r.resource_id == resource_id, r.version_id == version_id
         )
         row = (await self.conn.execute(query)).first()
-        return _stored(row) if row else None
+        return stored(row) if row else None
 
     async def versions(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         """Every stored version of one resource, newest first (the instance history)."""
         r = resources.c
         query = (
-            _resource_columns()
+            resource_columns()
             .where(r.resource_type == resource_type, r.resource_id == resource_id)
             .order_by(r.version_id.desc())
         )
-        return [_stored(row) for row in await self.conn.execute(query)]
+        return [stored(row) for row in await self.conn.execute(query)]
 
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
@@ -128,26 +144,22 @@ class Reader:
 
     async def current_by_hash(self, resource_type: str, sha256: str) -> StoredResource | None:
         r = resources.c
-        query = _resource_columns().where(
+        query = resource_columns().where(
             r.resource_type == resource_type, r.content_sha256 == sha256, r.is_current.is_(True)
         )
         row = (await self.conn.execute(query.limit(1))).first()
-        return _stored(row) if row else None
+        return stored(row) if row else None
 
     async def search(self, q: SearchQuery) -> tuple[int, list[StoredResource]]:
         """The total number of matches, and the first ``count`` of them in the asked order."""
-        r = resources.c
-        where = [r.resource_type == q.resource_type, r.is_current.is_(True)]
-        if q.patient_ref is not None:
-            where.append(r.patient_ref == q.patient_ref)
-        if q.updated_after is not None:
-            where.append(r.last_updated >= q.updated_after)
-        if q.updated_before is not None:
-            where.append(r.last_updated < q.updated_before)
-        total = (await self.conn.execute(select(func.count()).where(and_(*where)))).scalar_one()
-        order = (r.last_updated.desc(), r.pk.desc()) if q.newest_first else (r.last_updated.asc(), r.pk.asc())
-        rows = await self.conn.execute(_resource_columns().where(*where).order_by(*order).limit(q.count))
-        return total, [_stored(row) for row in rows]
+        page = await self.search_page(q)
+        return page.total, page.found
+
+    async def search_page(self, q: SearchQuery) -> SearchPage:
+        """One page of matches, keyset-paged on (last_updated, id) (:mod:`.search`)."""
+        from service.adapters.store.search import search_page  # it builds on this module's rows
+
+        return await search_page(self.conn, q)
 
     async def by_identifier(self, resource_type: str, system: str, value: str) -> StoredResource | None:
         i = resource_identifiers.c

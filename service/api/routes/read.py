@@ -1,25 +1,20 @@
-"""``GET /fhir/{type}/{id}``, its ``_history`` and ``_history/{vid}``, and ``GET /fhir/{type}?patient=…``:
-what was stored or produced, current or as of an earlier version."""
+"""``GET /fhir/{type}/{id}``, its ``_history`` and ``_history/{vid}``, and search (``GET /fhir/{type}?…``,
+``POST /fhir/{type}/_search``): what was stored or produced, current or as of an earlier version."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from urllib.parse import parse_qsl
 
-from fastapi import Query, Request
+from fastapi import Request
 
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
-from service.adapters.fhir_out.bundles import instance_history, searchset
-from service.adapters.store import SearchQuery
+from service.adapters.fhir_out.bundles import instance_history
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
-from service.errors import BadRequest, NotFound
+from service.api.search import run_search
+from service.errors import NotFound
 
 router = fhir_router()
-
-# Newest first or not. ``issued`` sorts like ``_lastUpdated``: the service stores each report it issues at
-# once, so a report's issued time and its version's lastUpdated are the same moment.
-_SORTS = {"-_lastUpdated": True, "_lastUpdated": False, "-issued": True, "issued": False}
 
 
 @router.get(
@@ -76,29 +71,25 @@ async def vread(
 @router.get(
     "/{resource_type}",
     operation_id="search",
-    summary="Search by patient and last update",
+    summary="Search (the parameters the CapabilityStatement declares; unknown ones are a 400)",
     response_class=FhirJSONResponse,
 )
-async def search(  # one parameter per FHIR search parameter the contract names
-    resource_type: str,
-    request: Request,
-    container: ContainerDep,
-    patient: str | None = None,
-    subject: str | None = None,
-    last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
-    sort: Annotated[str, Query(alias="_sort")] = "-_lastUpdated",
-    count: Annotated[int, Query(alias="_count", ge=0, le=1000)] = 50,
-) -> FhirJSONResponse:
+async def search(resource_type: str, request: Request, container: ContainerDep) -> FhirJSONResponse:
     _check_type(resource_type)
-    if sort not in _SORTS:
-        raise BadRequest(
-            f"_sort={sort} is not supported; use (-)_lastUpdated or (-)issued", expression="_sort"
-        )
-    after, before = _last_updated_range(last_updated or [])
-    query = SearchQuery(resource_type, _patient_ref(patient or subject), after, before, _SORTS[sort], count)
-    async with container.store.reading() as reader:
-        total, found = await reader.search(query)
-    return FhirJSONResponse(searchset([s.content for s in found], str(request.url), total))
+    return await run_search(resource_type, request.query_params.multi_items(), request, container)
+
+
+@router.post(
+    "/{resource_type}/_search",
+    name="search",  # the guard narrows it to a patient/ token's compartment like the GET
+    operation_id="search_post",
+    summary="Search with form parameters (application/x-www-form-urlencoded), and any in the URL",
+    response_class=FhirJSONResponse,
+)
+async def search_post(resource_type: str, request: Request, container: ContainerDep) -> FhirJSONResponse:
+    _check_type(resource_type)
+    form = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    return await run_search(resource_type, [*request.query_params.multi_items(), *form], request, container)
 
 
 def version_number(reference: str, version_id: str) -> int:
@@ -111,33 +102,3 @@ def version_number(reference: str, version_id: str) -> int:
 def _check_type(resource_type: str) -> None:
     if resource_type not in READABLE_TYPES:
         raise NotFound(f"{resource_type} is not a type this service serves")
-
-
-def _patient_ref(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value if value.startswith("Patient/") else f"Patient/{value}"
-
-
-def _last_updated_range(values: list[str]) -> tuple[datetime | None, datetime | None]:
-    """``ge``/``gt``/``le``/``lt`` prefixes on an ISO date or dateTime (FHIR search.html#prefix)."""
-    after = before = None
-    for value in values:
-        prefix, instant = value[:2], value[2:]
-        try:
-            moment = datetime.fromisoformat(instant)
-        except ValueError:
-            raise BadRequest(
-                f"_lastUpdated={value} is not prefix+ISO date", expression="_lastUpdated"
-            ) from None
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a bare date or time is read as UTC
-        if prefix in ("ge", "gt"):
-            after = moment
-        elif prefix in ("le", "lt"):
-            before = moment
-        else:
-            raise BadRequest(
-                f"_lastUpdated prefix '{prefix}' is not supported; use ge, gt, le or lt",
-                expression="_lastUpdated",
-            )
-    return after, before
