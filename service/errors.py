@@ -8,6 +8,7 @@ in one place as a FHIR OperationOutcome with the status below (FHIR-CONTRACT.md 
     ├── NotFound                    404  not-found   unknown route or id
     ├── MethodNotAllowed            405  not-supported
     ├── RequestTimeout              408  timeout     the body did not arrive within its read timeout
+    ├── PreconditionFailed          412  conflict    a stale If-Match / entry.request.ifMatch
     ├── PayloadTooLarge             413  too-costly  over ONCO_MAX_BUNDLE_BYTES
     ├── UnsupportedMediaType        415  not-supported
     ├── Unprocessable               422  processing  parseable but unusable (a unit, a date)
@@ -76,6 +77,10 @@ class MethodNotAllowed(ServiceError):
 
 class RequestTimeout(ServiceError):
     status, code = 408, "timeout"
+
+
+class PreconditionFailed(ServiceError):
+    status, code = 412, "conflict"
 
 
 class PayloadTooLarge(ServiceError):

@@ -26,6 +26,7 @@ from service.adapters.fhir_in.validation import validate_resource
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import CurrentVersion, NewVersion, StoredResource
 from service.app.ports import Store
+from service.app.preconditions import stale_entries
 from service.errors import BadRequest, Issue, Unprocessable
 
 
@@ -152,6 +153,8 @@ class Ingest:
         async with self.store.writing(patients) as writer:
             await writer.add_submission(submission_id, now, endpoint.value, bundle_type, version.value, raw)
             current = await writer.current_versions(_key(p) for p in planned if not p.existing)
+            stale = stale_entries(planned, current, transaction=bundle_type == "transaction")  # 412
+            planned = [p for p in planned if p.index not in stale]
             kept = [_kept(p, matched, current) for p in planned]
             to_store = [p for p, k in zip(planned, kept, strict=True) if k is None]
             stored = await writer.write_versions(
@@ -160,10 +163,12 @@ class Ingest:
             changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
             # Issue 17: the reports these changes imply are owed from this commit on, crash or not.
             await writer.evaluation_jobs.request(changed, now, EVALUATION_GRACE)
-        created = [
-            EntryOutcome.of(p.index, 201, s, s.reference) for p, s in zip(to_store, stored, strict=True)
+        created = [  # 201 for a create, 200 for a new version of a stored resource
+            EntryOutcome.of(p.index, 200 if _key(p) in current else 201, s, s.reference)
+            for p, s in zip(to_store, stored, strict=True)
         ]
         entries = [k for k in kept if k is not None] + created
+        entries += [EntryOutcome(index, 412, issues=[issue]) for index, issue in stale.items()]
         return IngestResult(bundle_type, submission_id, entries, changed)
 
 

@@ -53,6 +53,7 @@ class PlannedEntry:
     if_none_exist: ConditionalCreate | None = None
     posted_hash: str = ""  # content_hash of the resource as posted; "" when planned without hashing
     existing: bool = False  # set when a conditional or identical-content create matched a stored resource
+    if_match: str | None = None  # entry.request.ifMatch of a PUT: the version it must still be (W/"n")
 
     @property
     def reference(self) -> str:
@@ -137,7 +138,10 @@ def _plan_request(
             return EntryProblem(index, Issue(str(exc), "not-supported", expression=f"{where}.ifNoneExist"))
         resource["id"] = uuid.uuid4().hex  # FHIR: the server ignores any id on a create
         return PlannedEntry(index, full_url, WriteMode.CREATE, resource, condition)
-    return _plan_update(index, url, resource, full_url)
+    planned = _plan_update(index, url, resource, full_url)
+    if isinstance(planned, PlannedEntry) and isinstance(request.get("ifMatch"), str):
+        planned.if_match = request["ifMatch"]
+    return planned
 
 
 def _unsupported_method(index: int, request: Any) -> EntryProblem | None:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from email.utils import format_datetime
 from urllib.parse import parse_qsl
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.adapters.fhir_out.bundles import instance_history
+from service.adapters.store import StoredResource
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
 from service.api.search import run_search
@@ -23,13 +25,13 @@ router = fhir_router()
     summary="Read the current version",
     response_class=FhirJSONResponse,
 )
-async def read(resource_type: str, resource_id: str, container: ContainerDep) -> FhirJSONResponse:
+async def read(resource_type: str, resource_id: str, request: Request, container: ContainerDep) -> Response:
     _check_type(resource_type)
     async with container.store.reading() as reader:
         found = await reader.current(resource_type, resource_id)
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known here")
-    return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
+    return versioned(found, request)
 
 
 @router.get(
@@ -56,8 +58,8 @@ async def history(
     response_class=FhirJSONResponse,
 )
 async def vread(
-    resource_type: str, resource_id: str, version_id: str, container: ContainerDep
-) -> FhirJSONResponse:
+    resource_type: str, resource_id: str, version_id: str, request: Request, container: ContainerDep
+) -> Response:
     """The ``Location`` of every stored entry (``Type/id/_history/n``) resolves here."""
     _check_type(resource_type)
     number = version_number(f"{resource_type}/{resource_id}", version_id)
@@ -65,7 +67,7 @@ async def vread(
         found = await reader.version(resource_type, resource_id, number)
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id}/_history/{version_id} is not known here")
-    return FhirJSONResponse(found.content, headers={"ETag": f'W/"{found.version_id}"'})
+    return versioned(found, request)
 
 
 @router.get(
@@ -90,6 +92,22 @@ async def search_post(resource_type: str, request: Request, container: Container
     _check_type(resource_type)
     form = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     return await run_search(resource_type, [*request.query_params.multi_items(), *form], request, container)
+
+
+def versioned(found: StoredResource, request: Request) -> Response:
+    """The resource with its ``ETag`` and ``Last-Modified``; 304 when ``If-None-Match`` names this version,
+    except for a ``patient/`` token, whose answers the guard must see to confine them to the compartment."""
+    etag = f'W/"{found.version_id}"'
+    headers = {"ETag": etag, "Last-Modified": format_datetime(found.last_updated, usegmt=True)}
+    asked = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    if (etag in asked or "*" in asked) and not _confined(request, found.resource_type):
+        return Response(status_code=304, headers=headers)
+    return FhirJSONResponse(found.content, headers=headers)
+
+
+def _confined(request: Request, resource_type: str) -> bool:
+    access = getattr(request.state, "access", None)
+    return access is not None and access.confinement([(resource_type, "r")]) is not None
 
 
 def version_number(reference: str, version_id: str) -> int:
