@@ -35,7 +35,7 @@ def obs(oid: str, patient: str, code: str, **extra: Any) -> dict[str, Any]:
                     }
                 ]
             }
-        ],  # fmt: skip
+        ],
         "code": {"coding": [{"system": LOINC, "code": code}]},
         "subject": {"reference": f"Patient/{patient}"},
         "effectiveDateTime": extra.pop("date", "2024-01-05"),
@@ -268,7 +268,7 @@ async def test_summary_count_sort_and_absolute_urls(api: httpx.AsyncClient) -> N
 
 
 async def test_too_costly_unnarrowed_check_is_refused(database_url: str) -> None:
-    """A code/status/date search over more candidates than ONCO_SEARCH_SCAN_LIMIT is a 400, not a full scan."""
+    """A code/status/date search over more candidates than ONCO_SEARCH_SCAN_LIMIT is a 400, not a scan."""
     settings = Settings(database_url=database_url, search_scan_limit=3)
     app = create_app(settings, build(settings, normaliser=fake_normaliser))
     async with app.router.lifespan_context(app):
