@@ -280,9 +280,6 @@ class Drugs(MappingModel):
     def by_name(self, text: str | None) -> Drug | None:
         return self._by_name.get((text or "").strip().casefold())
 
-    def drug_class(self, class_id: str | None) -> DrugClass | None:
-        return next((c for c in self.classes if c.id == class_id), None)
-
 
 class GenomeBuild(MappingModel):
     name: str

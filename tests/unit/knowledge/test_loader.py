@@ -90,3 +90,14 @@ def test_a_drug_of_an_undeclared_class_is_refused(mappings: Path) -> None:
     (mappings / "drugs.yaml").write_text(text)
     with pytest.raises(MappingError, match="class kras-inhibitor is not in classes"):
         load_knowledge(mappings)
+
+
+def test_drugs_must_declare_the_unmapped_class(mappings: Path) -> None:
+    """R4: a record whose drug is not known is kept with the class ``unmapped``; the file must declare it."""
+    path = mappings / "drugs.yaml"
+    text = path.read_text().replace(
+        '  - {id: unmapped, label: "Medication not in the knowledge base", role: unmapped}\n', ""
+    )
+    path.write_text(text)
+    with pytest.raises(MappingError, match="unmapped"):
+        load_knowledge(mappings)
