@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from service.adapters.store import SqlStore
+from service.cli_outbox import tsv_row
 
 
 async def list_evaluations(database_url: str) -> list[str]:
@@ -25,16 +26,13 @@ async def list_evaluations(database_url: str) -> list[str]:
         await store.close()
     header = "patient\tgeneration\trequested_at\tdue_at\tattempts\tlast_error"
     return [header] + [
-        "\t".join(
-            str(v if v is not None else "-")
-            for v in (
-                j.patient_ref,
-                j.generation,
-                j.requested_at.isoformat(),
-                j.due_at.isoformat(),
-                j.attempts,
-                j.last_error,
-            )
+        tsv_row(
+            j.patient_ref,
+            j.generation,
+            j.requested_at.isoformat(),
+            j.due_at.isoformat(),
+            j.attempts,
+            j.last_error,
         )
         for j in jobs
     ]

@@ -21,22 +21,24 @@ async def list_deliveries(database_url: str, status: str | None) -> list[str]:
         await store.close()
     header = "id\tkind\ttarget\tevent\tstatus\tattempts\tlast_status\tlast_error\tcreated_at"
     return [header] + [
-        "\t".join(
-            str(v if v is not None else "-")
-            for v in (
-                e.pk,
-                e.kind,
-                e.target,
-                e.event_number,
-                e.status,
-                e.attempts,
-                e.last_status,
-                e.last_error,
-                e.created_at.isoformat(),
-            )
+        tsv_row(
+            e.pk,
+            e.kind,
+            e.target,
+            e.event_number,
+            e.status,
+            e.attempts,
+            e.last_status,
+            e.last_error,
+            e.created_at.isoformat(),
         )
         for e in entries
     ]
+
+
+def tsv_row(*values: object) -> str:
+    """One listing line: tab-separated, ``-`` for a missing value."""
+    return "\t".join(str(v if v is not None else "-") for v in values)
 
 
 async def replay_deliveries(database_url: str, ids: Sequence[int]) -> int:
