@@ -114,6 +114,13 @@ class TherapeuticImplicationCodes(MappingModel):
     evidence_level: CodeRef
 
 
+class ReportCodes(MappingModel):
+    """The DiagnosticReport's LOINC ``code`` (beside the service's own) and ``category`` (inbox routing)."""
+
+    code: CodeRef
+    categories: tuple[CodeRef, ...]
+
+
 class OutputUnits(MappingModel):
     millimetre: UcumUnit
     percent: UcumUnit
@@ -124,6 +131,7 @@ class OutputCodes(MappingModel):
     disease_status: DiseaseStatusCodes
     response_ncit: dict[str, CodeRef]
     therapeutic_implication: TherapeuticImplicationCodes
+    report: ReportCodes
     units: OutputUnits
 
     @model_validator(mode="after")
@@ -146,6 +154,8 @@ class OutputCodes(MappingModel):
             implication.resistant,
             implication.medication_assessed,
             implication.evidence_level,
+            self.report.code,
+            *self.report.categories,
         ]
 
     def resolve(self, ref: CodeRef) -> ExternalCode:
