@@ -7,7 +7,7 @@
   than the store's pool has connections also means a write never waits long for a connection or a lock.
 - A store that still cannot give a connection or a lock in time (SQLAlchemy's ``QueuePool limit ...``
   ``TimeoutError``, SQLite's ``database is locked``, PostgreSQL's lock, statement or connection limits) is
-  the same overload, answered the same way.
+  the same overload, answered the same way, for a read (never queued) as for a write.
 
 Each shed request is counted in ``oncoresponse_shed_requests{reason}``.
 """
@@ -86,14 +86,24 @@ class BackpressureMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _is_write(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if not _is_write(scope):  # never queued, but a busy store is a 503 for a read too
+            await self._run(scope, receive, send)
             return
         refused = await self.gate.enter()
         if refused:
             await drain(receive)
             await self._answer(refused, scope, receive, send)
             return
+        try:
+            await self._run(scope, receive, send)
+        finally:
+            self.gate.leave()
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request; a store overload raised before the answer started becomes the 503."""
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -107,8 +117,6 @@ class BackpressureMiddleware:
             if started or not is_overload(exc):
                 raise
             await self._answer("store-busy", scope, receive, send)
-        finally:
-            self.gate.leave()
 
     async def _answer(self, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
         self.shed.labels(reason).inc()
@@ -119,4 +127,4 @@ class BackpressureMiddleware:
 
 
 def _is_write(scope: Scope) -> bool:
-    return scope["type"] == "http" and scope["method"] in _WRITE_METHODS and scope["path"].startswith("/fhir")
+    return scope["method"] in _WRITE_METHODS and scope["path"].startswith("/fhir")

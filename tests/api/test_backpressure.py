@@ -73,7 +73,7 @@ async def _fine(_request: Request) -> PlainTextResponse:
 
 
 def _client(gate: WriteGate, metrics: HttpMetrics) -> httpx.AsyncClient:
-    routes = [Route("/fhir/busy", _busy, methods=["POST"]), Route("/fhir/bug", _bug, methods=["POST"])]
+    routes = [Route("/fhir/busy", _busy, methods=["POST", "GET"]), Route("/fhir/bug", _bug, methods=["POST"])]
     routes.append(Route("/fhir/fine", _fine, methods=["POST", "GET"]))
     app = BackpressureMiddleware(Router(routes=routes), metrics=metrics, gate=gate)
     return httpx.AsyncClient(
@@ -102,6 +102,16 @@ async def test_an_exhausted_pool_is_a_503_not_a_500() -> None:
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["resourceType"] == "OperationOutcome"
+    assert b'oncoresponse_shed_requests_total{reason="store-busy"} 1.0' in metrics.render()
+
+
+async def test_a_busy_store_is_a_503_for_a_read_too() -> None:
+    """Reads are never queued, but a pool that cannot give them a connection is still an overload."""
+    metrics = HttpMetrics()
+    async with _client(WriteGate(), metrics) as client:
+        response = await client.get("/fhir/busy")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
     assert b'oncoresponse_shed_requests_total{reason="store-busy"} 1.0' in metrics.render()
 
 

@@ -47,6 +47,9 @@ _SQLITE_BUSY_TIMEOUT_S = 30
 # no connection), the rest for readers, which a queue of writers can therefore never starve.
 _IN_LOOP_POOL_SIZE, _IN_LOOP_OVERFLOW = 5, 10
 _IN_LOOP_WRITERS = 1
+# PostgreSQL: the longest wait for a pooled connection and for a patient's write lock (issue 20); past it the
+# store is busy, answered 503 with Retry-After (service/api/backpressure.py), well within a sender's timeout.
+_PG_WAIT_S = 10
 
 
 def async_url(url: str) -> str:
@@ -69,7 +72,7 @@ class SqlStore:
             )
             event.listen(self._in_loop, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(url, pool_pre_ping=True)
+            self.engine = create_async_engine(url, pool_pre_ping=True, pool_timeout=_PG_WAIT_S)
             self._writer = self.engine
             self._in_loop = None
         self._write_slots = asyncio.Semaphore(_IN_LOOP_WRITERS)
@@ -126,6 +129,8 @@ class SqlStore:
 
     async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
         """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock."""
+        if patient_refs:  # a lock wait past the bound is SQLSTATE 55P03, an overload
+            await conn.execute(text(f"SET LOCAL lock_timeout = '{_PG_WAIT_S}s'"))
         for ref in sorted(patient_refs):  # one order everywhere, so two writers cannot deadlock
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
 

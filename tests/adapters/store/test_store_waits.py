@@ -1,0 +1,68 @@
+"""PostgreSQL waits are bounded (issue 20): a patient's write lock held elsewhere, or an exhausted pool,
+ends the wait with an error the API answers as a 503 overload, never a wait without end or a 500."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+import pytest
+
+from service.adapters.store import SqlStore, database
+from service.api.backpressure import is_overload
+from tests.conftest import POSTGRES_URL, require_postgres_or_skip
+
+pytestmark = pytest.mark.postgres
+
+
+async def _store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+    monkeypatch.setattr(database, "_PG_WAIT_S", 1)
+    store = SqlStore(POSTGRES_URL)
+    try:
+        await store.ping()
+    except OSError as exc:
+        await store.close()
+        require_postgres_or_skip(str(exc))
+    return store
+
+
+async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second writer of the same patient gives up with lock_not_available rather than wait on."""
+    store = await _store(monkeypatch)
+    held, done = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with store.writing({"Patient/waits"}):
+            held.set()
+            await done.wait()
+
+    task = asyncio.create_task(holder())
+    try:
+        await held.wait()
+        with pytest.raises(Exception) as raised:  # noqa: PT011  # the driver's error, classified below
+            async with store.writing({"Patient/waits"}):
+                pass
+        assert is_overload(raised.value), raised.value
+        async with store.writing({"Patient/other"}):  # another patient's writes are not held up
+            pass
+    finally:
+        done.set()
+        await task
+        await store.close()
+
+
+async def test_an_exhausted_pool_is_an_overload_after_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every pooled connection (5 + 10 overflow) checked out, the next checkout gives up."""
+    store = await _store(monkeypatch)
+    try:
+        async with AsyncExitStack() as stack:
+            for _ in range(15):
+                await stack.enter_async_context(store.reading())
+            with pytest.raises(Exception) as raised:  # noqa: PT011  # SQLAlchemy's TimeoutError
+                async with store.reading():
+                    pass
+            assert is_overload(raised.value), raised.value
+    finally:
+        await store.close()
