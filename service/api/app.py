@@ -22,6 +22,7 @@ from service.api.routes import (
     audit,
     cds_hooks,
     code_systems,
+    docs,
     evaluate,
     health,
     ingest,
@@ -76,6 +77,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         summary="FHIR tumour response and targeted-therapy resistance assessment (decision support)",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # issue 18: /docs and /redoc from local assets (routes/docs.py), never a CDN
+        redoc_url=None,
     )
     app.state.container = container
     app.state.metrics = HttpMetrics()
@@ -90,7 +93,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(HardeningMiddleware, body_timeout_seconds=settings.body_read_timeout_seconds)
     # subscriptions and audit before read: their routes are more specific than /{type}/{id}
     routers = (health, smart, metadata, validate, evaluate, code_systems, ingest, subscriptions, audit, read)
-    for module in (*routers, cds_hooks, view):
+    for module in (*routers, cds_hooks, view, docs):
         app.include_router(module.router)
     return app
 
