@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.cli_evaluate import evaluate_bundle, outcome_json, scratch_container
+from service.cli_evaluations import reevaluate_command
 from service.config import Settings
 from service.domain.assessment import Criteria
 from service.errors import ServiceError
@@ -132,18 +133,7 @@ def evaluations() -> None:
         typer.echo(line)
 
 
-@app.command()
-def reevaluate(
-    patients: Annotated[
-        list[str] | None, typer.Argument(help="Patient references (Patient/x); none: every stored patient")
-    ] = None,
-) -> None:
-    """Request the evaluation of these patients (or all of them); the running workers make the reports."""
-    from service.cli_evaluations import request_evaluations
-
-    settings = load_settings()
-    count = asyncio.run(request_evaluations(settings.database_url, patients or []))
-    typer.echo(f"{count} patients queued for evaluation")
+app.command("reevaluate")(reevaluate_command)  # issue 17: [PATIENT...] | --all | --stale, --here, --wait
 
 
 async def _evaluate(

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 # Every table the migrations create, dropped before each PostgreSQL test.
 _TABLES = (
+    "report_versions",
     "evaluation_jobs",
     "history_fetches",
     "outbox",

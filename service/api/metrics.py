@@ -31,14 +31,16 @@ class HttpMetrics:
 
         self.evaluations = Gauge(
             "oncoresponse_evaluation_requests",
-            "Reports owed (issue 17): evaluation requests pending, and those failing (tried, no report yet).",
+            "Reports owed (issue 17): evaluation requests pending, those failing (tried, no report yet), "
+            "and those re-evaluating a patient after a knowledge-base or rules version change.",
             ["state"],
             registry=self.registry,
         )
 
-    def evaluation_requests(self, pending: int, failing: int) -> None:
+    def evaluation_requests(self, pending: int, failing: int, reevaluating: int = 0) -> None:
         self.evaluations.labels("pending").set(pending)
         self.evaluations.labels("failing").set(failing)
+        self.evaluations.labels("reevaluation").set(reevaluating)
 
     def delivery(self, kind: str, outcome: str) -> None:
         self.deliveries.labels(kind, outcome).inc()

@@ -81,6 +81,11 @@ class Knowledge:
     def version(self) -> str:
         return self.base.version
 
+    @property
+    def rules_version(self) -> str:
+        """The version of the rule specification the files follow (each report records it, issue 17)."""
+        return self.base.rules_document.version
+
 
 _FILES: dict[str, tuple[str, type[MappingModel]]] = {
     "base": ("knowledge-base.yaml", KnowledgeBaseVersion),

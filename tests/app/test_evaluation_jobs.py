@@ -124,26 +124,26 @@ async def test_a_report_of_older_data_never_clears_a_newer_request(container: Co
 
 
 async def test_only_one_worker_claims_a_due_request(container: Container) -> None:
-    """Two replicas polling the same due request: one claim wins, the other sees it taken."""
+    """Two replicas polling the same due request one after the other: the first claim takes it for the
+    lease, the second finds nothing due."""
     await _ingest(container)
-    (job,) = await _jobs(container)
     later = datetime.now(UTC) + EVALUATION_GRACE + timedelta(seconds=1)
     claims = []
     for _ in range(2):
-        async with container.store.writing({PATIENT}) as writer:
-            claims.append(await writer.evaluation_jobs.claim(job, later, timedelta(minutes=2)))
-    assert claims == [True, False]
+        async with container.store.writing(set()) as writer:
+            claims.append(await writer.evaluation_jobs.claim_due(later, timedelta(minutes=2), 10))
+    assert [[j.patient_ref for j in c] for c in claims] == [[PATIENT], []]
     async with container.store.reading() as reader:
-        assert await reader.evaluation_jobs.counts() == (1, 0)
+        assert await reader.evaluation_jobs.counts() == (1, 0, 0)
 
 
 async def test_metrics_show_the_reports_owed(container: Container) -> None:
     """The worker reports pending and failing requests to /metrics at every poll."""
-    seen: list[tuple[int, int]] = []
-    container.evaluations.observe = lambda pending, failing: seen.append((pending, failing))
+    seen: list[tuple[int, int, int]] = []
+    container.evaluations.observe = lambda *counts: seen.append(counts)
     await _ingest(container)
     await container.evaluations.tick()
-    assert seen == [(1, 0)]
+    assert seen == [(1, 0, 0)]
 
 
 async def test_the_operator_lists_the_reports_owed_and_requests_them_again(

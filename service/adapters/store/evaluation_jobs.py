@@ -5,9 +5,16 @@ evaluation left behind.
 
 - ``request``: in the ingest transaction; a new row, or the next ``generation`` of the existing one, due after
   a grace period during which the request that stored the data evaluates it itself.
-- ``claim``: the worker moves a due row's ``due_at`` forward by a lease; a replica that dies holding it lets
-  the lease run out and another takes the row. Evaluating twice is harmless: the report is written under the
-  patient's write lock and only when its content changed.
+- ``claim_due``: the worker takes a batch of due rows and moves their ``due_at`` forward by a lease, in one
+  transaction; on PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so two replicas claiming at
+  once take disjoint batches (on SQLite the write lock serialises the claims). A replica that dies holding
+  rows lets the lease run out and another takes them. Evaluating twice would be harmless anyway: the report
+  is written under the patient's write lock and only when its result changed.
+- ``request_reevaluation``: after a knowledge-base or rules version change (``stale_patients``), a row for
+  each patient that has none (reason ``reevaluation``); a pending request is evaluated with the new
+  knowledge anyway.
+- ``record_versions``: in the report's transaction, the knowledge-base and rules versions it was made with
+  (table ``report_versions``), so ``stale_patients`` is one query.
 - ``complete``: in the report transaction, only for the generation that was evaluated (a newer change keeps
   its row).
 - ``fail``: the attempt count and the error's class (never a message: no PHI), due again after a backoff; a
@@ -18,14 +25,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from service.adapters.store.connection import Executes, utc
-from service.adapters.store.tables import evaluation_jobs, facts
+from service.adapters.store.tables import evaluation_jobs, facts, report_versions
 
 _JOBS = evaluation_jobs.c
+_VERSIONS = report_versions.c
+DATA, REEVALUATION = "data", "reevaluation"  # why a report is owed: new data, or newer knowledge
+_CHUNK = 500  # bound parameters per IN list, well under SQLite's and asyncpg's limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,17 @@ class EvaluationJob:
     due_at: datetime
     attempts: int
     last_error: str | None
+    reason: str = DATA
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedWith:
+    """The versions a patient's evaluation was made with: ``outcome`` is ``report`` or ``not-assessable``."""
+
+    patient_ref: str
+    knowledge_version: str
+    rules_version: str
+    outcome: str
 
 
 class EvaluationJobs:
@@ -46,9 +66,15 @@ class EvaluationJobs:
 
     async def request(self, patients: set[str], now: datetime, grace: timedelta) -> None:
         """Owe a report for each patient: a new row, or the next generation of the row already there."""
-        existing = await self._generations(patients)
+        existing = await self.generations(patients)
         for patient in sorted(patients):
-            values = {"requested_at": now, "due_at": now + grace, "attempts": 0, "last_error": None}
+            values = {
+                "requested_at": now,
+                "due_at": now + grace,
+                "attempts": 0,
+                "last_error": None,
+                "reason": DATA,
+            }
             if patient in existing:
                 await self.conn.execute(
                     update(evaluation_jobs)
@@ -80,31 +106,113 @@ class EvaluationJobs:
             .values(attempts=_JOBS.attempts + 1, last_error=error[:200], due_at=now + backoff)
         )
 
-    async def due(self, now: datetime, limit: int) -> list[EvaluationJob]:
-        rows = await self.conn.execute(
-            select(evaluation_jobs).where(_JOBS.due_at <= now).order_by(_JOBS.due_at).limit(limit)
-        )
-        return [_job(row._mapping) for row in rows]
+    async def any_due(self, now: datetime) -> bool:
+        query = select(_JOBS.patient_ref).where(_JOBS.due_at <= now).limit(1)
+        return (await self.conn.execute(query)).first() is not None
 
-    async def claim(self, job: EvaluationJob, now: datetime, lease: timedelta) -> bool:
-        """Take a due row for ``lease``; False when another worker (or a newer change) got there first."""
-        result = await self.conn.execute(
-            update(evaluation_jobs)
-            .where(
-                _JOBS.patient_ref == job.patient_ref,
-                _JOBS.generation == job.generation,
-                _JOBS.due_at <= now,
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[EvaluationJob]:
+        """Take up to ``limit`` due rows for ``lease``, in the caller's write transaction. PostgreSQL locks
+        them ``FOR UPDATE SKIP LOCKED``: a concurrent claimer skips them instead of waiting, then finds
+        their ``due_at`` moved past its ``now``. (The SQLite dialect leaves the clause out: there the
+        transaction already holds the database's one write lock.)"""
+        query = (
+            select(evaluation_jobs)
+            .where(_JOBS.due_at <= now)
+            .order_by(_JOBS.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        jobs = [_job(row._mapping) for row in await self.conn.execute(query)]
+        if jobs:
+            await self.conn.execute(
+                update(evaluation_jobs)
+                .where(_JOBS.patient_ref.in_([j.patient_ref for j in jobs]))
+                .values(due_at=now + lease)
             )
-            .values(due_at=now + lease)
-        )
-        return bool(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result has a row count
+        return jobs
 
-    async def counts(self) -> tuple[int, int]:
-        """(requests pending, of which failing: tried at least once without a report)."""
+    async def counts(self) -> tuple[int, int, int]:
+        """(requests pending, of which failing: tried at least once without a report, and of which asked
+        for by a knowledge change or an operator: re-evaluations)."""
         failing = func.count().filter(_JOBS.attempts > 0).label("failing")
-        query = select(func.count().label("pending"), failing).select_from(evaluation_jobs)
+        again = func.count().filter(_JOBS.reason == REEVALUATION).label("again")
+        query = select(func.count().label("pending"), failing, again).select_from(evaluation_jobs)
         counts = (await self.conn.execute(query)).one()._mapping
-        return int(counts["pending"]), int(counts["failing"])
+        return int(counts["pending"]), int(counts["failing"]), int(counts["again"])
+
+    async def stale_patients(self, knowledge_version: str, rules_version: str) -> list[str]:
+        """Every patient with current facts whose last evaluation was made with other versions (or was
+        never recorded: stored before the versions were)."""
+        v = _VERSIONS
+        differs = or_(
+            v.patient_ref.is_(None),
+            v.knowledge_version != knowledge_version,
+            v.rules_version != rules_version,
+        )
+        query = (
+            select(facts.c.patient_ref)
+            .distinct()
+            .select_from(facts.outerjoin(report_versions, v.patient_ref == facts.c.patient_ref))
+            .where(facts.c.is_current, differs)
+        )
+        return sorted(row.patient_ref for row in await self.conn.execute(query))
+
+    async def request_reevaluation(self, patients: list[str], now: datetime) -> int:
+        """A row, due now, for each patient that has none; how many were added."""
+        existing = await self.generations(set(patients))
+        rows = [
+            {
+                "patient_ref": p,
+                "generation": 1,
+                "requested_at": now,
+                "due_at": now,
+                "attempts": 0,
+                "last_error": None,
+                "reason": REEVALUATION,
+            }
+            for p in patients
+            if p not in existing
+        ]
+        if rows:
+            await self.conn.execute(insert(evaluation_jobs), rows)
+        return len(rows)
+
+    async def complete_all(self, met: list[tuple[str, int]]) -> None:
+        """``complete`` for each (patient, generation), in one statement."""
+        if met:
+            await self.conn.execute(
+                delete(evaluation_jobs).where(
+                    and_(_JOBS.patient_ref == bindparam("p"), _JOBS.generation == bindparam("g"))
+                ),
+                [{"p": p, "g": g} for p, g in met],
+            )
+
+    async def record_versions(self, evaluated: list[EvaluatedWith], now: datetime) -> None:
+        """The versions of each patient's evaluation, replacing what was recorded."""
+        refs = sorted({e.patient_ref for e in evaluated})
+        for chunk in (refs[i : i + _CHUNK] for i in range(0, len(refs), _CHUNK)):
+            await self.conn.execute(delete(report_versions).where(_VERSIONS.patient_ref.in_(chunk)))
+        if evaluated:
+            rows = {e.patient_ref: {**_columns(e), "evaluated_at": now} for e in evaluated}
+            await self.conn.execute(insert(report_versions), list(rows.values()))
+
+    async def evaluated_with(self, patient: str) -> EvaluatedWith | None:
+        query = select(report_versions).where(_VERSIONS.patient_ref == patient)
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return EvaluatedWith(m["patient_ref"], m["knowledge_version"], m["rules_version"], m["outcome"])
+
+    async def owed(self, patients: set[str]) -> tuple[int, int]:
+        """Of these patients, how many are owed a report, and how many of those are failing."""
+        pending = failing = 0
+        refs = sorted(patients)
+        for chunk in (refs[i : i + _CHUNK] for i in range(0, len(refs), _CHUNK)):
+            query = select(_JOBS.attempts).where(_JOBS.patient_ref.in_(chunk))
+            attempts = [row.attempts for row in await self.conn.execute(query)]
+            pending, failing = pending + len(attempts), failing + sum(1 for a in attempts if a)
+        return pending, failing
 
     async def known_patients(self) -> list[str]:
         """Every patient with current facts: the ones a re-evaluation of everything covers."""
@@ -115,13 +223,14 @@ class EvaluationJobs:
         rows = await self.conn.execute(select(evaluation_jobs).order_by(_JOBS.requested_at))
         return [_job(row._mapping) for row in rows]
 
-    async def _generations(self, patients: set[str]) -> dict[str, int]:
-        if not patients:
-            return {}
-        rows = await self.conn.execute(
-            select(_JOBS.patient_ref, _JOBS.generation).where(_JOBS.patient_ref.in_(sorted(patients)))
-        )
-        return {row.patient_ref: row.generation for row in rows}
+    async def generations(self, patients: set[str]) -> dict[str, int]:
+        """The pending generation of each patient that has a request."""
+        found: dict[str, int] = {}
+        refs = sorted(patients)
+        for chunk in (refs[i : i + _CHUNK] for i in range(0, len(refs), _CHUNK)):
+            query = select(_JOBS.patient_ref, _JOBS.generation).where(_JOBS.patient_ref.in_(chunk))
+            found.update((row.patient_ref, row.generation) for row in await self.conn.execute(query))
+        return found
 
 
 def _job(row: object) -> EvaluationJob:
@@ -133,4 +242,14 @@ def _job(row: object) -> EvaluationJob:
         utc(m["due_at"]),
         m["attempts"],
         m["last_error"],
+        m["reason"],
     )
+
+
+def _columns(e: EvaluatedWith) -> dict[str, str]:
+    return {
+        "patient_ref": e.patient_ref,
+        "knowledge_version": e.knowledge_version,
+        "rules_version": e.rules_version,
+        "outcome": e.outcome,
+    }

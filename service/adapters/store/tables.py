@@ -12,6 +12,7 @@
 - ``evaluation_jobs``: one row per patient whose stored data changed and whose report is not yet written:
   added in the ingest transaction, removed in the report's (issue 17), so a crash between the two loses
   nothing; ``generation`` counts the changes, so a report made from older data never clears a newer request.
+- ``report_versions``: per patient, the knowledge-base and rules versions of its last evaluation (issue 17).
 """
 
 from __future__ import annotations
@@ -170,5 +171,18 @@ evaluation_jobs = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", String(200)),
+    Column("reason", String(16), nullable=False, server_default="data"),  # or "reevaluation"
     Index("ix_evaluation_jobs_due", "due_at"),
+)
+
+# The knowledge-base and rules versions each patient was last evaluated with (issue 17), so the patients whose
+# report an older version made are found with one query; written in the report's transaction.
+report_versions = Table(
+    "report_versions",
+    metadata,
+    Column("patient_ref", String(128), primary_key=True),
+    Column("knowledge_version", String(32), nullable=False),
+    Column("rules_version", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),  # "report" or "not-assessable"
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
 )

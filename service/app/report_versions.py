@@ -1,0 +1,74 @@
+"""Which knowledge made a report, and whether a new report's result differs from the stored one (issue 17).
+
+A report prints the knowledge-base version that made it (the Provenance's extension, the CarePlan's
+description, the report page inside the DiagnosticReport's ``presentedForm``). Compared as it is, every
+report would differ after a version bump, and re-evaluating 10,000 patients would amend 10,000 reports and
+notify every subscriber of each. So a resource's *fingerprint* is a hash of its content without the elements
+that change on every run (``VOLATILE``) and with every occurrence of the knowledge-base version replaced by a
+byte the serialised JSON never holds (orjson escapes control characters), the ``presentedForm`` attachments
+decoded first so their text is compared too. Replacing a version by a byte found nowhere else can be undone,
+so two results that differ anywhere but in the version still differ.
+
+The rules version is recorded but printed in no report (nothing to leave out). The service's own version is
+printed (Device, Provenance) and is not left out: a new release is a new producer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from service.adapters.fhir_in.bundles import content_hash
+from service.adapters.store.evaluation_jobs import EvaluatedWith
+
+REPORT, NOT_ASSESSABLE = "report", "not-assessable"  # the outcomes an evaluation records
+
+# Elements that change on every run without changing the result: left out when comparing versions.
+VOLATILE = ("meta", "issued", "recorded", "created", "status")
+_HIDDEN = ("id", *VOLATILE)  # the id is the key the stored version was found by
+_VERSION_MARK = b"\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """The versions an evaluation is made with: the knowledge base's and its rule specification's."""
+
+    knowledge: str
+    rules: str
+
+    def evaluated(self, patient: str, outcome: str) -> EvaluatedWith:
+        return EvaluatedWith(patient, self.knowledge, self.rules, outcome)
+
+    def as_log(self) -> dict[str, str]:
+        return {"knowledge_version": self.knowledge, "rules_version": self.rules}
+
+
+def fingerprint(resource: dict[str, Any], knowledge_version: str) -> str:
+    """The result a resource states, without what changes each run and without the knowledge version."""
+    body = {k: v for k, v in resource.items() if k not in _HIDDEN}
+    if "presentedForm" in body:
+        body["presentedForm"] = [_decoded(form) for form in body["presentedForm"]]
+    data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data.replace(knowledge_version.encode(), _VERSION_MARK)).hexdigest()
+
+
+def unchanged(stored_hash: str | None, resource: dict[str, Any], knowledge_version: str) -> bool:
+    """Whether the stored version states the same result. A version stored before fingerprints (its hash
+    still holds the version text) matches when it is the same in every byte but the volatile elements."""
+    if stored_hash is None:
+        return False
+    return stored_hash in (fingerprint(resource, knowledge_version), _hash_with_versions(resource))
+
+
+def _hash_with_versions(resource: dict[str, Any]) -> str:
+    return content_hash({k: v for k, v in resource.items() if k not in VOLATILE})
+
+
+def _decoded(form: Any) -> Any:
+    if not isinstance(form, dict) or not isinstance(form.get("data"), str):
+        return form
+    return {**form, "data": base64.b64decode(form["data"]).decode("utf-8", "replace")}
