@@ -1,5 +1,5 @@
 """The ``oncoresponse`` command: ``serve``, ``evaluate``, ``demo``, ``deliveries``, ``replay``,
-``evaluations`` and ``reevaluate``."""
+``evaluations``, ``reevaluate`` and ``import``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.cli_evaluate import evaluate_bundle, outcome_json, scratch_container
 from service.cli_evaluations import reevaluate_command
+from service.cli_import import import_command
 from service.config import Settings
 from service.domain.assessment import Criteria
 from service.errors import ServiceError
@@ -134,6 +135,9 @@ def evaluations() -> None:
 
 
 app.command("reevaluate")(reevaluate_command)  # issue 17: [PATIENT...] | --all | --stale, --here, --wait
+
+
+app.command("import")(import_command)  # issue 17: bulk import (service/cli_import.py)
 
 
 async def _evaluate(
