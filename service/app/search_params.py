@@ -16,6 +16,8 @@ from datetime import datetime
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.adapters.store import SearchQuery
 from service.app import search_match as m
+from service.app.search_elements import read_elements
+from service.app.search_includes import Include, read_include
 from service.errors import BadRequest
 
 _EFFECTIVE = ("effectiveDateTime", "effectivePeriod", "effectiveInstant")
@@ -31,7 +33,7 @@ CATEGORISED = {"Observation", "DiagnosticReport", "CarePlan", "Condition", "Medi
 WITH_STATUS = {"Observation", "DiagnosticReport", "CarePlan", "ImagingStudy", "MedicationRequest",
                "MedicationStatement", "MedicationAdministration", "Specimen"}  # fmt: skip
 SORTS = {"-_lastUpdated": True, "_lastUpdated": False, "-issued": True, "issued": False}
-CONTROL = ("_sort", "_count", "_summary", "_cursor", "_format")
+CONTROL = ("_sort", "_count", "_summary", "_cursor", "_format", "_include", "_revinclude", "_elements")
 
 
 def supported(resource_type: str) -> dict[str, str]:
@@ -54,6 +56,8 @@ class ParsedSearch:
     applied: list[tuple[str, str]] = field(default_factory=list)  # what the ``self`` link shows
     ignored: list[str] = field(default_factory=list)  # lenient: what was not applied
     summary_count: bool = False
+    includes: list[Include] = field(default_factory=list)  # _include and _revinclude, in the asked order
+    elements: tuple[str, ...] | None = None  # _elements: the matches are subsetted to these
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,9 @@ def parse(resource_type: str, pairs: list[tuple[str, str]], *, lenient: bool, li
     known = supported(resource_type)
     for key, value in pairs:
         name, _, modifier = key.partition(":")
-        problem = _unsupported(resource_type, known, name, modifier)
+        problem = _unsupported(resource_type, known, name, modifier) or _unsupported_include(
+            resource_type, name, value
+        )
         if problem and lenient:
             parsed.ignored.append(problem)
             continue
@@ -90,6 +96,13 @@ def _unsupported(resource_type: str, known: dict[str, str], name: str, modifier:
     return None
 
 
+def _unsupported_include(resource_type: str, name: str, value: str) -> str | None:
+    if name not in ("_include", "_revinclude"):
+        return None
+    found = read_include(resource_type, value, reverse=name == "_revinclude")
+    return found if isinstance(found, str) else None
+
+
 def _apply(parsed: ParsedSearch, name: str, value: str, limits: Limits) -> None:
     if not value and name != "_format":
         raise BadRequest(f"Search parameter '{name}' has no value", expression=name)
@@ -97,7 +110,7 @@ def _apply(parsed: ParsedSearch, name: str, value: str, limits: Limits) -> None:
     if name in _CONTROLS:
         _CONTROLS[name](parsed, value, limits)
     elif name in ("patient", "subject"):
-        parsed.query = replace(q, patients=(*q.patients, tuple(_patient(v) for v in value.split(","))))
+        parsed.query = replace(q, patients=(*q.patients, tuple(patient_value(v) for v in value.split(","))))
     elif name == "_id":
         parsed.query = replace(q, ids=(*q.ids, tuple(value.split(","))))
     elif name == "identifier":
@@ -108,7 +121,7 @@ def _apply(parsed: ParsedSearch, name: str, value: str, limits: Limits) -> None:
         parsed.query = replace(q, checks=(*q.checks, _check(q.resource_type, name, value)))
 
 
-def _patient(value: str) -> str:
+def patient_value(value: str) -> str:
     """``x``, ``Patient/x`` or an absolute ``…/Patient/x``; a reference to anything else stays as it is
     and matches nothing (only patients own resources)."""
     if "Patient/" in value:
@@ -168,6 +181,25 @@ def _summary(parsed: ParsedSearch, value: str, limits: Limits) -> None:
     parsed.summary_count = value == "count"
 
 
+def _include(parsed: ParsedSearch, value: str, limits: Limits) -> None:
+    _add_include(parsed, value, reverse=False)
+
+
+def _revinclude(parsed: ParsedSearch, value: str, limits: Limits) -> None:
+    _add_include(parsed, value, reverse=True)
+
+
+def _add_include(parsed: ParsedSearch, value: str, *, reverse: bool) -> None:
+    found = read_include(parsed.query.resource_type, value, reverse=reverse)
+    if isinstance(found, str):  # parse() refuses (or, lenient, skips) these before they get here
+        raise BadRequest(found, expression="_revinclude" if reverse else "_include")
+    parsed.includes.append(found)
+
+
+def _elements(parsed: ParsedSearch, value: str, limits: Limits) -> None:
+    parsed.elements = (*(parsed.elements or ()), *read_elements(parsed.query.resource_type, value))
+
+
 def _format(parsed: ParsedSearch, value: str, limits: Limits) -> None:
     if value not in ("", "json", "application/json", "application/fhir+json"):
         raise BadRequest(f"_format={value} is not supported; this service answers JSON", expression="_format")
@@ -190,4 +222,5 @@ def cursor(moment: datetime, resource_id: str, *, backwards: bool) -> str:
 
 _CONTROLS: dict[str, Callable[[ParsedSearch, str, Limits], None]] = {
     "_sort": _sort, "_count": _count, "_summary": _summary, "_format": _format, "_cursor": _cursor,
+    "_include": _include, "_revinclude": _revinclude, "_elements": _elements,
 }  # fmt: skip

@@ -1,5 +1,6 @@
 """``GET /fhir/{type}/{id}``, its ``_history`` and ``_history/{vid}``, and search (``GET /fhir/{type}?…``,
-``POST /fhir/{type}/_search``): what was stored or produced, current or as of an earlier version."""
+``POST /fhir/{type}/_search``): what was stored or produced, current or as of an earlier version. Read,
+vread and search answer ``HEAD`` too (:mod:`service.api.head`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from service.adapters.fhir_out.bundles import instance_history
 from service.adapters.store import StoredResource
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
+from service.api.head import headers_only
 from service.api.search import run_search
 from service.errors import NotFound
 
@@ -32,6 +34,20 @@ async def read(resource_type: str, resource_id: str, request: Request, container
     if found is None:
         raise NotFound(f"{resource_type}/{resource_id} is not known here")
     return versioned(found, request)
+
+
+@router.head(
+    "/{resource_type}/{resource_id}",
+    name="read",  # the guard checks it as the read it is
+    operation_id="read_head",
+    summary="The headers a read would answer (ETag, Last-Modified), without the body",
+    response_class=FhirJSONResponse,
+)
+async def read_head(
+    resource_type: str, resource_id: str, request: Request, container: ContainerDep
+) -> Response:
+    response = await read(resource_type, resource_id, request, container)
+    return await headers_only(response, request, resource_type, "r")
 
 
 @router.get(
@@ -70,6 +86,20 @@ async def vread(
     return versioned(found, request)
 
 
+@router.head(
+    "/{resource_type}/{resource_id}/_history/{version_id}",
+    name="vread",
+    operation_id="vread_head",
+    summary="The headers a vread would answer, without the body",
+    response_class=FhirJSONResponse,
+)
+async def vread_head(
+    resource_type: str, resource_id: str, version_id: str, request: Request, container: ContainerDep
+) -> Response:
+    response = await vread(resource_type, resource_id, version_id, request, container)
+    return await headers_only(response, request, resource_type, "r")
+
+
 @router.get(
     "/{resource_type}",
     operation_id="search",
@@ -79,6 +109,18 @@ async def vread(
 async def search(resource_type: str, request: Request, container: ContainerDep) -> FhirJSONResponse:
     _check_type(resource_type)
     return await run_search(resource_type, request.query_params.multi_items(), request, container)
+
+
+@router.head(
+    "/{resource_type}",
+    name="search",
+    operation_id="search_head",
+    summary="The headers a search would answer, without the body",
+    response_class=FhirJSONResponse,
+)
+async def search_head(resource_type: str, request: Request, container: ContainerDep) -> Response:
+    response = await search(resource_type, request, container)
+    return await headers_only(response, request, resource_type, "s")
 
 
 @router.post(
