@@ -14,6 +14,7 @@ from service.app.evaluate import Evaluate, EvaluateOperation
 from service.app.evaluation_worker import EvaluationWorker
 from service.app.history import HistoryFetch
 from service.app.ingest import Ingest, Normaliser
+from service.app.pipeline import Pipeline
 from service.app.ports import Store
 from service.app.reports import ReportWriter
 from service.app.subscriptions import Subscriptions
@@ -39,6 +40,7 @@ class Container:
     delivery: DeliveryWorker
     http: httpx.AsyncClient  # outbound: subscribers and the EHR's FHIR server
     evaluations: EvaluationWorker  # issue 17: the reports a crash or a failure left owed
+    pipeline: Pipeline  # issue 17: a posted Bundle's one write path, reports included
 
 
 def build(
@@ -81,6 +83,7 @@ def build(
         wake=delivery.wake,
     )
     evaluations = EvaluationWorker(store, writer, history, poll_seconds=settings.delivery_poll_seconds)
+    pipeline = Pipeline(ingest, writer, history, settings.max_entries)
     return Container(
         settings,
         knowledge,
@@ -95,6 +98,7 @@ def build(
         delivery,
         http,
         evaluations,
+        pipeline,
     )
 
 

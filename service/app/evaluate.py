@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.adapters.fhir_in.bundles import plan_bundle, rewrite_references
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
@@ -27,6 +27,9 @@ from service.domain.readings import ReadingThresholds
 from service.domain.timeline import PatientFacts
 from service.errors import BadRequest, Unprocessable
 from service.knowledge import Knowledge
+
+if TYPE_CHECKING:
+    from service.adapters.store import Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +56,21 @@ class Evaluate:
         )
         return Policy(k.response.thresholds(), readings, k.resistance.to_domain(), k.version, k.drugs.roles)
 
-    async def __call__(self, request: EvaluationRequest) -> Assessment:
-        """Raises ``NotAssessableError`` when there is no follow-up imaging to assess."""
-        stored = await self.stored_facts(request.patient)
+    async def __call__(self, request: EvaluationRequest, reader: Reader | None = None) -> Assessment:
+        """Raises ``NotAssessableError`` when there is no follow-up imaging to assess. ``reader``: read the
+        stored facts in the caller's transaction (issue 17: the ingest's, which sees what it just wrote)."""
+        stored = await self.stored_facts(request.patient, reader)
         facts = merge(stored, request.posted)
         as_of = request.as_of or facts.latest_date or dt.date.today()
         facts = facts.up_to(as_of)
         return assess(request.patient, facts, as_of, self.policy, criteria=request.criteria)
 
-    async def stored_facts(self, patient: str) -> list[Fact]:
-        async with self.store.reading() as reader:
+    async def stored_facts(self, patient: str, reader: Reader | None = None) -> list[Fact]:
+        if reader is not None:
             rows = await reader.patient_facts(patient)
+        else:
+            async with self.store.reading() as own:
+                rows = await own.patient_facts(patient)
         return [decode(row.payload, FACT_CLASSES) for row in rows]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,7 +24,7 @@ from service.adapters.fhir_in.bundles import (
 )
 from service.adapters.fhir_in.validation import validate_resource
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store import CurrentVersion, NewVersion, StoredResource
+from service.adapters.store import CurrentVersion, NewVersion, StoredResource, Writer
 from service.app.ports import Store
 from service.app.preconditions import stale_entries
 from service.errors import BadRequest, Issue, Unprocessable
@@ -58,6 +58,7 @@ class NormalisedFacts:
 
 
 Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
+AfterWrite = Callable[[Writer, set[str]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -93,8 +94,15 @@ class Ingest:
     strict_validation: bool = False
 
     async def __call__(
-        self, bundle: dict[str, Any], raw: bytes, endpoint: Endpoint, version: FhirVersion
+        self,
+        bundle: dict[str, Any],
+        raw: bytes,
+        endpoint: Endpoint,
+        version: FhirVersion,
+        after_write: AfterWrite | None = None,
     ) -> IngestResult:
+        """``after_write``: run inside the ingest's transaction, with the patients whose data changed, before
+        it commits (the pipeline stores their reports there: one commit per request)."""
         bundle_type = _check_bundle_type(bundle, endpoint)
         transactional = bundle_type in ("transaction", "batch")
         planned, problems = plan_bundle(bundle, transactional)
@@ -109,7 +117,9 @@ class Ingest:
         if bundle_type == "transaction" and outcomes:
             raise _transaction_failure(outcomes)
         to_write = [p for p in planned if p.index not in outcomes]
-        result = await self._write(bundle_type, raw, endpoint, version, to_write, normalised, matched)
+        result = await self._write(
+            bundle_type, raw, endpoint, version, to_write, normalised, matched, after_write
+        )
         _add_warnings(result, normalised.issues)
         result.entries = sorted([*result.entries, *outcomes.values()], key=lambda e: e.index)
         return result
@@ -146,6 +156,7 @@ class Ingest:
         planned: list[PlannedEntry],
         normalised: NormalisedFacts,
         matched: dict[int, StoredResource],
+        after_write: AfterWrite | None,
     ) -> IngestResult:
         patients = {ref for p in planned if (ref := patient_reference(p.resource))}
         patients |= {patient for facts in normalised.by_source.values() for patient, _, _ in facts}
@@ -163,6 +174,8 @@ class Ingest:
             changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
             # Issue 17: the reports these changes imply are owed from this commit on, crash or not.
             await writer.evaluation_jobs.request(changed, now, EVALUATION_GRACE)
+            if after_write is not None:
+                await after_write(writer, changed)
         created = [  # 201 for a create, 200 for a new version of a stored resource
             EntryOutcome.of(p.index, 200 if _key(p) in current else 201, s, s.reference)
             for p, s in zip(to_store, stored, strict=True)

@@ -15,11 +15,11 @@ import orjson
 import structlog
 from sqlalchemy.exc import IntegrityError
 
+from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.store import NewVersion, Writer
 from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import Evaluate, EvaluationRequest
 from service.app.ports import Store
-from service.app.report_versions import NOT_ASSESSABLE, REPORT, Versions, fingerprint, unchanged
 from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment
@@ -32,6 +32,9 @@ EVALUATION_RETRY_MAX = timedelta(hours=1)
 
 # Resources every report carries that belong to no patient: the service's own Device.
 _SHARED = frozenset({"Device"})
+
+# Elements that change on every run without changing the result: left out when comparing versions.
+_VOLATILE = ("meta", "issued", "recorded", "created", "status")
 
 Render = Callable[[Assessment, datetime], dict[str, Any]]
 
@@ -47,12 +50,6 @@ class ReportWriter:
     write_back: bool = False
     wake: Callable[[], None] = field(default=lambda: None)
     shared_written: set[tuple[str, str]] = field(default_factory=set)  # this process wrote or saw them
-
-    @property
-    def versions(self) -> Versions:
-        """The knowledge-base and rules versions this writer's evaluations are made with (issue 17)."""
-        knowledge = self.evaluate.knowledge
-        return Versions(knowledge.version, knowledge.rules_version)
 
     async def __call__(self, patients: Iterable[str]) -> list[str]:
         """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended).
@@ -73,8 +70,7 @@ class ReportWriter:
             assessment = await self.evaluate(EvaluationRequest(patient))
         except NotAssessableError:
             log.info("not_assessable", reason="no follow-up imaging or no baseline")
-            async with self.store.writing({patient}) as writer:
-                await self._evaluated(writer, patient, generation, NOT_ASSESSABLE)
+            await self._settle(patient, generation)
             return []
         except Exception as exc:  # the data is stored: a failed evaluation must not undo the post
             log.exception("evaluation_failed")
@@ -82,13 +78,18 @@ class ReportWriter:
             return []
         return await self._store(self.render(assessment, datetime.now(UTC)), patient, generation)
 
+    async def _settle(self, patient: str, generation: int | None) -> None:
+        if generation is not None:
+            async with self.store.writing({patient}) as writer:
+                await writer.evaluation_jobs.complete(patient, generation)
+
     async def _failed(self, patient: str, job: EvaluationJob | None, exc: Exception) -> None:
         """Recorded durably with the error's class only (a message may hold patient data), retried later."""
         if job is None:
             return
         async with self.store.writing({patient}) as writer:
             await writer.evaluation_jobs.fail(
-                patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff(job)
+                patient, job.generation, type(exc).__name__, datetime.now(UTC), _backoff(job)
             )
 
     async def _store(self, bundle: dict[str, Any], patient: str, generation: int | None) -> list[str]:
@@ -96,21 +97,51 @@ class ReportWriter:
         the evaluation request it meets is removed in the same transaction."""
         await self.ensure_shared(bundle)
         async with self.store.writing({patient}) as writer:
-            await self._evaluated(writer, patient, generation, REPORT)
-            return await self.store_bundle(writer, bundle, patient)
+            return await self._store_in(writer, bundle, patient, generation)
 
-    async def _evaluated(self, writer: Writer, patient: str, generation: int | None, outcome: str) -> None:
-        """The request met, and the versions the evaluation was made with recorded (issue 17)."""
-        await writer.evaluation_jobs.complete(patient, generation)
-        await writer.evaluation_jobs.record_versions([self.versions.evaluated(patient, outcome)], _now())
+    async def report_in(self, writer: Writer, patients: Iterable[str]) -> Reported:
+        """Issue 17, one commit per request: each patient's report evaluated on what the caller's (ingest)
+        transaction sees and stored in it, meeting the evaluation request that transaction made. A failing
+        evaluation does not undo the data: its request stays, with the failure recorded, for the workers."""
+        reported = Reported()
+        for patient in sorted(patients):
+            job = await writer.evaluation_jobs.job(patient)
+            generation = job.generation if job else None
+            try:
+                bundle = self.render(
+                    await self.evaluate(EvaluationRequest(patient), writer), datetime.now(UTC)
+                )
+            except NotAssessableError:
+                if generation is not None:
+                    await writer.evaluation_jobs.complete(patient, generation)
+                continue
+            except Exception as exc:  # recorded like the worker's failures; the data still lands
+                log.exception("evaluation_failed")
+                if job is not None:
+                    await writer.evaluation_jobs.fail(
+                        patient, job.generation, type(exc).__name__, datetime.now(UTC), _backoff(job)
+                    )
+                continue
+            reported.shared.append(bundle)
+            reported.reports += await self._store_in(writer, bundle, patient, generation)
+        return reported
 
-    async def store_bundle(self, writer: Writer, bundle: dict[str, Any], patient: str) -> list[str]:
-        """Store the resources whose result changed (the knowledge-base version they print is left out of
-        the comparison, ``report_versions``): an unchanged report keeps its version and notifies no one."""
+    async def after_commit(self, reported: Reported) -> None:
+        """What a ``report_in`` leaves for after its transaction: the shared Device (its own transaction,
+        once per process) and waking the delivery worker for the events queued."""
+        for bundle in reported.shared[:1]:
+            await self.ensure_shared(bundle)
+        if reported.reports:
+            self.wake()
+
+    async def _store_in(
+        self, writer: Writer, bundle: dict[str, Any], patient: str, generation: int | None
+    ) -> list[str]:
         resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _SHARED]
-        submission_id, now, knowledge = str(uuid.uuid4()), _now(), self.versions.knowledge
+        submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        await writer.evaluation_jobs.complete(patient, generation)
         current = await writer.current_versions((r["resourceType"], r["id"]) for r in resources)
-        changed = [r for r in resources if not unchanged(_current_hash(current, r), r, knowledge)]
+        changed = [r for r in resources if _stable_hash(r) != _current_hash(current, r)]
         if not changed:
             return []
         amended = set()
@@ -122,7 +153,7 @@ class ReportWriter:
         await writer.add_submission(
             submission_id, now, "evaluation", "collection", self.fhir_version, content
         )
-        versions = [NewVersion(r, fingerprint(r, knowledge), patient, []) for r in changed]
+        versions = [NewVersion(r, _stable_hash(r), patient, []) for r in changed]
         stored = await writer.write_versions(versions, submission_id, now, current)
         if self.subscriptions is not None:
             await self.subscriptions.enqueue_events(writer.enqueue, patient, stored, now)
@@ -141,8 +172,7 @@ class ReportWriter:
         try:
             async with self.store.writing(set()) as writer:
                 current = await writer.current_versions(_key(r) for r in shared)
-                knowledge = self.versions.knowledge
-                new = [r for r in shared if not unchanged(_current_hash(current, r), r, knowledge)]
+                new = [r for r in shared if _stable_hash(r) != _current_hash(current, r)]
                 if new:
                     submission_id = str(uuid.uuid4())
                     await writer.add_submission(
@@ -153,21 +183,29 @@ class ReportWriter:
                         self.fhir_version,
                         orjson.dumps(bundle),
                     )
-                    versions = [NewVersion(r, fingerprint(r, knowledge), None, []) for r in new]
+                    versions = [NewVersion(r, _stable_hash(r), None, []) for r in new]
                     await writer.write_versions(versions, submission_id, now, current)
         except IntegrityError:
             log.info("shared_resource_written_concurrently")
         self.shared_written.update(_key(r) for r in shared)
 
 
-def backoff(job: EvaluationJob) -> timedelta:
-    """Issue 17: 30 s after the first failure, doubling up to an hour."""
-    delay: timedelta = min(EVALUATION_RETRY_FIRST * 2 ** int(job.attempts), EVALUATION_RETRY_MAX)
-    return delay
+@dataclass(slots=True)
+class Reported:
+    """What ``report_in`` did inside its transaction: the DiagnosticReports written (new or amended), and
+    the rendered Bundles whose shared resources are written after the commit."""
+
+    reports: list[str] = field(default_factory=list)
+    shared: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _backoff(job: EvaluationJob) -> timedelta:
+    backoff: timedelta = min(EVALUATION_RETRY_FIRST * 2 ** int(job.attempts), EVALUATION_RETRY_MAX)
+    return backoff
+
+
+def _stable_hash(resource: dict[str, Any]) -> str:
+    return content_hash({k: v for k, v in resource.items() if k not in _VOLATILE})
 
 
 def _key(resource: dict[str, Any]) -> tuple[str, str]:

@@ -12,7 +12,6 @@ from service.api.body import read_fhir_body
 from service.api.deps import ContainerDep, fhir_router
 from service.api.fhir_json import FhirJSONResponse
 from service.app.ingest import Endpoint
-from service.errors import PayloadTooLarge
 
 router = fhir_router()
 
@@ -60,14 +59,5 @@ async def process_message(request: Request, container: ContainerDep) -> FhirJSON
 
 async def _ingest(request: Request, container: ContainerDep, endpoint: Endpoint) -> FhirJSONResponse:
     body = await read_fhir_body(request)
-    entries = body.resource.get("entry")
-    limit = container.settings.max_entries
-    if isinstance(entries, list) and len(entries) > limit:
-        raise PayloadTooLarge(
-            f"The Bundle has {len(entries)} entries; ONCO_MAX_ENTRIES is {limit}", expression="Bundle.entry"
-        )
-    result = await container.ingest(body.resource, body.raw, endpoint, body.version)
-    if container.history is not None:  # the EHR's earlier data for a new patient, before its evaluation
-        await container.history(result.patients)
-    await container.report_writer(result.patients)  # issue 6: stored data is evaluated again
+    result = await container.pipeline.accept(body.resource, body.raw, endpoint, body.version)
     return FhirJSONResponse(write_response(result))
