@@ -71,6 +71,8 @@ def _patients(
     for key in ("patient", "subject"):
         if value := request.query_params.get(key):
             found.add(f"Patient/{value.removeprefix('Patient/')}")
+    if patient_id := request.path_params.get("patient_id"):  # the report page
+        found.add(f"Patient/{patient_id}")
     if rule.kind is Kind.WRITE:
         found |= _owners(entries(body))
     elif rule.kind is Kind.EVALUATE:

@@ -5,7 +5,8 @@ may see. Conservative by design: a resource is in the compartment only when the 
   patient and it names no other patient anywhere; a Provenance when what it targets is in it; the
   service's shared definitions (CodeSystem, topics, its Device) always.
 - A posted Bundle is refused whole when any entry is outside the compartment, is conditional (which could
-  match another patient's resource) or would update or delete a stored resource of another patient.
+  match another patient's resource) or could update or delete a stored resource of another patient (by its
+  ``request.url``, or by its resource's id, which a collection or message keeps).
 """
 
 from __future__ import annotations
@@ -97,13 +98,22 @@ async def refusal(bundle: dict[str, Any], patient: str, lookup: Lookup) -> str |
         url = str(request.get("url", ""))
         if "?" in url or request.get("ifNoneExist"):
             return f"entry {index} is conditional, which could reach another patient's data"
-        changes = "/" in url and str(request.get("method", "")).upper() in ("PUT", "DELETE", "PATCH")
-        if changes and (await lookup(url)) not in (None, patient):  # stored, and not (only) this patient's
-            return f"entry {index} changes a resource outside the patient's compartment"
         resource = entry.get("resource")
+        for target in _targets(url, resource):  # stored, and not (only) this patient's
+            if (await lookup(target)) not in (None, patient):
+                return f"entry {index} changes a resource outside the patient's compartment"
         if isinstance(resource, dict) and not await belongs(_resolve(resource, local), patient, lookup):
             return f"entry {index} ({resource.get('resourceType')}) is not in the patient's compartment"
     return None
+
+
+def _targets(url: str, resource: Any) -> list[str]:
+    """The stored resources an entry could change: its ``request.url`` (``Type/id``, whatever the method),
+    and its resource's own ``Type/id``, which a collection, document or message keeps (an upsert)."""
+    found = [url] if "/" in url else []
+    if isinstance(resource, dict) and isinstance(resource.get("id"), str) and resource.get("resourceType"):
+        found.append(f"{resource['resourceType']}/{resource['id']}")
+    return found
 
 
 def _local_ids(bundle: dict[str, Any]) -> dict[str, str]:

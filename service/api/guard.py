@@ -26,7 +26,7 @@ from service.api.fhir_json import FhirJSONResponse
 from service.api.interactions import Interaction, Kind, evaluate_parameters, interaction
 from service.api.rate_limit import WriteRateLimiter
 from service.api.scopes import FULL_ACCESS, Access
-from service.errors import Forbidden, NotFound, ServiceError
+from service.errors import Forbidden, NotFound, ServiceError, TooManyRequests
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _PATIENT_PARAMS = ("patient", "subject")
@@ -44,32 +44,33 @@ class GuardedRoute(APIRoute):
             request.state.access = access
             body = await _json_body(request)
             rule = interaction(name, request.path_params, body)
-            patient = _authorize(access, rule, name)
-            if rule is not None and request.method != "GET":
-                _limiter(request).take(access.client_id)
-            if patient is not None and rule is not None:
-                await _confine_request(request, rule, body, patient)
-            return await _answer(request, handler, rule, access, patient, body)
+            try:
+                response = await _checked(request, handler, rule, access, body)
+            except TooManyRequests:
+                raise  # no access was made, and a flood of them must not become a flood of audit writes
+            except ServiceError as exc:  # refused by the guard or failed in the route: audited alike
+                await audit(request, rule, access, exc.status, body, None)
+                raise
+            await audit(request, rule, access, response.status_code, body, response)
+            return response
 
         return guarded
 
 
-async def _answer(
-    request: Request,
-    handler: Handler,
-    rule: Interaction | None,
-    access: Access,
-    patient: str | None,
-    body: dict[str, Any] | None,
+async def _checked(
+    request: Request, handler: Handler, rule: Interaction | None, access: Access, body: dict[str, Any] | None
 ) -> Response:
-    try:
-        response = await handler(request)
-        if patient is not None and rule is not None and rule.kind in (Kind.READ, Kind.SEARCH, Kind.EVALUATE):
-            response = await _confine_response(request, response, patient)
-    except ServiceError as exc:
-        await audit(request, rule, access, exc.status, body, None)
-        raise
-    await audit(request, rule, access, response.status_code, body, response)
+    """Scopes, the audit trail's own protection, the rate limit, the compartment; then the route."""
+    patient = _authorize(access, rule, request.scope["route"].name)
+    _refuse_audit_writes(rule)
+    if rule is not None and request.method != "GET" and rule.kind is not Kind.SEARCH:
+        _limiter(request).take(access.client_id)
+    if patient is None or rule is None:
+        return await handler(request)
+    await _confine_request(request, rule, body, patient)
+    response = await handler(request)
+    if rule.kind in (Kind.READ, Kind.SEARCH, Kind.EVALUATE):
+        response = await _confine_response(request, response, patient)
     return response
 
 
@@ -88,6 +89,12 @@ def _authorize(access: Access, rule: Interaction | None, name: str) -> str | Non
     return patient if patient.startswith("Patient/") else f"Patient/{patient}"
 
 
+def _refuse_audit_writes(rule: Interaction | None) -> None:
+    """The audit trail is the service's own record: no scope lets a client write an AuditEvent into it."""
+    if rule is not None and any(t == "AuditEvent" and a in "cud" for t, a in rule.needs):
+        raise Forbidden("AuditEvents are written only by the service (the audit trail)")
+
+
 async def _json_body(request: Request) -> dict[str, Any] | None:
     """The posted JSON, when there is one; a body the route cannot parse either is left to the route."""
     if request.method not in ("POST", "PUT"):
@@ -104,6 +111,9 @@ async def _confine_request(
 ) -> None:
     if rule.kind is Kind.SEARCH:
         _narrow_search(request, patient)
+    elif rule.kind is Kind.READ and "patient_id" in request.path_params:  # the report page
+        if f"Patient/{request.path_params['patient_id']}" != patient:
+            raise NotFound("The service holds no data for this patient")  # as a read outside the compartment
     elif rule.kind is Kind.WRITE:
         await _refuse_foreign(request, body, patient)
     elif rule.kind is Kind.EVALUATE:
@@ -117,10 +127,8 @@ def _narrow_search(request: Request, patient: str) -> None:
     """Rewrite the query so the route searches the compartment only; asking for another patient is 403."""
     params = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     for key, value in params:
-        if (
-            key in _PATIENT_PARAMS
-            and compartment.as_patient(f"Patient/{value.removeprefix('Patient/')}") != patient
-        ):
+        named = value.split(",") if key.partition(":")[0] in _PATIENT_PARAMS else []  # any modifier too
+        if any(compartment.as_patient(f"Patient/{v.removeprefix('Patient/')}") != patient for v in named):
             raise Forbidden("A patient/ token may search only its own patient's compartment")
     narrowed = [(k, v) for k, v in params if k not in _PATIENT_PARAMS] + [("patient", patient)]
     request.scope["query_string"] = urlencode(narrowed).encode("latin-1")
@@ -151,17 +159,18 @@ def store_lookup(request: Request) -> compartment.Lookup:
     store = request.app.state.container.store
 
     async def lookup(reference: str) -> str | None:
-        resource_type, _, rest = reference.split("?")[0].partition("/")
+        parts = reference.split("?")[0].split("/")  # relative, absolute or versioned (Type/id/_history/n)
+        parts = parts[:-2] if len(parts) >= 4 and parts[-2] == "_history" else parts
+        if len(parts) < 2:
+            return None
         async with store.reading() as reader:
-            found = await reader.current(resource_type, rest.split("/")[0])
+            found = await reader.current(parts[-2], parts[-1])
         if found is None:
             return None
-        if resource_type == "Provenance":
+        if parts[-2] == "Provenance":  # its targets' one owner; a Provenance's Provenance is never followed
             targets = [t.get("reference") for t in found.content.get("target", []) if isinstance(t, dict)]
-            owners = {
-                await lookup(t) for t in targets if isinstance(t, str) and not t.startswith("Provenance")
-            }
-            return owners.pop() if len(owners) == 1 else ""
+            owners = {await lookup(t) for t in targets if isinstance(t, str) and "Provenance/" not in t}
+            return (owners.pop() if len(owners) == 1 else None) or ""
         return patient_reference(found.content) or ""
 
     return lookup

@@ -36,6 +36,7 @@ _FIXED: dict[str, tuple[Kind, list[tuple[str, str]], str]] = {
     "validate": (Kind.PLAIN, [], "operation"),
     "validate_type": (Kind.PLAIN, [], "operation"),
     "read_code_system": (Kind.PLAIN, [("CodeSystem", "r")], "read"),
+    "read_operation_definition": (Kind.PLAIN, [("OperationDefinition", "r")], "read"),
     "search_code_systems": (Kind.PLAIN, [("CodeSystem", "s")], "search-type"),
     "search_topics": (Kind.PLAIN, [("SubscriptionTopic", "s")], "search-type"),
     "read_topic": (Kind.PLAIN, [("SubscriptionTopic", "r")], "read"),
@@ -50,6 +51,8 @@ _FIXED: dict[str, tuple[Kind, list[tuple[str, str]], str]] = {
     "subscription_status": (Kind.SUBSCRIPTION, [("Subscription", "r")], "operation"),
     "subscription_events": (Kind.SUBSCRIPTION, [("Subscription", "r")], "operation"),
     "search_audit_events": (Kind.AUDIT, [("AuditEvent", "s")], "search-type"),
+    # the report page (/view/Patient/{patient_id}): the patient's identification, report and measurements
+    "view_patient": (Kind.READ, [("Patient", "r"), ("DiagnosticReport", "r"), ("Observation", "r")], "read"),
 }
 _BY_TYPE = {"read": ("r", "read"), "vread": ("r", "vread"), "history": ("r", "history-instance")}
 _WRITES = {"transaction_or_batch", "post_bundle", "process_message"}

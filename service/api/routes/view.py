@@ -16,13 +16,14 @@ from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
 from service.api.auth import authenticate
 from service.api.deps import ContainerDep
+from service.api.guard import GuardedRoute
 from service.app.evaluate import EvaluationRequest
 from service.domain.assess import NotAssessableError
 from service.errors import NotFound
 
-router = APIRouter(tags=["report page"])
-# The page shows a patient's data and identification: the caller needs read scopes on them, and a patient/
-# token sees only its own patient's page (issue 16; never another patient's data).
+# The page shows a patient's data and identification: the guard (issue 16) checks the token's read scopes on
+# them, lets a patient/ token see only its own patient's page, records the AuditEvent; the route checks again.
+router = APIRouter(tags=["report page"], route_class=GuardedRoute)
 _NEEDS = [("Patient", "r"), ("DiagnosticReport", "r"), ("Observation", "r")]
 
 
