@@ -105,7 +105,10 @@ async def test_ingest_stores_the_report_and_search_returns_it_like_evaluate(
     ).json()
     assert found["total"] == 1
     stored = found["entry"][0]["resource"]
-    direct_bundle = (await evaluate(client, orjson.loads(raw))).json()
+    # The stored report carries its HTML; $evaluate builds it only when asked (issue 19).
+    direct_bundle = (
+        await client.post("/fhir/$evaluate?presentedForm=true", content=raw, headers=FHIR)
+    ).json()
     direct = direct_bundle["entry"][0]["resource"]
     assert without_volatile(stored) == without_volatile(direct)
     plans = (await client.get("/fhir/CarePlan", params={"subject": "Patient/p-e2"})).json()

@@ -125,7 +125,11 @@ async def _page(client: httpx.AsyncClient, patient: str, language: str) -> str:
 
 
 async def _presented_form(client: httpx.AsyncClient, patient: str, language: str) -> str:
-    named = [("patient", "valueString", f"Patient/{patient}"), ("language", "valueCode", language)]
+    named = [
+        ("patient", "valueString", f"Patient/{patient}"),
+        ("language", "valueCode", language),
+        ("presentedForm", "valueBoolean", True),  # built only when asked for (issue 19)
+    ]
     parameters = {"resourceType": "Parameters", "parameter": [{"name": n, k: v} for n, k, v in named]}
     response = await client.post(
         "/fhir/$evaluate", json=parameters, headers={"Content-Type": "application/fhir+json"}

@@ -1,5 +1,6 @@
 """The input of ``POST /fhir/$evaluate`` (FHIR-CONTRACT section 2): a Bundle, or Parameters with ``bundle``
-and/or ``patient``, ``asOf``, ``criteria``, ``language``, ``persist``."""
+and/or ``patient``, ``asOf``, ``criteria``, ``language``, ``persist``, ``presentedForm`` (issue 19: the
+report's HTML rendering is built only when asked for)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class EvaluateParams:
     criteria: str | None = None
     language: str = "en"
     persist: bool = False
+    presented_form: bool = False
 
 
 def read_evaluate_params(body: dict[str, Any]) -> EvaluateParams:
@@ -36,6 +38,7 @@ def read_evaluate_params(body: dict[str, Any]) -> EvaluateParams:
         criteria=_code(values, "criteria", CRITERIA),
         language=_code(values, "language", LANGUAGES) or "en",
         persist=_boolean(values, "persist"),
+        presented_form=_boolean(values, "presentedForm"),
     )
     if params.bundle is None and params.patient is None:
         raise BadRequest("Parameters need a 'bundle' or a 'patient'", expression="Parameters.parameter")

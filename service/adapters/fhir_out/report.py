@@ -40,11 +40,13 @@ def build_result_bundle(
     fhir_version: str,
     issued: dt.datetime,
     texts: Texts,
+    with_html: bool = True,
 ) -> dict[str, Any]:
-    """DiagnosticReport, its Observations, the CarePlan, the Provenance and the service Device."""
+    """DiagnosticReport, its Observations, the CarePlan, the Provenance and the service Device; ``with_html``
+    adds the report's ``presentedForm`` (issue 19: built only where it is asked for, a third of rendering)."""
     ctx = ResultContext(assessment, knowledge, canonical_base, language, fhir_version, issued, texts)
     observations = result_observations(ctx)
-    report = diagnostic_report(ctx, observations)
+    report = diagnostic_report(ctx, observations, with_html)
     plan = care_plan(ctx, report["id"])
     made = [report, *observations, plan]
     resources = [*made, provenance(ctx, made), service_device(ctx)]
@@ -68,7 +70,9 @@ def result_observations(ctx: ResultContext) -> list[dict[str, Any]]:
     ]
 
 
-def diagnostic_report(ctx: ResultContext, observations: list[dict[str, Any]]) -> dict[str, Any]:
+def diagnostic_report(
+    ctx: ResultContext, observations: list[dict[str, Any]], with_html: bool = True
+) -> dict[str, Any]:
     a = ctx.assessment
     return {
         "resourceType": "DiagnosticReport",
@@ -83,7 +87,7 @@ def diagnostic_report(ctx: ResultContext, observations: list[dict[str, Any]]) ->
         "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
         "conclusion": conclusion(ctx),
         "conclusionCode": conclusion_codes(ctx),
-        "presentedForm": [presented_form(ctx)],
+        **({"presentedForm": [presented_form(ctx)]} if with_html else {}),
     }
 
 
@@ -107,7 +111,13 @@ class ResultRenderer:
     canonical_base: str
 
     def __call__(
-        self, assessment: Assessment, language: str, fhir_version: str, issued: dt.datetime
+        self,
+        assessment: Assessment,
+        language: str,
+        fhir_version: str,
+        issued: dt.datetime,
+        *,
+        with_html: bool = True,
     ) -> dict[str, Any]:
         return build_result_bundle(
             assessment,
@@ -117,4 +127,5 @@ class ResultRenderer:
             fhir_version=fhir_version,
             issued=issued,
             texts=self.knowledge.texts.text,
+            with_html=with_html,
         )

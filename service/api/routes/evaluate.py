@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 
 from service.adapters.fhir_in.evaluate_params import read_evaluate_params
 from service.adapters.fhir_in.versions import detect_version
@@ -18,6 +18,12 @@ from service.domain.assess import NotAssessableError
 from service.errors import Unprocessable
 
 router = fhir_router()
+# The report's HTML rendering (and its charts) is a third of the rendering: built only when asked for, by this
+# query parameter or the Parameters' ``presentedForm`` (issue 19). Stored reports always carry it.
+_PresentedForm = Annotated[
+    bool,
+    Query(alias="presentedForm", description="Add the report's HTML rendering (presentedForm)"),
+]
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -30,7 +36,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/$evaluate", operation_id="evaluate", summary="Evaluate response and resistance now",
              response_class=FhirJSONResponse, responses=_RESPONSES)  # fmt: skip
-async def evaluate(request: Request, container: ContainerDep) -> FhirJSONResponse:
+async def evaluate(
+    request: Request, container: ContainerDep, presented_form: _PresentedForm = False
+) -> FhirJSONResponse:
     body = await read_fhir_body(request)
     params = read_evaluate_params(body.resource)
     inner = params.bundle if params.bundle is not None else body.resource
@@ -42,7 +50,9 @@ async def evaluate(request: Request, container: ContainerDep) -> FhirJSONRespons
     if params.persist:  # the posted data was stored: its report is stored too, as after any ingestion
         await container.report_writer([assessment.patient])
     output = output_version(request, container.settings.output_fhir_version)
-    return FhirJSONResponse(container.render(assessment, params.language, output, datetime.now(UTC)))
+    with_html = presented_form or params.presented_form
+    bundle = container.render(assessment, params.language, output, datetime.now(UTC), with_html=with_html)
+    return FhirJSONResponse(bundle)
 
 
 _ACCEPT_VERSION = re.compile(r"fhirversion=\"?(4\.0|5\.0)", re.IGNORECASE)
