@@ -17,4 +17,5 @@ READABLE_TYPES = (
     "MedicationStatement",
     "MedicationAdministration",
     "Provenance",
+    "Device",  # the service's own, which every result names (issue 15: its references resolve)
 )

@@ -47,7 +47,8 @@ def _rest(settings: Settings) -> dict[str, Any]:
             *(_resource(t) for t in READABLE_TYPES),
             _code_systems(),
             _subscription(settings.canonical_base),
-            *_topics(),
+            _topics(),
+            _operation_definitions(),
         ],
         "interaction": [
             {"code": "transaction", "documentation": "POST /fhir: all-or-nothing; POST and PUT entries"},
@@ -104,10 +105,19 @@ def _subscription(canonical_base: str) -> dict[str, Any]:
     }
 
 
-def _topics() -> list[dict[str, Any]]:
-    """The topics, as R4B/R5 SubscriptionTopic and as R4 Basic (Backport IG)."""
-    read = [{"code": "read"}, {"code": "search-type"}]
-    return [{"type": "SubscriptionTopic", "interaction": read}, {"type": "Basic", "interaction": read}]
+def _topics() -> dict[str, Any]:
+    """The topics as R4 Basic (Backport IG). SubscriptionTopic is not an R4 type, so this R4 statement does
+    not list it, though ``GET /fhir/SubscriptionTopic`` serves the same topics to R4B and R5 clients."""
+    return {
+        "type": "Basic",
+        "documentation": "The subscription topics, per the Subscriptions Backport IG",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+    }
+
+
+def _operation_definitions() -> dict[str, Any]:
+    """The definitions of the operations the service defines itself ($evaluate), read by id."""
+    return {"type": "OperationDefinition", "interaction": [{"code": "read"}]}
 
 
 def _resource(resource_type: str) -> dict[str, Any]:

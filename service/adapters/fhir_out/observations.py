@@ -94,6 +94,8 @@ def disease_status(ctx: ResultContext) -> dict[str, Any]:
     code = {"coding": [ctx.external_coding(codes.code)]}
     resource = observation(ctx, "disease-status", code, [*a.evidence])
     resource["meta"] = {"profile": [codes.profile]}
+    if a.condition:  # mCODE must-support: the cancer Condition whose status this is
+        resource["focus"] = [{"reference": a.condition}]
     if a.evidence_types:
         resource["extension"] = [
             {"url": codes.evidence_extension, "valueCodeableConcept": {"coding": [ctx.external_coding(ref)]}}

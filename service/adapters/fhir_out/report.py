@@ -1,6 +1,12 @@
 """The result of an evaluation as a FHIR ``collection`` Bundle (FHIR-CONTRACT.md sections 2, 4 and 5):
 the DiagnosticReport first, then its result Observations, the CarePlan, the Provenance, and the Device that
-stands for the service. Plain dicts; R4 by default, R5 when ``fhir_version`` is ``5.0``.
+stands for the service. Plain dicts; R4 by default, R5 when ``fhir_version`` is ``5.0``. Every resource
+carries a generated narrative (issue 15).
+
+The report's ``performer`` is the service as an Organization, contained in the report: R4 and R5 allow only
+Practitioner, PractitionerRole, Organization or CareTeam there (https://hl7.org/fhir/R4/diagnosticreport.html),
+so the Device stands for the service where a Device is allowed: ``Observation.device`` and
+``Provenance.agent.who`` (issue 15; FHIR-CONTRACT section 4 said "the service as a Device").
 
 Identifiers are deterministic (``CANON/report-id`` = patient, time point date and criteria) and every id is a
 name-based UUID of that key, so the same Assessment always gives the same ids.
@@ -14,6 +20,7 @@ from typing import Any
 
 from service.adapters.fhir_out.careplan import care_plan
 from service.adapters.fhir_out.html import presented_form
+from service.adapters.fhir_out.narrative import with_narrative
 from service.adapters.fhir_out.observations import (
     best_overall_response,
     disease_status,
@@ -21,7 +28,7 @@ from service.adapters.fhir_out.observations import (
     timepoint_response,
 )
 from service.adapters.fhir_out.provenance import provenance, service_device
-from service.adapters.fhir_out.result_context import ResultContext, Texts
+from service.adapters.fhir_out.result_context import SERVICE_NAME, ResultContext, Texts
 from service.adapters.fhir_out.summary import conclusion
 from service.adapters.fhir_out.therapeutic import therapeutic_implication
 from service.adapters.fhir_out.therapy_context import therapy_context_observations
@@ -49,7 +56,7 @@ def build_result_bundle(
     report = diagnostic_report(ctx, observations, with_html)
     plan = care_plan(ctx, report["id"])
     made = [report, *observations, plan]
-    resources = [*made, provenance(ctx, made), service_device(ctx)]
+    resources = [with_narrative(ctx, r) for r in (*made, provenance(ctx, made), service_device(ctx))]
     return {
         "resourceType": "Bundle",
         "id": ctx.id_for("bundle"),
@@ -73,21 +80,39 @@ def result_observations(ctx: ResultContext) -> list[dict[str, Any]]:
 def diagnostic_report(
     ctx: ResultContext, observations: list[dict[str, Any]], with_html: bool = True
 ) -> dict[str, Any]:
-    a = ctx.assessment
+    a, codes = ctx.assessment, ctx.knowledge.output_codes.report
+    code = ctx.concept("report-type", "response-resistance-assessment")
+    code["coding"].insert(0, ctx.external_coding(codes.code))  # LOINC first: what inboxes route on
     return {
         "resourceType": "DiagnosticReport",
         "id": ctx.id_for("report"),
+        "contained": [service_organization(ctx)],
         "identifier": [{"system": ctx.canon("report-id"), "value": ctx.report_key}],
         "status": "preliminary",
-        "code": ctx.concept("report-type", "response-resistance-assessment"),
+        "category": [{"coding": [ctx.external_coding(ref)]} for ref in codes.categories],
+        "code": code,
         "subject": ctx.subject,
         "effectiveDateTime": a.time_point.date.isoformat(),
         "issued": ctx.issued.isoformat(),
-        "performer": [ctx.device_reference],
+        "performer": [{"reference": f"#{PERFORMER_ID}", "display": SERVICE_NAME}],
         "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
         "conclusion": conclusion(ctx),
         "conclusionCode": conclusion_codes(ctx),
         **({"presentedForm": [presented_form(ctx)]} if with_html else {}),
+    }
+
+
+PERFORMER_ID = "performer"
+
+
+def service_organization(ctx: ResultContext) -> dict[str, Any]:
+    """The service as the report's performer; contained, so without a narrative (dom-4)."""
+    return {
+        "resourceType": "Organization",
+        "id": PERFORMER_ID,
+        "identifier": [{"system": ctx.canon("organization-id"), "value": SERVICE_NAME}],
+        "active": True,
+        "name": SERVICE_NAME,
     }
 
 

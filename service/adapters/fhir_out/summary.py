@@ -2,8 +2,9 @@
 ``DiagnosticReport.conclusion``), built from the report texts.
 
 Text codes used (the texts file provides each in ``en`` and ``zh-CN``): the ``label.*`` and ``format.*``
-codes in :data:`TEXT_CODES`; and, optionally, ``{code-system-id}.{code}`` for each coded finding (e.g.
-``response-category.PR``, ``assessment-flag.BORDERLINE_PD``), else the English display of code-systems.yaml.
+codes in :data:`TEXT_CODES` (the narratives' too); and, optionally, ``{code-system-id}.{code}`` for each
+coded finding (e.g. ``response-category.PR``, ``assessment-flag.BORDERLINE_PD``), else the English display
+of code-systems.yaml.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ TEXT_CODES = (
     "label.current-targeted-drug",
     "label.indicative-tier",
     "evidence-tier.standard-of-care",
+    # the narratives (fhir_out/narrative.py)
+    "label.yes",
+    "label.no",
+    "label.inputs",
+    "device.description",
 )
 
 

@@ -40,13 +40,25 @@ def codes(concept: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_report_frame() -> None:
-    """Preliminary, coded report-type, the time point as effective date, the service Device as performer."""
-    report = resources(build(progression()), "DiagnosticReport")[0]
-    device = resources(build(progression()), "Device")[0]
+    """Preliminary; coded LOINC 88040-1 with the service's report-type beside it and a v2-0074 category
+    (issue 15: what inboxes route on); the time point as effective date; the service as the performer, an
+    Organization contained in the report (R4 allows no Device there), the Device named where R4 allows it."""
+    bundle = build(progression())
+    report = resources(bundle, "DiagnosticReport")[0]
+    device = resources(bundle, "Device")[0]
     assert report["status"] == "preliminary"
-    assert codes(report["code"]) == [(f"{CANON}/CodeSystem/report-type", "response-resistance-assessment")]
+    assert codes(report["code"]) == [
+        ("http://loinc.org", "88040-1"),
+        (f"{CANON}/CodeSystem/report-type", "response-resistance-assessment"),
+    ]
+    assert [codes(c) for c in report["category"]] == [[("http://terminology.hl7.org/CodeSystem/v2-0074", "OTH")]]
     assert (report["effectiveDateTime"], report["issued"]) == ("2025-03-01", "2025-03-02T09:30:00+00:00")
-    assert report["performer"][0]["reference"] == f"Device/{device['id']}"
+    (organization,) = report["contained"]
+    assert report["performer"] == [{"reference": f"#{organization['id']}", "display": "oncoresponse"}]
+    assert (organization["resourceType"], organization["name"]) == ("Organization", "oncoresponse")
+    device_reference = {"reference": f"Device/{device['id']}", "display": "oncoresponse 0.1.0"}
+    assert all(o["device"] == device_reference for o in resources(bundle, "Observation"))
+    assert resources(bundle, "Provenance")[0]["agent"] == [{"who": device_reference}]
 
 
 def test_timepoint_response_value_method_and_ncit() -> None:
