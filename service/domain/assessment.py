@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from service.domain.coherence import DroppedSuggestion
+from service.domain.model import Lesion
 from service.domain.resistance import ResistanceFinding
 from service.domain.response import BestOverallResponse, TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -59,6 +60,7 @@ class SumPoint:
     date: dt.date
     sum_mm: Decimal | None
     response: str
+    sizes: tuple[tuple[str, Decimal], ...] = ()  # (lesion id, mm) of each target measured, for the table
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +108,4 @@ class Assessment:
     current_drugs: tuple[str, ...] = ()  # the current line's drugs still given (R6): what "continue" means
     therapy: TherapyContext = field(default_factory=TherapyContext)  # the lines it took as context (R12)
     dropped: tuple[DroppedSuggestion, ...] = ()  # removed by the coherence rules (section 6 step 6, C1-C9)
+    targets: tuple[Lesion, ...] = ()  # the target lesions in force (S1-S5), rows of the per-lesion table

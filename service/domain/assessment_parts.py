@@ -19,7 +19,9 @@ from service.domain.resistance_workup import ResistanceAssessment
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
 from service.domain.suggestions import CareSuggestion, SuggestedAction
+from service.domain.targets import target_values
 from service.domain.therapy_lines import TherapyContext
+from service.domain.thresholds import ResponseThresholds
 from service.domain.timeline import PatientFacts
 
 
@@ -189,12 +191,17 @@ def cea_series(facts: PatientFacts) -> tuple[MarkerPoint, ...]:
     )
 
 
-def sum_series(imaging: ImagingResponse) -> tuple[SumPoint, ...]:
-    """The baseline sum, then each follow-up's sum with its category, for the report's chart."""
+def sum_series(imaging: ImagingResponse, thresholds: ResponseThresholds) -> tuple[SumPoint, ...]:
+    """The baseline sum, then each follow-up's sum with its category, each with every target's size, for the
+    report's chart and per-lesion table."""
     recist = imaging.recist
-    baseline = SumPoint(recist.selection.baseline.date, recist.baseline_sum_mm, "baseline")
+    selection = recist.selection
+    values = target_values(selection.targets, selection.baseline, thresholds)
+    sizes = tuple((lesion_id, v.mm) for lesion_id, v in sorted(values.items()) if v.mm is not None)
+    baseline = SumPoint(selection.baseline.date, recist.baseline_sum_mm, "baseline", sizes)
     follow_ups = [
-        SumPoint(tp.date, tp.sums.sum_mm if tp.sums else None, tp.overall.value) for tp in recist.time_points
+        SumPoint(tp.date, tp.sums.sum_mm if tp.sums else None, tp.overall.value, tp.target_sizes)
+        for tp in recist.time_points
     ]
     return (baseline, *follow_ups)
 
