@@ -28,7 +28,7 @@ from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import EvaluationRequest
 from service.app.ports import Store
 from service.app.report_versions import NOT_ASSESSABLE, REPORT, Versions
-from service.app.reports import ReportWriter, backoff
+from service.app.reports import ReportWriter, backoff, patient_resources
 from service.domain.assess import NotAssessableError
 
 log = structlog.get_logger("service.evaluations")
@@ -116,12 +116,14 @@ class BatchReports:
             jobs = writer.evaluation_jobs
             pending = await jobs.generations(patients)
             current = [e for e in evaluated if pending.get(e.job.patient_ref) == e.job.generation]
+            keys = [_key(r) for e in current if e.bundle for r in patient_resources(e.bundle)]
+            known = await writer.current_versions(keys)  # one query per type for the whole batch
             for e in current:
                 if e.error is not None:
                     error = type(e.error).__name__
                     await jobs.fail(e.job.patient_ref, e.job.generation, error, now, backoff(e.job))
                 elif e.bundle is not None:
-                    written += await self.reports.store_bundle(writer, e.bundle, e.job.patient_ref)
+                    written += await self.reports.store_bundle(writer, e.bundle, e.job.patient_ref, known)
             met = [e for e in current if e.error is None]
             await jobs.complete_all([(e.job.patient_ref, e.job.generation) for e in met])
             await jobs.record_versions(
@@ -129,3 +131,7 @@ class BatchReports:
                 now,
             )
         return written
+
+
+def _key(resource: dict[str, Any]) -> tuple[str, str]:
+    return resource["resourceType"], resource["id"]

@@ -49,11 +49,20 @@ class Versions:
 
 def fingerprint(resource: dict[str, Any], knowledge_version: str) -> str:
     """The result a resource states, without what changes each run and without the knowledge version."""
+    data = _text(resource).replace(knowledge_version.encode(), _VERSION_MARK)
+    return hashlib.sha256(data).hexdigest()
+
+
+def names_version(resource: dict[str, Any], knowledge_version: str) -> bool:
+    """Whether the resource prints this knowledge-base version (its report page included)."""
+    return knowledge_version.encode() in _text(resource)
+
+
+def _text(resource: dict[str, Any]) -> bytes:
     body = {k: v for k, v in resource.items() if k not in _HIDDEN}
     if "presentedForm" in body:
         body["presentedForm"] = [_decoded(form) for form in body["presentedForm"]]
-    data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(data.replace(knowledge_version.encode(), _VERSION_MARK)).hexdigest()
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
 def unchanged(stored_hash: str | None, resource: dict[str, Any], knowledge_version: str) -> bool:
@@ -61,7 +70,9 @@ def unchanged(stored_hash: str | None, resource: dict[str, Any], knowledge_versi
     still holds the version text) matches when it is the same in every byte but the volatile elements."""
     if stored_hash is None:
         return False
-    return stored_hash in (fingerprint(resource, knowledge_version), _hash_with_versions(resource))
+    if stored_hash == fingerprint(resource, knowledge_version):
+        return True
+    return stored_hash == _hash_with_versions(resource)
 
 
 def _hash_with_versions(resource: dict[str, Any]) -> str:

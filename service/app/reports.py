@@ -15,11 +15,18 @@ import orjson
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from service.adapters.fhir_in.bundles import content_hash
-from service.adapters.store import NewVersion, Writer
+from service.adapters.store import CurrentVersion, NewVersion, Writer
 from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import Evaluate, EvaluationRequest
 from service.app.ports import Store
+from service.app.report_versions import (
+    NOT_ASSESSABLE,
+    REPORT,
+    Versions,
+    fingerprint,
+    names_version,
+    unchanged,
+)
 from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment
@@ -32,9 +39,6 @@ EVALUATION_RETRY_MAX = timedelta(hours=1)
 
 # Resources every report carries that belong to no patient: the service's own Device.
 _SHARED = frozenset({"Device"})
-
-# Elements that change on every run without changing the result: left out when comparing versions.
-_VOLATILE = ("meta", "issued", "recorded", "created", "status")
 
 Render = Callable[[Assessment, datetime], dict[str, Any]]
 
@@ -50,6 +54,12 @@ class ReportWriter:
     write_back: bool = False
     wake: Callable[[], None] = field(default=lambda: None)
     shared_written: set[tuple[str, str]] = field(default_factory=set)  # this process wrote or saw them
+
+    @property
+    def versions(self) -> Versions:
+        """The knowledge-base and rules versions this writer's evaluations are made with (issue 17)."""
+        knowledge = self.evaluate.knowledge
+        return Versions(knowledge.version, knowledge.rules_version)
 
     async def __call__(self, patients: Iterable[str]) -> list[str]:
         """Re-evaluate each patient; the references of the DiagnosticReports written (new or amended).
@@ -70,7 +80,8 @@ class ReportWriter:
             assessment = await self.evaluate(EvaluationRequest(patient))
         except NotAssessableError:
             log.info("not_assessable", reason="no follow-up imaging or no baseline")
-            await self._settle(patient, generation)
+            async with self.store.writing({patient}) as writer:
+                await self._evaluated(writer, patient, generation, NOT_ASSESSABLE)
             return []
         except Exception as exc:  # the data is stored: a failed evaluation must not undo the post
             log.exception("evaluation_failed")
@@ -78,18 +89,13 @@ class ReportWriter:
             return []
         return await self._store(self.render(assessment, datetime.now(UTC)), patient, generation)
 
-    async def _settle(self, patient: str, generation: int | None) -> None:
-        if generation is not None:
-            async with self.store.writing({patient}) as writer:
-                await writer.evaluation_jobs.complete(patient, generation)
-
     async def _failed(self, patient: str, job: EvaluationJob | None, exc: Exception) -> None:
         """Recorded durably with the error's class only (a message may hold patient data), retried later."""
         if job is None:
             return
         async with self.store.writing({patient}) as writer:
             await writer.evaluation_jobs.fail(
-                patient, job.generation, type(exc).__name__, datetime.now(UTC), _backoff(job)
+                patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff(job)
             )
 
     async def _store(self, bundle: dict[str, Any], patient: str, generation: int | None) -> list[str]:
@@ -112,14 +118,13 @@ class ReportWriter:
                     await self.evaluate(EvaluationRequest(patient), writer), datetime.now(UTC)
                 )
             except NotAssessableError:
-                if generation is not None:
-                    await writer.evaluation_jobs.complete(patient, generation)
+                await self._evaluated(writer, patient, generation, NOT_ASSESSABLE)
                 continue
             except Exception as exc:  # recorded like the worker's failures; the data still lands
                 log.exception("evaluation_failed")
                 if job is not None:
                     await writer.evaluation_jobs.fail(
-                        patient, job.generation, type(exc).__name__, datetime.now(UTC), _backoff(job)
+                        patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff(job)
                     )
                 continue
             reported.shared.append(bundle)
@@ -137,13 +142,32 @@ class ReportWriter:
     async def _store_in(
         self, writer: Writer, bundle: dict[str, Any], patient: str, generation: int | None
     ) -> list[str]:
-        resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _SHARED]
-        submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        await self._evaluated(writer, patient, generation, REPORT)
+        return await self.store_bundle(writer, bundle, patient)
+
+    async def _evaluated(self, writer: Writer, patient: str, generation: int | None, outcome: str) -> None:
+        """The request met, and the versions the evaluation was made with recorded (issue 17)."""
         await writer.evaluation_jobs.complete(patient, generation)
-        current = await writer.current_versions((r["resourceType"], r["id"]) for r in resources)
-        changed = [r for r in resources if _stable_hash(r) != _current_hash(current, r)]
+        await writer.evaluation_jobs.record_versions([self.versions.evaluated(patient, outcome)], _now())
+
+    async def store_bundle(
+        self,
+        writer: Writer,
+        bundle: dict[str, Any],
+        patient: str,
+        known: dict[tuple[str, str], CurrentVersion] | None = None,
+    ) -> list[str]:
+        """Store the resources whose result changed (the knowledge-base version they print is left out of
+        the comparison, ``report_versions``): an unchanged report keeps its version and notifies no one.
+        ``known``: what ``current_versions`` answered in this transaction for (at least) these resources."""
+        resources = patient_resources(bundle)
+        submission_id, now, knowledge = str(uuid.uuid4()), _now(), self.versions.knowledge
+        keys = [_key(r) for r in resources]
+        current = known if known is not None else await writer.current_versions(keys)
+        changed = [r for r in resources if not unchanged(_current_hash(current, r), r, knowledge)]
         if not changed:
             return []
+        changed = await self._with_version_text(writer, resources, changed, knowledge)
         amended = set()
         for resource in changed:
             if resource["resourceType"] == "DiagnosticReport" and _key(resource) in current:
@@ -153,13 +177,34 @@ class ReportWriter:
         await writer.add_submission(
             submission_id, now, "evaluation", "collection", self.fhir_version, content
         )
-        versions = [NewVersion(r, _stable_hash(r), patient, []) for r in changed]
+        versions = [NewVersion(r, fingerprint(r, knowledge), patient, []) for r in changed]
         stored = await writer.write_versions(versions, submission_id, now, current)
         if self.subscriptions is not None:
             await self.subscriptions.enqueue_events(writer.enqueue, patient, stored, now)
         if self.write_back:
             await enqueue_write_back(writer.enqueue, bundle, amended, now)
         return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
+
+    async def _with_version_text(
+        self,
+        writer: Writer,
+        resources: list[dict[str, Any]],
+        changed: list[dict[str, Any]],
+        knowledge: str,
+    ) -> list[dict[str, Any]]:
+        """A result changed: the resources that print the knowledge-base version join the new version
+        unless theirs names it already, so the new report names one version throughout (its Provenance
+        too, though the Provenance's content may not have changed otherwise)."""
+        keys = {_key(r) for r in changed}
+        out = []
+        for r in resources:
+            if _key(r) in keys:
+                out.append(r)
+            elif names_version(r, knowledge):
+                stored = await writer.current(*_key(r))  # unchanged, so stored
+                if stored is not None and not names_version(stored.content, knowledge):
+                    out.append(r)
+        return out
 
     async def ensure_shared(self, bundle: dict[str, Any]) -> None:
         """The service's Device is the same in every patient's report: written once, in its own transaction
@@ -172,7 +217,8 @@ class ReportWriter:
         try:
             async with self.store.writing(set()) as writer:
                 current = await writer.current_versions(_key(r) for r in shared)
-                new = [r for r in shared if _stable_hash(r) != _current_hash(current, r)]
+                knowledge = self.versions.knowledge
+                new = [r for r in shared if not unchanged(_current_hash(current, r), r, knowledge)]
                 if new:
                     submission_id = str(uuid.uuid4())
                     await writer.add_submission(
@@ -183,7 +229,7 @@ class ReportWriter:
                         self.fhir_version,
                         orjson.dumps(bundle),
                     )
-                    versions = [NewVersion(r, _stable_hash(r), None, []) for r in new]
+                    versions = [NewVersion(r, fingerprint(r, knowledge), None, []) for r in new]
                     await writer.write_versions(versions, submission_id, now, current)
         except IntegrityError:
             log.info("shared_resource_written_concurrently")
@@ -199,13 +245,19 @@ class Reported:
     shared: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _backoff(job: EvaluationJob) -> timedelta:
-    backoff: timedelta = min(EVALUATION_RETRY_FIRST * 2 ** int(job.attempts), EVALUATION_RETRY_MAX)
-    return backoff
+def backoff(job: EvaluationJob) -> timedelta:
+    """Issue 17: 30 s after the first failure, doubling up to an hour."""
+    delay: timedelta = min(EVALUATION_RETRY_FIRST * 2 ** int(job.attempts), EVALUATION_RETRY_MAX)
+    return delay
 
 
-def _stable_hash(resource: dict[str, Any]) -> str:
-    return content_hash({k: v for k, v in resource.items() if k not in _VOLATILE})
+def patient_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rendered resources that belong to the patient (not the shared Device)."""
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] not in _SHARED]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _key(resource: dict[str, Any]) -> tuple[str, str]:
