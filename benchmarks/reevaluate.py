@@ -14,6 +14,7 @@ import asyncio
 import cProfile
 import dataclasses
 import io
+import logging
 import pstats
 import tempfile
 import time
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import structlog
 
 from benchmarks.synthetic import collection
 from service.adapters.fhir_in.versions import FhirVersion
@@ -127,7 +129,13 @@ async def _profile(container: Container, patients: list[str]) -> list[tuple[str,
 
 
 def measure(patients: int = PATIENTS) -> Measured:
-    return asyncio.run(_measure(patients))
+    """Measured with the worker's info logs (one line a batch) silenced, then the logging restored."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    try:
+        return asyncio.run(_measure(patients))
+    finally:
+        structlog.configure(**saved)
 
 
 def report(patients: int = PATIENTS) -> list[str]:
