@@ -54,6 +54,7 @@ class Measured:
     first_s: float
     requested: int
     reevaluate_s: float
+    reevaluate_cpu_s: float  # this process's CPU time: the wall time less what other processes took
     written: int  # submissions the re-evaluation wrote: 0 when no result changed
     profile: list[tuple[str, float]]
 
@@ -98,17 +99,17 @@ async def _measure(patients: int) -> Measured:
 
         second = build(settings, knowledge=bumped(first.knowledge, "2099.01.0"))
         before = await _submissions(second)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         requested = await second.evaluations.request_stale()
         await second.evaluations.drain()
-        reevaluate_s = time.perf_counter() - started
+        reevaluate_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
         written = await _submissions(second) - before
         profile = await _profile(
             second, [f"Patient/b{n // PER_BUNDLE}-{n % PER_BUNDLE}" for n in range(PROFILED)]
         )
         await second.http.aclose()
         await second.store.close()
-    return Measured(patients, ingest_s, first_s, requested, reevaluate_s, written, profile)
+    return Measured(patients, ingest_s, first_s, requested, reevaluate_s, cpu_s, written, profile)
 
 
 async def _profile(container: Container, patients: list[str]) -> list[tuple[str, float]]:
@@ -152,10 +153,10 @@ def report(patients: int = PATIENTS) -> list[str]:
         "does at start-up: request every patient last evaluated with another version, and evaluate them in",
         "batches of 100.",
         "",
-        "| patients requested | re-evaluation | per patient | submissions written | target |",
-        "|---|---|---|---|---|",
-        f"| {m.requested:,} | {m.reevaluate_s:.1f} s | {per_patient_ms:.2f} ms | {m.written} "
-        f"| ≤ {TARGET_SECONDS:.0f} s: {met} |",
+        "| patients requested | re-evaluation | per patient | CPU time | submissions written | target |",
+        "|---|---|---|---|---|---|",
+        f"| {m.requested:,} | {m.reevaluate_s:.1f} s | {per_patient_ms:.2f} ms | {m.reevaluate_cpu_s:.1f} s "
+        f"| {m.written} | ≤ {TARGET_SECONDS:.0f} s: {met} |",
         "",
         "No result changed, so no report was amended and nothing was notified (0 submissions written); each",
         "patient's recorded versions moved to the new one. Where the time goes (cProfile, re-evaluating",
