@@ -18,6 +18,7 @@ from service.api.errors import install_error_handlers
 from service.api.hardening import HardeningMiddleware
 from service.api.metrics import HttpMetrics
 from service.api.middleware import RequestContextMiddleware
+from service.api.openapi_shapes import install_openapi
 from service.api.routes import (
     audit,
     cds_hooks,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     container.delivery.observe = app.state.metrics.delivery
     container.evaluations.observe = app.state.metrics.evaluation_requests
     install_error_handlers(app)
+    install_openapi(app)  # the shapes FastAPI cannot infer: bodies, answers, every error status
     app.add_middleware(BackpressureMiddleware, metrics=app.state.metrics)  # issue 20: 503, never 500
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_bundle_bytes
