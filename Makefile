@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv/bin
 SYNC := $(UV) sync --frozen --inexact
 
-.PHONY: run test check lint typecheck openapi openapi-check dockerfile-lint bench corpus-report install install-dev install-check install-browser
+.PHONY: run test check lint typecheck openapi openapi-check dockerfile-lint bench corpus-report install install-dev install-check install-browser install-medplum
 # The browser tests' Chromium and CJK fonts (issue 18), pinned Debian packages; only Debian's apt reaches them here.
 CHROMIUM_VERSION ?= 156.0.8078.129-1~deb12u1
 CJK_FONTS_VERSION ?= 1:20220127+repack1-1
@@ -16,7 +16,7 @@ run: install
 
 # The check group (hadolint, helm, kubernetes-validate) is installed too, so the chart and Dockerfile
 # tests run rather than skip; and Chromium, so the browser tests do (under CI=true they fail without it).
-test: install-check install-browser
+test: install-check install-browser install-medplum
 	$(VENV)/coverage run -m pytest $(PYTEST_ARGS)
 	$(VENV)/coverage report
 
@@ -61,6 +61,12 @@ install-browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			chromium=$(CHROMIUM_VERSION) fonts-noto-cjk=$(CJK_FONTS_VERSION); \
 	else echo "install-browser: no chromium and no apt-get as root; the browser tests will skip"; fi
+
+# Medplum's validator for the conformance tests (issue 15), pinned by tests/medplum/package-lock.json;
+# without npm those tests say why they skip (under CI=true they fail).
+install-medplum:
+	@if command -v npm >/dev/null 2>&1; then cd tests/medplum && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "install-medplum: no npm; the Medplum validation tests will skip"; fi
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools

@@ -28,7 +28,10 @@ def therapeutic_implication(ctx: ResultContext, finding: ResistanceFinding) -> d
     codes = ctx.knowledge.output_codes.therapeutic_implication
     code = {"coding": [ctx.external_coding(codes.code)]}
     resource = observation(ctx, implication_part(finding), code, [*finding.evidence])
-    resource["meta"] = {"profile": [codes.profile]}
+    if (
+        "derivedFrom" in resource
+    ):  # the profile needs one (a histology finding has only a Condition, issue 15)
+        resource["meta"] = {"profile": [codes.profile]}
     resource["category"] = [{"coding": [ctx.external_coding(ref)]} for ref in codes.categories]
     resource["component"] = [
         _component(
