@@ -12,11 +12,17 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Executable, Result
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 
 class Executes(Protocol):
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]: ...
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]:
+        """Prepared SQL in the driver's own parameter style, no statement building (:mod:`.raw`)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
 
 
 class InLoop:
@@ -27,6 +33,13 @@ class InLoop:
 
     async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
         return self._conn.execute(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]:
+        return self._conn.exec_driver_sql(statement, parameters)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._conn.dialect
 
 
 def utc(value: datetime) -> datetime:

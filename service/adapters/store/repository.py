@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Select, func, select
 
+from service.adapters.store import raw
 from service.adapters.store.connection import Executes, utc
 from service.adapters.store.evaluation_jobs import EvaluationJobs
-from service.adapters.store.tables import facts, history_fetches, resource_identifiers, resources, submissions
+from service.adapters.store.tables import history_fetches, resource_identifiers, resources, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +125,27 @@ class Reader:
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], CurrentVersion]:
-        """The current version of each (type, id) the store has, in one query per type and chunk."""
-        r = resources.c
-        found: dict[tuple[str, str], CurrentVersion] = {}
-        for resource_type, ids in by_type(keys).items():
-            for chunk in chunks(ids):
-                query = select(
-                    r.pk, r.resource_id, r.version_id, r.last_updated, r.content_sha256, r.sender_version_id
-                ).where(r.resource_type == resource_type, r.resource_id.in_(chunk), r.is_current.is_(True))
-                for row in await self.conn.execute(query):
-                    found[(resource_type, row.resource_id)] = CurrentVersion(
-                        row.pk,
-                        row.version_id,
-                        utc(row.last_updated),
-                        row.content_sha256,
-                        row.sender_version_id,
-                    )
-        return found
+        """The current version of each (type, id) the store has: one prepared query on PostgreSQL, one per
+        type on SQLite (in process, where a query costs no round trip)."""
+        grouped = by_type(keys)
+        if not grouped:
+            return {}
+        if raw.is_sqlite(self.conn):
+            rows = [
+                row
+                for resource_type, ids in grouped.items()
+                for row in await raw.fetch(
+                    self.conn, _CURRENT_SQLITE, resource_type, orjson.dumps(ids).decode()
+                )
+            ]
+        else:
+            types = [t for t, ids in grouped.items() for _ in ids]
+            ids = [i for group in grouped.values() for i in group]
+            rows = list(await raw.fetch(self.conn, _CURRENT_POSTGRES, types, ids))
+        return {
+            (row[1], row[2]): CurrentVersion(row[0], row[3], raw.py_time(row[4]), row[5], row[6])
+            for row in rows
+        }
 
     async def current_by_hash(self, resource_type: str, sha256: str) -> StoredResource | None:
         r = resources.c
@@ -170,16 +175,8 @@ class Reader:
         return await self.current(resource_type, resource_id) if resource_id else None
 
     async def patient_facts(self, patient_ref: str) -> list[StoredFact]:
-        f = facts.c
-        query = (
-            select(f.patient_ref, f.kind, f.source_ref, f.payload)
-            .where(f.patient_ref == patient_ref, f.is_current.is_(True))
-            .order_by(f.pk)
-        )
-        rows = await self.conn.execute(query)
-        return [
-            StoredFact(row.patient_ref, row.kind, row.source_ref, orjson.loads(row.payload)) for row in rows
-        ]
+        rows = await raw.fetch(self.conn, _PATIENT_FACTS, patient_ref)
+        return [StoredFact(row[0], row[1], row[2], orjson.loads(row[3])) for row in rows]
 
     async def history_fetched(self, patient_ref: str) -> bool:
         """Whether the EHR's earlier history of this patient was fetched already (ONCO_FETCH_HISTORY)."""
@@ -192,6 +189,22 @@ class Reader:
         count: int = (await self.conn.execute(select(func.count()).select_from(submissions))).scalar_one()
         return count
 
+
+# Prepared statements of the hot paths (issue 17, raw.py), in asyncpg's parameter style.
+_CURRENT_SQLITE = (
+    "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
+    " FROM resources WHERE resource_type = $1 AND resource_id IN (SELECT value FROM json_each($2))"
+    " AND is_current"
+)
+_CURRENT_POSTGRES = (
+    "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
+    " FROM resources JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
+    " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+)
+_PATIENT_FACTS = (
+    "SELECT patient_ref, kind, source_ref, payload FROM facts"
+    " WHERE patient_ref = $1 AND is_current ORDER BY pk"
+)
 
 _CHUNK = 500  # bound parameters per IN list, well under SQLite's and asyncpg's limits
 

@@ -12,9 +12,11 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, insert, update
 
+from service.adapters.store import raw
+from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
-from service.adapters.store.repository import CurrentVersion, Reader, StoredResource, by_type, chunks
-from service.adapters.store.tables import facts, history_fetches, resource_identifiers, resources, submissions
+from service.adapters.store.repository import CurrentVersion, Reader, StoredResource
+from service.adapters.store.tables import history_fetches, resource_identifiers, resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +55,16 @@ class Writer(Reader):
         fhir_version: str,
         content: bytes,
     ) -> None:
-        await self.conn.execute(
-            insert(submissions).values(
-                id=submission_id,
-                received_at=received_at,
-                endpoint=endpoint,
-                bundle_type=bundle_type,
-                fhir_version=fhir_version,
-                content_sha256=hashlib.sha256(content).hexdigest(),
-                content=content,
-            )
+        row = (
+            submission_id,
+            raw.db_time(self.conn, received_at),
+            endpoint,
+            bundle_type,
+            fhir_version,
+            hashlib.sha256(content).hexdigest(),
+            content,
         )
+        await raw.execute_many(self.conn, _INSERT_SUBMISSION, [row])
 
     async def retire(self, resource_type: str, resource_id: str) -> None:
         """A deleted resource: no current version any more (its versions stay as history)."""
@@ -104,35 +105,24 @@ class Writer(Reader):
             next_version[version.key] = number + 1
             stored.append(_with_meta(version.content, number, now))
             rows.append(
-                _resource_row(version, stored[-1], number, last_index[version.key] == i, submission_id)
+                _resource_row(
+                    self.conn, version, stored[-1], number, last_index[version.key] == i, submission_id
+                )
             )
-        await self._retire(resources, resources.c.pk, [c.pk for c in current.values()])
-        if rows:
-            await self.conn.execute(insert(resources), rows)
+        await raw.execute_many(self.conn, _RETIRE, [(c.pk,) for c in current.values()])
+        await raw.execute_many(self.conn, _INSERT_RESOURCE, rows)
         await self._reindex_identifiers(versions, last_index)
         await self._replace_facts(versions, stored, last_index)
         return stored
 
-    async def _retire(self, table: Any, column: Any, values: list[Any]) -> None:
-        for chunk in chunks(values):
-            await self.conn.execute(update(table).where(column.in_(chunk)).values(is_current=False))
-
     async def _reindex_identifiers(
         self, versions: Sequence[NewVersion], last_index: dict[tuple[str, str], int]
     ) -> None:
-        i = resource_identifiers.c
-        for resource_type, ids in by_type(last_index).items():
-            for chunk in chunks(ids):
-                await self.conn.execute(
-                    delete(resource_identifiers).where(
-                        i.resource_type == resource_type, i.resource_id.in_(chunk)
-                    )
-                )
+        await raw.execute_many(self.conn, _UNINDEX, list(last_index))
         rows = [
             row for key, index in last_index.items() for row in _identifier_rows(key, versions[index].content)
         ]
-        if rows:
-            await self.conn.execute(insert(resource_identifiers), rows)
+        await raw.execute_many(self.conn, _INDEX, rows)
 
     async def _replace_facts(
         self,
@@ -140,21 +130,42 @@ class Writer(Reader):
         stored: list[StoredResource],
         last_index: dict[tuple[str, str], int],
     ) -> None:
-        await self._retire(facts, facts.c.source_ref, [f"{t}/{i}" for t, i in last_index])
+        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in last_index])
         rows = [
-            {
-                "patient_ref": patient,
-                "kind": kind,
-                "source_ref": s.reference,
-                "source_version_id": s.version_id,
-                "is_current": last_index[v.key] == n,
-                "payload": orjson.dumps(payload).decode(),
-            }
+            (
+                patient,
+                kind,
+                s.reference,
+                s.version_id,
+                last_index[v.key] == n,
+                orjson.dumps(payload).decode(),
+            )
             for n, (v, s) in enumerate(zip(versions, stored, strict=True))
             for patient, kind, payload in v.facts
         ]
-        if rows:
-            await self.conn.execute(insert(facts), rows)
+        await raw.execute_many(self.conn, _INSERT_FACT, rows)
+
+
+# The statements of a write (issue 17: prepared, see raw.py), in asyncpg's parameter style.
+_RETIRE = "UPDATE resources SET is_current = false WHERE pk = $1"
+_INSERT_RESOURCE = (
+    "INSERT INTO resources (resource_type, resource_id, version_id, is_current, patient_ref, content_sha256,"
+    " sender_version_id, content, last_updated, submission_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+_UNINDEX = "DELETE FROM resource_identifiers WHERE resource_type = $1 AND resource_id = $2"
+_INDEX = (
+    "INSERT INTO resource_identifiers (resource_type, resource_id, system, value) VALUES ($1, $2, $3, $4)"
+)
+_RETIRE_FACTS = "UPDATE facts SET is_current = false WHERE source_ref = $1 AND is_current"
+_INSERT_FACT = (
+    "INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+_INSERT_SUBMISSION = (
+    "INSERT INTO submissions (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
 
 
 def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredResource:
@@ -163,25 +174,30 @@ def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredRe
 
 
 def _resource_row(
-    version: NewVersion, stored: StoredResource, number: int, is_current: bool, submission_id: str
-) -> dict[str, Any]:
-    return {
-        "resource_type": stored.resource_type,
-        "resource_id": stored.resource_id,
-        "version_id": number,
-        "is_current": is_current,
-        "patient_ref": version.patient_ref,
-        "content_sha256": version.posted_hash,
-        "sender_version_id": version.content.get("meta", {}).get("versionId"),
-        "content": orjson.dumps(stored.content).decode(),
-        "last_updated": stored.last_updated,
-        "submission_id": submission_id,
-    }
+    conn: Executes,
+    version: NewVersion,
+    stored: StoredResource,
+    number: int,
+    is_current: bool,
+    submission_id: str,
+) -> tuple[Any, ...]:
+    return (
+        stored.resource_type,
+        stored.resource_id,
+        number,
+        is_current,
+        version.patient_ref,
+        version.posted_hash,
+        version.content.get("meta", {}).get("versionId"),
+        orjson.dumps(stored.content).decode(),
+        raw.db_time(conn, stored.last_updated),
+        submission_id,
+    )
 
 
-def _identifier_rows(key: tuple[str, str], content: dict[str, Any]) -> list[dict[str, str]]:
+def _identifier_rows(key: tuple[str, str], content: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [
-        {"resource_type": key[0], "resource_id": key[1], "system": ident["system"], "value": ident["value"]}
+        (key[0], key[1], ident["system"], ident["value"])
         for ident in content.get("identifier", [])
         if isinstance(ident, dict)
         and isinstance(ident.get("system"), str)
