@@ -46,11 +46,17 @@ _FORM_BODIES = {"search_post"}
 _CDS_BODIES = {"cds_hook", "cds_feedback"}
 _READS_WITH_ETAG = {"read", "read_head", "vread", "vread_head"}  # 304 to a matching If-None-Match
 _NO_STORE = {"healthz", "metrics", "smart_configuration", "cds_discovery"}  # never 503: no store behind
+_CDS_401 = {"401": "OperationOutcome: no JWT of a trusted issuer (ONCO_CDS_TRUSTED_ISSUERS)"}
+_STALE_412 = {"412": "OperationOutcome: a transaction entry's ifMatch is stale; nothing is written"}
 _ALSO: dict[str, dict[str, str]] = {
     "smart_configuration": {"404": "OperationOutcome: SMART on FHIR is not configured (ONCO_AUTH_MODE)"},
-    "cds_hook": {"401": "OperationOutcome: no JWT of a trusted issuer (ONCO_CDS_TRUSTED_ISSUERS)"},
-    "cds_feedback": {"401": "OperationOutcome: no JWT of a trusted issuer (ONCO_CDS_TRUSTED_ISSUERS)"},
-}
+    "cds_hook": _CDS_401,
+    "cds_feedback": _CDS_401,
+    "transaction_or_batch": _STALE_412,
+    "post_bundle": _STALE_412,
+    "view_patient": {"401": "OperationOutcome: no access token, or an invalid one",
+                     "403": "OperationOutcome: the token's scopes do not allow reading the report"},
+}  # fmt: skip
 
 _FHIR_ID: Spec = {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}  # FHIR's id datatype
 _VERSION_ID: Spec = {"type": "string", "pattern": "^[0-9]{1,9}$"}
