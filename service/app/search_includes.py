@@ -100,3 +100,9 @@ def type_and_id(reference: str) -> str | None:
     if not resource_type[:1].isupper() or not resource_id:
         return None
     return f"{resource_type}/{resource_id}"
+
+
+def capability(searched_type: str) -> dict[str, list[str]]:
+    """The CapabilityStatement's ``searchInclude`` and ``searchRevInclude`` of a type, where not empty."""
+    found = {"searchInclude": False, "searchRevInclude": True}
+    return {key: values for key, reverse in found.items() if (values := declared(searched_type, reverse))}

@@ -230,3 +230,20 @@ async def test_head_answers_the_headers_of_read_vread_and_search_without_a_body(
     assert (await api.head("/fhir/Observation/nope")).status_code == 404
     assert (await api.head("/fhir/Observation?foo=bar")).status_code == 400
     assert (await api.head("/fhir/Observation/o1", headers={"if-none-match": 'W/"1"'})).status_code == 304
+
+
+async def test_capability_statement_lists_exactly_the_includes_that_work(api: httpx.AsyncClient) -> None:
+    """Every searchInclude / searchRevInclude the statement declares answers 200 on its type, and a
+    reference it does not declare for the type is a 400."""
+    statement = (await api.get("/fhir/metadata")).json()
+    declared = {r["type"]: r for r in statement["rest"][0]["resource"] if "searchParam" in r}
+    assert "DiagnosticReport:result" in declared["DiagnosticReport"]["searchInclude"]
+    assert "Provenance:target" in declared["Observation"]["searchRevInclude"]
+    for resource_type, entry in declared.items():
+        for parameter, key in (("_include", "searchInclude"), ("_revinclude", "searchRevInclude")):
+            for value in entry.get(key, []):
+                answer = await api.get(f"/fhir/{resource_type}?_id=none&{parameter}={value}")
+                assert answer.status_code == 200, (resource_type, value, answer.text)
+            if "DiagnosticReport:result" not in entry.get(key, []):
+                refused = await api.get(f"/fhir/{resource_type}?{parameter}=DiagnosticReport:result")
+                assert refused.status_code == 400, (resource_type, parameter)

@@ -7,6 +7,7 @@ from typing import Any
 from service import __version__
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
 from service.adapters.fhir_out.security import audit_event_resource, rest_security
+from service.app.search_includes import capability as includes
 from service.app.search_params import supported
 from service.config import Settings
 
@@ -15,7 +16,7 @@ _BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
 TOPIC_IDS = ("response-assessment", "care-plan-suggestion")
 
 # The build date of this statement's content; bump it when the statement changes.
-_STATEMENT_DATE = "2026-11-28"
+_STATEMENT_DATE = "2026-12-07"
 
 
 def capability_statement(settings: Settings) -> dict[str, Any]:
@@ -132,4 +133,5 @@ def _resource(resource_type: str) -> dict[str, Any]:
             {"code": "search-type"},
         ],
         "searchParam": [{"name": name, "type": kind} for name, kind in supported(resource_type).items()],
+        **includes(resource_type),
     }
