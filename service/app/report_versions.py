@@ -18,12 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.store.evaluation_jobs import EvaluatedWith
+
+if TYPE_CHECKING:
+    from service.adapters.store import Writer
 
 REPORT, NOT_ASSESSABLE = "report", "not-assessable"  # the outcomes an evaluation records
 
@@ -56,6 +59,28 @@ def fingerprint(resource: dict[str, Any], knowledge_version: str) -> str:
 def names_version(resource: dict[str, Any], knowledge_version: str) -> bool:
     """Whether the resource prints this knowledge-base version (its report page included)."""
     return knowledge_version.encode() in _text(resource)
+
+
+async def with_version_text(
+    writer: Writer, resources: list[dict[str, Any]], changed: list[dict[str, Any]], knowledge_version: str
+) -> list[dict[str, Any]]:
+    """A result changed: the resources that print the knowledge-base version join the new version unless
+    theirs names it already, so the new report names one version throughout (its Provenance too, though its
+    content may not have changed otherwise)."""
+    keys = {_key(r) for r in changed}
+    out = []
+    for r in resources:
+        if _key(r) in keys:
+            out.append(r)
+        elif names_version(r, knowledge_version):
+            stored = await writer.current(*_key(r))  # unchanged, so stored
+            if stored is not None and not names_version(stored.content, knowledge_version):
+                out.append(r)
+    return out
+
+
+def _key(resource: dict[str, Any]) -> tuple[str, str]:
+    return resource["resourceType"], resource["id"]
 
 
 def _text(resource: dict[str, Any]) -> bytes:

@@ -24,8 +24,8 @@ from service.app.report_versions import (
     REPORT,
     Versions,
     fingerprint,
-    names_version,
     unchanged,
+    with_version_text,
 )
 from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
@@ -167,7 +167,7 @@ class ReportWriter:
         changed = [r for r in resources if not unchanged(_current_hash(current, r), r, knowledge)]
         if not changed:
             return []
-        changed = await self._with_version_text(writer, resources, changed, knowledge)
+        changed = await with_version_text(writer, resources, changed, knowledge)
         amended = set()
         for resource in changed:
             if resource["resourceType"] == "DiagnosticReport" and _key(resource) in current:
@@ -184,27 +184,6 @@ class ReportWriter:
         if self.write_back:
             await enqueue_write_back(writer.enqueue, bundle, amended, now)
         return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
-
-    async def _with_version_text(
-        self,
-        writer: Writer,
-        resources: list[dict[str, Any]],
-        changed: list[dict[str, Any]],
-        knowledge: str,
-    ) -> list[dict[str, Any]]:
-        """A result changed: the resources that print the knowledge-base version join the new version
-        unless theirs names it already, so the new report names one version throughout (its Provenance
-        too, though the Provenance's content may not have changed otherwise)."""
-        keys = {_key(r) for r in changed}
-        out = []
-        for r in resources:
-            if _key(r) in keys:
-                out.append(r)
-            elif names_version(r, knowledge):
-                stored = await writer.current(*_key(r))  # unchanged, so stored
-                if stored is not None and not names_version(stored.content, knowledge):
-                    out.append(r)
-        return out
 
     async def ensure_shared(self, bundle: dict[str, Any]) -> None:
         """The service's Device is the same in every patient's report: written once, in its own transaction
