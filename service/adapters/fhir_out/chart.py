@@ -78,7 +78,7 @@ def sum_references(
         ("pr", baseline * PR_FACTOR, "#37c"),
     )
     return [
-        Reference(f"{labels[key]}{joiner}{_mm(value)} mm", value, colour) for key, value, colour in values
+        Reference(f"{labels[key]}{joiner}{mm_text(value)} mm", value, colour) for key, value, colour in values
     ]
 
 
@@ -127,7 +127,7 @@ def _axes(frame: Frame, ticks: list[Decimal]) -> str:
         lines.append(
             f'<line x1="{MARGIN - 4}" y1="{y:.1f}" x2="{MARGIN}" y2="{y:.1f}" stroke="#000"/>'
             f'<text class="tick" x="{MARGIN - 6}" y="{y + 3:.1f}" font-size="{FONT}" text-anchor="end">'
-            f"{_mm(tick)}</text>"
+            f"{mm_text(tick)}</text>"
         )
     return "".join(lines)
 
@@ -176,7 +176,7 @@ def _series(frame: Frame, series: Series) -> str:
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
     dots, last_right = [], float("-inf")
     for x, y, value in coordinates:
-        text, width = _mm(value), text_width(_mm(value), FONT - 1)
+        text, width = mm_text(value), text_width(mm_text(value), FONT - 1)
         below = x - width / 2 < last_right + 2  # would touch the previous value label: write it under
         last_right = last_right if below else x + width / 2
         dots.append(
@@ -191,7 +191,7 @@ def _series(frame: Frame, series: Series) -> str:
     )
 
 
-def _mm(value: Decimal) -> str:
+def mm_text(value: Decimal) -> str:
     """A value as written on the chart: at most one decimal, no trailing zeros."""
     text = f"{value.quantize(Decimal('0.1')):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -5,15 +5,19 @@ every text is escaped."""
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as dt
 from html import escape
 from typing import Any
 
 from service.adapters.fhir_out.chart import Reference, Series, line_chart, sum_references
+from service.adapters.fhir_out.lesion_table import lesion_table_html
 from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
+from service.adapters.fhir_out.rule_legend import rule_ids_html, rule_legend_html
 from service.adapters.fhir_out.summary import summary_lines
 from service.adapters.fhir_out.therapy_context import therapy_lines_html
-from service.adapters.fhir_out.wording import chinese, date, note, parenthesised, suggestion
+from service.adapters.fhir_out.wording import chinese, date, note, suggestion
 from service.domain.assessment import MarkerPoint
 from service.domain.suggestions import SuggestedAction
 
@@ -28,14 +32,22 @@ _STYLE = (
     "th,td{text-align:left;padding:.15em .6em .15em 0;vertical-align:top}"
     "dl.patient{display:flex;flex-wrap:wrap;gap:.3em 2em;border:1px solid #888;padding:.4em .8em}"
     "dl.patient dt{font-size:.8em;color:#444}dl.patient dd{margin:0;font-weight:bold}"
+    "table.lesions th.mm,table.lesions td.mm{text-align:right;padding:.15em 0 .15em .9em}"
+    "table.lesions thead th{border-bottom:1px solid #888;vertical-align:bottom}"
+    "tr.sum th,tr.sum td{border-top:1px solid #888}abbr[title]{text-decoration:underline dotted}"
+    "dl.rules div{display:flex;gap:.8em;margin:.15em 0}dl.rules dt{font-weight:bold;min-width:2.5em}"
+    "dl.rules dd{margin:0}"
     "@page{size:A4;margin:15mm}@media print{body{max-width:none;margin:0;padding:0}"
-    "svg,table,dl.patient{break-inside:avoid}}"
+    "svg,table,dl.patient,dl.rules div{break-inside:avoid}}"
 )
 
 
 def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> dict[str, Any]:
-    """The HTML as a FHIR Attachment: ``text/html``, base64 ``data``, language and title."""
-    document = report_html(ctx, patient).encode("utf-8")
+    """The HTML as a FHIR Attachment: ``text/html``, base64 ``data``, language and title. The stored form
+    identifies the patient by identifiers only (the posted ones when ``patient`` is given, else the
+    reference): no more personal data than a reader needs to match it to the chart."""
+    banner = (patient or PatientBanner.unknown()).identifiers_only()
+    document = report_html(ctx, banner).encode("utf-8")
     return {
         "contentType": "text/html",
         "language": ctx.language,
@@ -45,7 +57,8 @@ def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> 
 
 
 def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str:
-    """The report as one HTML document; ``patient`` adds the identification (page, presentedForm)."""
+    """The report as one HTML document, headed by the patient's identification (``patient``: as posted;
+    without it, the patient's reference)."""
     title = escape(ctx.text("report.title"))
     body = [
         f"<h1>{title}</h1>",
@@ -55,6 +68,8 @@ def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str
         therapy_lines_html(ctx),
         _list(summary_lines(ctx)),
         _suggestions(ctx),
+        rule_legend_html(ctx),
+        lesion_table_html(ctx),
         *_charts(ctx),
         _versions(ctx),
     ]
@@ -65,11 +80,24 @@ def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str
 
 
 def _patient(ctx: ResultContext, patient: PatientBanner | None) -> str:
-    if patient is None:
-        return ""
+    """The identification banner: the birth date as the language writes dates (Z3), the gender in words."""
+    patient = patient or PatientBanner.unknown()
     keys = {"name": "patient-name", "identifier": "patient-identifier", "birth-date": "birth-date"}
     labels = {key: ctx.text(f"label.{code}") for key, code in {**keys, "gender": "gender"}.items()}
-    return patient.html(labels, ctx.assessment.patient)
+    shown = dataclasses.replace(
+        patient,
+        birth_date=_birth_date(ctx, patient.birth_date),
+        gender=ctx.translated(f"gender.{patient.gender}") if patient.gender else None,
+    )
+    return shown.html(labels, ctx.assessment.patient)
+
+
+def _birth_date(ctx: ResultContext, posted: str | None) -> str | None:
+    """A full date in the report's form; a partial one (``1961``, ``1961-03``) as posted."""
+    try:
+        return date(ctx, dt.date.fromisoformat(posted)) if posted and len(posted) == 10 else posted
+    except ValueError:
+        return posted
 
 
 def _facts(ctx: ResultContext) -> str:
@@ -87,22 +115,25 @@ def _list(items: list[str]) -> str:
 
 
 def _suggestions(ctx: ResultContext) -> str:
-    items = [f"<li>{escape(_suggestion_item(ctx, action))}</li>" for action in ctx.assessment.suggestions]
+    items = [f"<li>{_suggestion_item(ctx, action)}</li>" for action in ctx.assessment.suggestions]
     if not items:
         return ""
     return f"<h2>{escape(ctx.text('label.suggestions'))}</h2><ol>{''.join(items)}</ol>"
 
 
 def _suggestion_item(ctx: ResultContext, action: SuggestedAction) -> str:
-    """English "text (drugs): note [X1 A4]"; zh-CN the text and its note as sentences, then the rules
-    labelled in parentheses, all full-width (Z1)."""
+    """HTML: English "text (drugs): note [X1 A4]"; zh-CN the text and its note as sentences, then the rules
+    labelled in parentheses, all full-width (Z1). Each rule ID carries its text as a tooltip."""
     remark = note(ctx, action)
     if not chinese(ctx):
-        return f"{suggestion(ctx, action)}{f': {remark}' if remark else ''} [{' '.join(action.rules)}]"
+        text = f"{suggestion(ctx, action)}{f': {remark}' if remark else ''}"
+        return f"{escape(text)} [{rule_ids_html(ctx, action.rules, ' ')}]"
     colon, end = ctx.text("format.colon"), ctx.text("format.sentence-end")
     remark = f"{end}{remark.removesuffix(end)}{end}" if remark else ""
-    rules = ctx.text("format.list-separator").join(action.rules)
-    return f"{suggestion(ctx, action)}{remark}{parenthesised(ctx, ctx.text('label.rules') + colon + rules)}"
+    opened = ctx.text("format.open-parenthesis") + ctx.text("label.rules") + colon
+    rules = rule_ids_html(ctx, action.rules, ctx.text("format.list-separator"))
+    closed = ctx.text("format.close-parenthesis")
+    return f"{escape(suggestion(ctx, action) + remark + opened)}{rules}{escape(closed)}"
 
 
 def _charts(ctx: ResultContext) -> list[str]:

@@ -1,11 +1,17 @@
 """Patient identification for the report page and ``presentedForm`` (issue 18): the name, identifiers, birth
-date and gender as the sender posted them in the Patient resource. Shown only in the HTML, never logged."""
+date and gender as the sender posted them in the Patient resource (the page), or the identifiers alone (the
+stored ``presentedForm``); the patient's reference when no identifier was posted. Shown only in the HTML,
+never logged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+
+# Names and identifiers are shown as posted, never translated (HTML's translate="no"; CLINICAL-RULES Z2 is
+# about the service's words, not the sender's data).
+_AS_POSTED = ' translate="no"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,16 @@ class PatientBanner:
             patient.get("gender") if isinstance(patient.get("gender"), str) else None,
         )
 
+    @classmethod
+    def unknown(cls) -> PatientBanner:
+        """No Patient resource at hand: the banner shows the patient's reference as its identifier."""
+        return cls(None, (), None, None)
+
+    def identifiers_only(self) -> PatientBanner:
+        """The identifiers without name, birth date and gender: for the stored ``presentedForm``, which
+        travels further than the page (write-back, subscriptions) and needs no more to be matched."""
+        return PatientBanner(None, self.identifiers, None, None)
+
     def html(self, labels: dict[str, str], reference: str) -> str:
         rows = [
             (labels["name"], self.name),
@@ -33,7 +49,12 @@ class PatientBanner:
             (labels["birth-date"], self.birth_date),
             (labels["gender"], self.gender),
         ]
-        cells = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows if v)
+        verbatim = {labels["name"], labels["identifier"]}
+        cells = "".join(
+            f"<div><dt>{escape(k)}</dt><dd{_AS_POSTED if k in verbatim else ''}>{escape(v)}</dd></div>"
+            for k, v in rows
+            if v
+        )
         return f'<dl class="patient">{cells}</dl>'
 
 
