@@ -20,6 +20,7 @@ class HttpMetrics:
             ["method", "route"],
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
         self.deliveries = Counter(
             "oncoresponse_deliveries",
@@ -46,8 +47,15 @@ class HttpMetrics:
         self.deliveries.labels(kind, outcome).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        """Per request: the labelled children are looked up once per (method, route template, status), a
+        bounded set, not on every request (``labels()`` takes a lock and builds a key each call)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
