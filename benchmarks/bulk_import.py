@@ -22,7 +22,8 @@ import orjson
 from rich.console import Console
 
 from benchmarks.synthetic import collection
-from service.cli_import import ImportSummary, run_import
+from service.cli_import import read_files, run_import
+from service.cli_import_view import ImportSummary
 from service.config import Settings
 
 TIME_POINTS = 6  # 63 resources per patient
@@ -66,7 +67,8 @@ def import_once(folder: Path, database_url: str, evaluate: bool = True) -> Impor
     summary = ImportSummary()
     quiet = Console(file=io.StringIO(), force_terminal=False)
     started = time.perf_counter()
-    asyncio.run(run_import([folder], settings, summary, quiet, evaluate=evaluate))
+    found = read_files([folder], summary, quiet)
+    asyncio.run(run_import(found, settings, summary, quiet, evaluate=evaluate))
     return ImportRun(time.perf_counter() - started, summary)
 
 

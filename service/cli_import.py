@@ -10,50 +10,30 @@ anything was refused; 130 when interrupted (run the same command again to resume
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service.cli_import_view import (
+    ImportSummary,
+    nothing,
+    print_summary,
+    progress_bar,
+    show,
+    write_outcomes,
+)
+
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, TaskID
 
-    from service.app.bulk_import import BatchResult, Refusal
+    from service.adapters.fhir_in.bulk_files import ScanResult
     from service.config import Settings
-
-
-@dataclass(slots=True)
-class ImportSummary:
-    files: int = 0
-    files_done: int = 0
-    resources: int = 0  # found by the scan
-    stored: int = 0
-    unchanged: int = 0
-    refused: int = 0
-    reports: int = 0
-    owed: int = 0  # reports still owed at the end (failing evaluations, or left to the workers)
-    patients: set[str] = field(default_factory=set)
-    refusals: list[Refusal] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    interrupted: bool = False
-
-    def add(self, result: BatchResult, files_done: int) -> None:
-        self.stored += result.stored
-        self.unchanged += result.unchanged
-        self.refused += len(result.refusals)
-        self.reports += result.reports
-        self.patients |= result.patients
-        self.refusals += result.refusals
-        self.files_done += files_done
-
-    @property
-    def handled(self) -> int:
-        return self.stored + self.unchanged + self.refused
 
 
 def import_command(
@@ -82,19 +62,33 @@ def import_command(
     console = Console(stderr=True)
     summary = ImportSummary()
     try:
-        asyncio.run(run_import(paths, settings, summary, console, batch_patients, batch_resources, evaluate))
+        found = read_files(paths, summary, console)
+        asyncio.run(run_import(found, settings, summary, console, batch_patients, batch_resources, evaluate))
     except FileNotFoundError as exc:
         typer.echo(f"oncoresponse: no such file or folder: {exc}", err=True)
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         summary.interrupted = True
-    _write_outcomes(summary.refusals, outcomes)
+    write_outcomes(summary.refusals, outcomes)
     print_summary(summary, console)
     raise typer.Exit(code=130 if summary.interrupted else 1 if summary.refused else 0)
 
 
+def read_files(paths: list[Path], summary: ImportSummary, console: Console) -> ScanResult:
+    """The scan, before the event loop starts, so that Ctrl-C stops it at once."""
+    from service.adapters.fhir_in.bulk_files import scan
+    from service.app.bulk_import import Refusal
+
+    with console.status("Reading the files…") if console.is_terminal else nothing():
+        found = scan(paths)
+    summary.files, summary.resources, summary.files_done = found.files, found.resources, found.idle_files
+    summary.refusals += [Refusal(u.source, 400, [u.issue]) for u in found.unreadable]
+    summary.refused += len(found.unreadable)
+    return found
+
+
 async def run_import(
-    paths: list[Path],
+    found: ScanResult,
     settings: Settings,
     summary: ImportSummary,
     console: Console,
@@ -102,121 +96,59 @@ async def run_import(
     batch_resources: int = 5000,
     evaluate: bool = True,
 ) -> None:
-    """Scan, then ingest batch by batch, then make the reports still owed; ``summary`` is kept up to date,
-    so an interruption leaves it true to what was done."""
+    """Ingest batch by batch, then make the reports still owed; ``summary`` is kept up to date, so an
+    interruption leaves it true to what was done. The first Ctrl-C (or SIGTERM) stops after the Bundle
+    being stored; a second one stops at once (its transaction rolled back)."""
     from service.adapters.fhir_in.bulk_batches import batches
-    from service.adapters.fhir_in.bulk_files import scan
-    from service.app.bulk_import import BulkImport, Refusal
+    from service.app.bulk_import import BulkImport
     from service.bootstrap import build
 
-    with console.status("Reading the files…") if console.is_terminal else _nothing():
-        found = scan(paths)
-    summary.files, summary.resources, summary.files_done = found.files, found.resources, found.idle_files
-    summary.refusals += [Refusal(u.source, 400, [u.issue]) for u in found.unreadable]
-    summary.refused += len(found.unreadable)
     container = build(settings)
     try:
         await container.store.migrate()
         use = BulkImport(
             container.store, container.ingest, container.report_writer, container.history, evaluate
         )
-        with _progress(console) as progress:
-            task = progress.add_task(
-                "Importing", total=found.resources or None, files="", patients=0, rate="0"
-            )
+        with progress_bar(console) as progress, _stop_on_signal(console) as stop:
+            task = progress.add_task("Importing", total=found.resources or None)
+            show(progress, task, summary)
             size = min(batch_resources, settings.max_entries)
             for batch in batches(found, batch_patients, size):
+                if stop.is_set():
+                    break
                 summary.add(await use(batch), batch.files_done)
-                _show(progress, task, summary)
-            summary.reports += await use.finish(summary.patients)
+                show(progress, task, summary)
+            summary.interrupted = stop.is_set()
+            if not summary.interrupted:
+                summary.reports += await use.finish(summary.patients)
         summary.owed = await use.owed(summary.patients)
     finally:
         await container.http.aclose()
         await container.store.close()
 
 
-def print_summary(summary: ImportSummary, console: Console) -> None:
-    from rich.table import Table
-
-    seconds = time.monotonic() - summary.started
-    table = Table(
-        title="oncoresponse import" + (" (interrupted)" if summary.interrupted else ""), show_header=False
-    )
-    table.add_column("")
-    table.add_column("", justify="right")
-    rows = {
-        "files": f"{summary.files_done:,} of {summary.files:,}",
-        "resources stored": f"{summary.stored:,}",
-        "resources unchanged": f"{summary.unchanged:,}",
-        "refused": f"{summary.refused:,}",
-        "patients": f"{len(summary.patients):,}",
-        "reports written": f"{summary.reports:,}",
-        "seconds": f"{seconds:,.1f}",
-        "resources/s": f"{summary.handled / seconds:,.0f}" if seconds > 0 else "-",
-    }
-    for name, value in rows.items():
-        table.add_row(name, value)
-    console.print(table)
-    if summary.interrupted:
-        console.print("Interrupted: run the same command again to resume (what is stored is skipped).")
-    if summary.owed:
-        console.print(f"{summary.owed:,} reports still owed: see `oncoresponse evaluations`.")
-
-
-def _write_outcomes(refusals: list[Refusal], path: Path | None) -> None:
-    if not refusals:
-        return
-    import sys
-
-    lines = b"".join(outcome_line(refusal) + b"\n" for refusal in refusals)
-    if path is None:
-        sys.stdout.buffer.write(lines)
-        sys.stdout.buffer.flush()
-    else:
-        path.write_bytes(lines)
-
-
-def outcome_line(refusal: Refusal) -> bytes:
-    """One refusal as an OperationOutcome on one line; each issue's diagnostics name the file (and line)."""
-    import dataclasses
-
-    import orjson
-
-    from service.adapters.fhir_out.outcome import operation_outcome
-
-    issues = [
-        dataclasses.replace(i, diagnostics=f"{refusal.source}: {i.diagnostics}") for i in refusal.issues
-    ]
-    return orjson.dumps(operation_outcome(issues))
-
-
 @contextmanager
-def _progress(console: Console) -> Iterator[Progress]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+def _stop_on_signal(console: Console) -> Iterator[threading.Event]:
+    """Set on the first SIGINT or SIGTERM, then the defaults are back (a second one stops at once). A
+    Python-level handler, not the event loop's: the SQLite store seldom yields to the loop."""
+    stop = threading.Event()
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} resources"),
-        TextColumn("{task.fields[files]} files"),
-        TextColumn("{task.fields[patients]:,} patients"),
-        TextColumn("{task.fields[rate]}/s"),
-        TimeRemainingColumn(),
-    )
-    progress = Progress(*columns, console=console, disable=not console.is_terminal, transient=False)
-    with progress:
-        yield progress
+    def first(signum: int, frame: object) -> None:
+        stop.set()
+        console.print("Stopping after the Bundle being stored (Ctrl-C again: at once)…")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-
-def _show(progress: Progress, task: TaskID, summary: ImportSummary) -> None:
-    rate = summary.handled / max(time.monotonic() - summary.started, 1e-9)
-    progress.update(
-        task,
-        completed=summary.handled,
-        files=f"{summary.files_done:,}/{summary.files:,}",
-        patients=len(summary.patients),
-        rate=f"{rate:,.0f}",
-    )
+    try:
+        for signum in previous:
+            with contextlib.suppress(ValueError):  # not the main thread (a test runner): no handler
+                signal.signal(signum, first)
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
 
 
 def _quiet_logs(settings: Settings) -> None:
@@ -225,8 +157,3 @@ def _quiet_logs(settings: Settings) -> None:
 
     level = "WARNING" if settings.log_level == "INFO" else settings.log_level
     configure_logging(settings.model_copy(update={"log_level": level}))
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None

@@ -23,13 +23,16 @@ from typing import Any
 
 from service.adapters.fhir_in.bulk_batches import SourceBatch
 from service.adapters.fhir_in.bundles import PlannedEntry, WriteMode, content_hash, plan_bundle
+from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, EntryOutcome, Ingest, IngestResult
 from service.app.ports import Store
+from service.app.reevaluation import BatchReports
 from service.app.reports import ReportWriter
 from service.errors import Issue, ServiceError
 
 _TRANSACTIONAL = ("transaction", "batch")
+REPORT_BATCH = 50  # owed reports made per transaction at the end of a run
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +80,32 @@ class BulkImport:
         """Make the reports still owed for these patients (an interrupted run's); the reports written."""
         if not self.evaluate:
             return 0
-        return await self._evaluate(await self._owed(set(patients)))
+        owed, written = await self._owed(set(patients)), 0
+        for start in range(0, len(owed), REPORT_BATCH):
+            written += await self._report(owed[start : start + REPORT_BATCH])
+        return written
 
     async def owed(self, patients: Iterable[str]) -> int:
         """How many of these patients' reports are still owed (failing, or left to the workers)."""
         return len(await self._owed(set(patients)))
 
-    async def _owed(self, patients: set[str]) -> set[str]:
+    async def _owed(self, patients: set[str]) -> list[EvaluationJob]:
         async with self.store.reading() as reader:
-            return {job.patient_ref for job in await reader.evaluation_jobs.all()} & patients
+            return [job for job in await reader.evaluation_jobs.all() if job.patient_ref in patients]
 
     async def _evaluate(self, patients: set[str]) -> int:
-        if not patients:
+        async with self.store.reading() as reader:
+            jobs = [await reader.evaluation_jobs.job(patient) for patient in sorted(patients)]
+        return await self._report([job for job in jobs if job is not None])
+
+    async def _report(self, jobs: list[EvaluationJob]) -> int:
+        """As the evaluation worker does it: the history first if configured, then one transaction for the
+        batch's reports (one commit, not one per patient)."""
+        if not jobs:
             return 0
         if self.history is not None:
-            await self.history(patients)
-        return len(await self.report_writer(patients))
+            await self.history({job.patient_ref for job in jobs})
+        return len(await BatchReports(self.report_writer)(jobs))
 
     async def _stored_references(self, batch: SourceBatch) -> list[str] | None:
         """The stored reference of every entry when the store holds them all unchanged, else None. Cheap
