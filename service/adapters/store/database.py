@@ -10,7 +10,7 @@ every statement cost more than the statements (an empty patient's facts: 1.1 ms 
 in the loop). This is safe because nothing in them waits: in WAL mode a reader never waits for a writer,
 and a writer takes the database's write lock with ``BEGIN IMMEDIATE`` under a zero busy timeout, sleeping
 (``asyncio.sleep``, the loop stays free) and retrying while another connection or replica holds it, for
-up to 30 s. Once it holds the lock its statements cannot be blocked. The delivery worker's outbox and the
+up to 10 s. Once it holds the lock its statements cannot be blocked. The delivery worker's outbox and the
 migrations stay on aiosqlite.
 """
 
@@ -47,9 +47,10 @@ _SQLITE_BUSY_TIMEOUT_S = 30
 # no connection), the rest for readers, which a queue of writers can therefore never starve.
 _IN_LOOP_POOL_SIZE, _IN_LOOP_OVERFLOW = 5, 10
 _IN_LOOP_WRITERS = 1
-# PostgreSQL: the longest wait for a pooled connection and for a patient's write lock (issue 20); past it the
-# store is busy, answered 503 with Retry-After (service/api/backpressure.py), well within a sender's timeout.
-_PG_WAIT_S = 10
+# The longest wait for a pooled connection and a patient's write lock (PostgreSQL), or for the database's
+# write lock (SQLite, in the loop) (issue 20); past it the store is busy, answered 503 with Retry-After
+# (service/api/backpressure.py), well within a sender's timeout.
+_STORE_WAIT_S = 10
 
 
 def async_url(url: str) -> str:
@@ -72,7 +73,7 @@ class SqlStore:
             )
             event.listen(self._in_loop, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(url, pool_pre_ping=True, pool_timeout=_PG_WAIT_S)
+            self.engine = create_async_engine(url, pool_pre_ping=True, pool_timeout=_STORE_WAIT_S)
             self._writer = self.engine
             self._in_loop = None
         self._write_slots = asyncio.Semaphore(_IN_LOOP_WRITERS)
@@ -130,7 +131,7 @@ class SqlStore:
     async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
         """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock."""
         if patient_refs:  # a lock wait past the bound is SQLSTATE 55P03, an overload
-            await conn.execute(text(f"SET LOCAL lock_timeout = '{_PG_WAIT_S}s'"))
+            await conn.execute(text(f"SET LOCAL lock_timeout = '{_STORE_WAIT_S}s'"))
         for ref in sorted(patient_refs):  # one order everywhere, so two writers cannot deadlock
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:ref, 0))"), {"ref": ref})
 
@@ -144,7 +145,8 @@ class SqlStore:
 
 async def _begin_immediate_without_blocking(conn: Connection) -> None:
     """``BEGIN IMMEDIATE`` without a busy wait in the loop: while the lock is held elsewhere, sleep and retry
-    (1 ms doubling to 50 ms) for up to the busy timeout; then give up with SQLite's own error."""
+    (1 ms doubling to 50 ms) for up to the store wait (or a shorter busy timeout); then give up with
+    SQLite's own error (an overload: 503)."""
     conn.exec_driver_sql("PRAGMA busy_timeout = 0")
     try:
         delay, waited = 0.001, 0.0
@@ -154,7 +156,7 @@ async def _begin_immediate_without_blocking(conn: Connection) -> None:
                 return
             except OperationalError as exc:
                 conn.rollback()
-                if "locked" not in str(exc.orig) or waited >= _SQLITE_BUSY_TIMEOUT_S:
+                if "locked" not in str(exc.orig) or waited >= min(_SQLITE_BUSY_TIMEOUT_S, _STORE_WAIT_S):
                     raise
             await asyncio.sleep(delay)
             waited += delay

@@ -1,10 +1,13 @@
-"""PostgreSQL waits are bounded (issue 20): a patient's write lock held elsewhere, or an exhausted pool,
-ends the wait with an error the API answers as a 503 overload, never a wait without end or a 500."""
+"""Store waits are bounded (issue 20): a write lock held elsewhere (a patient's on PostgreSQL, the
+database's on SQLite) or an exhausted pool ends the wait with an error the API answers as a 503 overload,
+never a wait without end or a 500."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +15,28 @@ from service.adapters.store import SqlStore, database
 from service.api.backpressure import is_overload
 from tests.conftest import POSTGRES_URL, require_postgres_or_skip
 
-pytestmark = pytest.mark.postgres
+
+async def test_the_sqlite_write_lock_held_by_another_replica_is_an_overload_after_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer gives up waiting for the database's write lock after the store wait, as 'locked'."""
+    monkeypatch.setattr(database, "_STORE_WAIT_S", 0.2)
+    store = SqlStore(f"sqlite:///{tmp_path / 'onco.db'}")
+    other = sqlite3.connect(tmp_path / "onco.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(Exception) as raised:  # noqa: PT011  # the driver's error, classified below
+            async with store.writing(set()):
+                pytest.fail("the block must not run without the lock")
+        assert is_overload(raised.value), raised.value
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        await store.close()
 
 
 async def _store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
-    monkeypatch.setattr(database, "_PG_WAIT_S", 1)
+    monkeypatch.setattr(database, "_STORE_WAIT_S", 1)
     store = SqlStore(POSTGRES_URL)
     try:
         await store.ping()
@@ -26,6 +46,7 @@ async def _store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
     return store
 
 
+@pytest.mark.postgres
 async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -53,6 +74,7 @@ async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
         await store.close()
 
 
+@pytest.mark.postgres
 async def test_an_exhausted_pool_is_an_overload_after_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """With every pooled connection (5 + 10 overflow) checked out, the next checkout gives up."""
     store = await _store(monkeypatch)
