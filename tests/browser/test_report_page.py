@@ -41,8 +41,11 @@ const boxes = [...document.querySelectorAll('svg text')].map(t => {
           box: [r.left, r.top, r.right, r.bottom]};
 });
 const loaded = performance.getEntriesByType('resource').map(e => e.name);
+const scans = document.querySelectorAll('table.lesions thead th.mm').length - 1;
+const rules = [...document.querySelectorAll('dl.rules dt')].map(dt => dt.textContent);
+const overflow = document.documentElement.scrollWidth > window.innerWidth;
 const out = document.createElement('pre'); out.id = 'measured';
-out.textContent = JSON.stringify({boxes, loaded}); document.body.appendChild(out);
+out.textContent = JSON.stringify({boxes, loaded, scans, rules, overflow}); document.body.appendChild(out);
 </script>"""
 
 
@@ -145,7 +148,8 @@ async def _presented_form(client: httpx.AsyncClient, patient: str, language: str
 async def test_rendered_report_has_no_overlapping_text_and_every_scan_date(
     browser: str, client: httpx.AsyncClient, tmp_path: Path, example: str, language: str, source: str
 ) -> None:
-    """In Chromium: chart texts never overlap, the sum chart shows every scan date, nothing is requested."""
+    """In Chromium: chart texts never overlap, the sum chart and the lesion table show every scan date, the
+    cited rules are explained, nothing is wider than the window, nothing is requested."""
     patient = CASES[example]
     fetch = _page if source == "page" else _presented_form
     html = await fetch(client, patient, language)
@@ -161,6 +165,8 @@ async def test_rendered_report_has_no_overlapping_text_and_every_scan_date(
     assert len(dates_drawn) == len(scan_dates(example))
     if language == "en":
         assert [b["text"] for b in dates_drawn] == scan_dates(example)
+    assert measured["scans"] == len(scan_dates(example))
+    assert measured["rules"] and not measured["overflow"]
     assert measured["loaded"] == []
     assert "<script" not in html
     if source == "page":

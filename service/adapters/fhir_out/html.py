@@ -28,7 +28,7 @@ _FONTS = (
 )
 _STYLE = (
     f"body{{font-family:{_FONTS};max-width:50em;margin:1em auto;padding:0 1em}}li{{margin:.2em 0}}"
-    "svg{display:block;max-width:100%;height:auto}table{border-collapse:collapse}"
+    "svg{display:block;max-width:100%;height:auto;margin:1.2em 0}table{border-collapse:collapse}"
     "th,td{text-align:left;padding:.15em .6em .15em 0;vertical-align:top}"
     "dl.patient{display:flex;flex-wrap:wrap;gap:.3em 2em;border:1px solid #888;padding:.4em .8em}"
     "dl.patient dt{font-size:.8em;color:#444}dl.patient dd{margin:0;font-weight:bold}"
