@@ -8,6 +8,11 @@ update (``PUT DiagnosticReport?identifier=...``; https://hl7.org/fhir/R4/http.ht
 The EHR server assigns its own ids, so the resources refer to one another by ``urn:uuid:`` fullUrls, which
 the server resolves within the transaction (https://hl7.org/fhir/R4/bundle.html#references). Those are
 name-based UUIDs of type and id: the same result always gives the same bytes. Pure: no I/O.
+
+A Provenance has no identifier (R4 and R5), so its key is what it is the Provenance of: ``target=`` the
+``urn:uuid:`` of its first target, the report, which the server replaces with the report's id as it does in
+every conditional URL of the transaction (issue 15: a resend creates no second Provenance; tried on Medplum's
+FHIR server). When the report is amended the Provenance is replaced the same way (a conditional update).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ def write_back_bundle(result_bundle: JsonObject, amended: set[tuple[str, str]] |
     before whose new content must replace the old; a report whose status says so is replaced as well."""
     resources: list[JsonObject] = [entry["resource"] for entry in result_bundle.get("entry", [])]
     urns = _urns(result_bundle)
-    entries = [_entry(resource, urns, amended or set()) for resource in resources]
+    replaced = (amended or set()) | {_key(r) for r in resources if _is_amended(r, amended or set())}
+    entries = [_entry(resource, urns, replaced) for resource in resources]
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
@@ -51,18 +57,18 @@ def _entry(resource: JsonObject, urns: dict[str, str], amended: set[tuple[str, s
     return {
         "fullUrl": urns[_local_reference(resource)],
         "resource": sent,
-        "request": _request(resource, amended),
+        "request": _request(resource, urns, amended),
     }
 
 
-def _request(resource: JsonObject, amended: set[tuple[str, str]]) -> JsonObject:
-    """Conditional create by the first identifier; conditional update when amended; a plain create for a
-    resource without an identifier (nothing to find it by)."""
+def _request(resource: JsonObject, urns: dict[str, str], amended: set[tuple[str, str]]) -> JsonObject:
+    """Conditional create by the first identifier (a Provenance: by its first target); conditional update
+    when amended (a Provenance: when its report is); a plain create for a resource with neither."""
     resource_type = resource["resourceType"]
-    search = identifier_search(resource)
+    search = identifier_search(resource) or _target_search(resource, urns)
     if search is None:
         return {"method": "POST", "url": resource_type}
-    if _is_amended(resource, amended):
+    if _is_amended(resource, amended) or _of_amended(resource, amended):
         return {"method": "PUT", "url": f"{resource_type}?{search}"}
     return {"method": "POST", "url": resource_type, "ifNoneExist": search}
 
@@ -79,6 +85,25 @@ def identifier_search(resource: JsonObject) -> str | None:
         str(part).translate(SEARCH_ESCAPES) for part in (first.get("system", ""), first["value"])
     )
     return f"identifier={quote(token, safe='')}"
+
+
+def _target_search(resource: JsonObject, urns: dict[str, str]) -> str | None:
+    """``target=urn:uuid:...`` of a Provenance's first target within this result, else None."""
+    targets = resource.get("target") or [{}] if resource["resourceType"] == "Provenance" else [{}]
+    urn = urns.get(str(targets[0].get("reference", "")))
+    return f"target={quote(urn, safe='')}" if urn else None
+
+
+def _of_amended(resource: JsonObject, amended: set[tuple[str, str]]) -> bool:
+    """A Provenance whose first target (its report) replaces the one sent before."""
+    if resource["resourceType"] != "Provenance" or not resource.get("target"):
+        return False
+    target_type, _, target_id = str(resource["target"][0].get("reference", "")).partition("/")
+    return (target_type, target_id) in amended
+
+
+def _key(resource: JsonObject) -> tuple[str, str]:
+    return resource["resourceType"], str(resource.get("id"))
 
 
 def _is_amended(resource: JsonObject, amended: set[tuple[str, str]]) -> bool:

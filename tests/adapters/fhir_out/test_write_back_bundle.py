@@ -8,7 +8,7 @@ import copy
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 from fhir.resources import get_fhir_model_class as r5_model
@@ -67,13 +67,28 @@ def test_every_identified_resource_is_a_conditional_create_on_its_first_identifi
         assert searched_identifier(request["ifNoneExist"]) == f"{first['system']}|{first['value']}"
 
 
-def test_resources_without_an_identifier_are_plain_creates() -> None:
-    """Provenance (and anything else without an identifier) has nothing to be found by: a plain POST."""
+def test_the_provenance_is_a_conditional_create_on_its_report() -> None:
+    """A Provenance has no identifier: it is found by its first target, the report's urn:uuid, which the
+    server resolves (issue 15: a resend creates no second Provenance); anything else without an identifier
+    would be a plain POST."""
     transaction = write_back_bundle(build(progression()))
-    for entry in transaction["entry"]:
-        if not entry["resource"].get("identifier"):
-            assert entry["request"] == {"method": "POST", "url": entry["resource"]["resourceType"]}
-    assert requests_by_type(transaction, "Provenance") == [{"method": "POST", "url": "Provenance"}]
+    report_urn = transaction["entry"][0]["fullUrl"]
+    assert requests_by_type(transaction, "Provenance") == [
+        {"method": "POST", "url": "Provenance", "ifNoneExist": f"target={quote(report_urn, safe='')}"}
+    ]
+    plain = write_back_bundle({"entry": [{"resource": {"resourceType": "Basic", "id": "b"}}]})
+    assert plain["entry"][0]["request"] == {"method": "POST", "url": "Basic"}
+
+
+def test_the_provenance_of_an_amended_report_replaces_the_one_sent_before() -> None:
+    """When the report is amended its Provenance is a conditional update on the same key."""
+    result = build(progression())
+    result["entry"][0]["resource"]["status"] = "amended"
+    transaction = write_back_bundle(result)
+    report_urn = transaction["entry"][0]["fullUrl"]
+    assert requests_by_type(transaction, "Provenance") == [
+        {"method": "PUT", "url": f"Provenance?target={quote(report_urn, safe='')}"}
+    ]
 
 
 def test_the_same_result_always_gives_byte_identical_transactions() -> None:
