@@ -17,7 +17,7 @@ from service.adapters.fhir_out.audit import AuditRecord
 from service.api.compartment import as_patient
 from service.api.interactions import Interaction, Kind, entries, evaluate_parameters
 from service.api.scopes import Access
-from service.app.audit import AuditTrail, now
+from service.app.audit import AuditTrail, PendingWrite, expect_write, forget_write, now, pending_write
 from service.config import AuthMode, Settings
 
 log = structlog.get_logger("service.audit")
@@ -29,6 +29,21 @@ _QUERY_KEYS = frozenset({"patient", "subject", "_lastUpdated", "_sort", "_count"
 _MAX_PATIENTS = 20
 
 
+def expect(request: Request, rule: Interaction | None, access: Access, body: dict[str, Any] | None) -> Any:
+    """Before a write runs: announce its event, for the write's transaction to store
+    (:func:`service.app.audit.record_in_write`); a token for :func:`done`, or None."""
+    if not _audited(request, rule) or rule is None or rule.kind not in (Kind.WRITE, Kind.EVALUATE):
+        return None
+    if rule.kind is Kind.EVALUATE and not evaluate_parameters(body)[2]:
+        return None  # $evaluate without persist writes nothing
+    return expect_write(PendingWrite(trail(request), _record(request, rule, access, 200, body, None)))
+
+
+def done(token: Any) -> None:
+    if token is not None:
+        forget_write(token)
+
+
 async def audit(
     request: Request,
     rule: Interaction | None,
@@ -37,10 +52,31 @@ async def audit(
     body: dict[str, Any] | None,
     response: Response | None,
 ) -> None:
-    settings: Settings = request.app.state.container.settings
-    if settings.auth_mode is AuthMode.NONE or rule is None or not _patient_data(request, rule):
+    """Store the request's event in a transaction of its own, unless the write's transaction has stored it
+    (a failure is always stored here: the write's transaction did not commit, or failed after it)."""
+    if not _audited(request, rule) or rule is None:
         return
-    record = AuditRecord(
+    pending = pending_write()
+    if pending is not None and pending.stored and status < 400:
+        return
+    await trail(request).record(_record(request, rule, access, status, body, response))
+    log.info("audit_recorded", subtype=rule.subtype, status=status)
+
+
+def _audited(request: Request, rule: Interaction | None) -> bool:
+    settings: Settings = request.app.state.container.settings
+    return settings.auth_mode is not AuthMode.NONE and rule is not None and _patient_data(request, rule)
+
+
+def _record(
+    request: Request,
+    rule: Interaction,
+    access: Access,
+    status: int,
+    body: dict[str, Any] | None,
+    response: Response | None,
+) -> AuditRecord:
+    return AuditRecord(
         subtype=rule.subtype,
         status=status,
         client_id=access.client_id,
@@ -51,8 +87,6 @@ async def audit(
         query=_query(request) if rule.kind is Kind.SEARCH else None,
         operation=request.url.path.rsplit("/", 1)[-1] if rule.subtype == "operation" else None,
     )
-    await trail(request).record(record)
-    log.info("audit_recorded", subtype=rule.subtype, status=status)
 
 
 def trail(request: Request) -> AuditTrail:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from service.adapters.fhir_in.bundles import patient_reference
 from service.api import compartment
-from service.api.audit_hook import audit
+from service.api.audit_hook import audit, done, expect
 from service.api.auth import authenticate
 from service.api.fhir_json import FhirJSONResponse
 from service.api.interactions import Interaction, Kind, evaluate_parameters, interaction
@@ -44,14 +44,19 @@ class GuardedRoute(APIRoute):
             request.state.access = access
             body = await _json_body(request)
             rule = interaction(name, request.path_params, body)
+            pending = expect(request, rule, access, body)  # a write's event, for its own transaction
             try:
                 response = await _checked(request, handler, rule, access, body)
             except TooManyRequests:
                 raise  # no access was made, and a flood of them must not become a flood of audit writes
-            except ServiceError as exc:  # refused by the guard or failed in the route: audited alike
-                await audit(request, rule, access, exc.status, body, None)
+            except Exception as exc:  # refused by the guard or failed in the route: audited alike
+                status = exc.status if isinstance(exc, ServiceError) else 500
+                await audit(request, rule, access, status, body, None)
                 raise
-            await audit(request, rule, access, response.status_code, body, response)
+            else:
+                await audit(request, rule, access, response.status_code, body, response)
+            finally:
+                done(pending)
             return response
 
         return guarded

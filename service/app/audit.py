@@ -3,13 +3,19 @@ in the same store as everything else (no table of its own), and searchable by pa
 
 The event's row carries the (first) patient it names in the store's ``patient_ref`` column, so a search by
 patient is an indexed query; ``date`` is its ``recorded`` time, which is the version's ``lastUpdated``.
+
+A write's event can be stored in the write's own transaction: the API announces it (:func:`expect_write`)
+before the route runs, and :func:`record_in_write`, given to the ingest as an ``after_write`` hook, stores it
+there, so the data and its audit commit or roll back together; the API then stores no second one. A write
+whose transaction does not call the hook is audited right after it, in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +26,7 @@ from service.adapters.store import NewVersion, SearchQuery
 from service.app.ports import Store
 
 _SCAN_LIMIT = 1000  # events read per search when filtering by agent, newest first
+_MAX_PATIENTS = 20  # patients named in one event
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,44 @@ class AuditTrail:
             return total, events
         matching = [e for e in events if query.agent in _agent_ids(e)]
         return len(matching), matching[: query.count]
+
+
+@dataclass
+class PendingWrite:
+    """The AuditEvent a write request owes, until its transaction stores it."""
+
+    trail: AuditTrail
+    record: AuditRecord
+    stored: bool = False
+
+
+_PENDING: ContextVar[PendingWrite | None] = ContextVar("onco_pending_write_audit", default=None)
+
+
+def expect_write(pending: PendingWrite) -> Token[PendingWrite | None]:
+    """Announce the current request's write event (reset the returned token when the request ends)."""
+    return _PENDING.set(pending)
+
+
+def pending_write() -> PendingWrite | None:
+    return _PENDING.get()
+
+
+def forget_write(token: Token[PendingWrite | None]) -> None:
+    _PENDING.reset(token)
+
+
+async def record_in_write(writer: Any, changed: set[str]) -> None:
+    """An ``after_write`` hook: store the current request's announced write event in the write's own
+    transaction (once), naming also the patients the write changed. Without an announced event (the CLI,
+    the workers), nothing."""
+    pending = _PENDING.get()
+    if pending is None or pending.stored:
+        return
+    patients = tuple(sorted({*pending.record.patients, *changed}))[:_MAX_PATIENTS]
+    record = replace(pending.record, patients=patients, recorded=now())
+    await AuditTrail.record_in(writer, audit_event(record, pending.trail.issuer), record.recorded)
+    pending.stored = True
 
 
 def _agent_ids(event: dict[str, Any]) -> set[str]:
