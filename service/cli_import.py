@@ -109,7 +109,7 @@ async def run_import(
         use = BulkImport(
             container.store, container.ingest, container.report_writer, container.history, evaluate
         )
-        with progress_bar(console) as progress, _stop_on_signal(console) as stop:
+        with progress_bar(console) as progress, stop_on_signal(console) as stop:
             task = progress.add_task("Importing", total=found.resources or None)
             show(progress, task, summary)
             size = min(batch_resources, settings.max_entries)
@@ -128,7 +128,7 @@ async def run_import(
 
 
 @contextmanager
-def _stop_on_signal(console: Console) -> Iterator[threading.Event]:
+def stop_on_signal(console: Console) -> Iterator[threading.Event]:
     """Set on the first SIGINT or SIGTERM, then the defaults are back (a second one stops at once). A
     Python-level handler, not the event loop's: the SQLite store seldom yields to the loop."""
     stop = threading.Event()

@@ -3,18 +3,23 @@ resource refused alone with its OperationOutcome, and a re-run that writes nothi
 
 from __future__ import annotations
 
+import io
+import os
+import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from benchmarks.bulk_import import write_ndjson
 from service.adapters.fhir_in.bulk_batches import batches
 from service.adapters.fhir_in.bulk_files import scan
 from service.cli import app
+from service.cli_import import stop_on_signal
 from tests.conftest import SHARED
 
 SYNTHEA = SHARED / "corpus" / "synthea-smart-generated-sample-data-r4"
@@ -175,3 +180,28 @@ def test_scan_refuses_what_is_not_a_resource_and_skips_other_files(tmp_path: Pat
     assert [u.source for u in found.unreadable] == [str(tmp_path / "a" / "list.json")]
     (batch,) = batches(found, 10, 10)
     assert batch.patients == {"Patient/p9"} and batch.bundle["type"] == "collection"
+
+
+def test_without_evaluate_the_reports_are_left_owed_to_the_workers(tmp_path: Path) -> None:
+    """--no-evaluate stores the data only; each patient's report stays owed (for a running service's
+    workers) and the summary says how many."""
+    write_ndjson(tmp_path / "export", 2, time_points=2)
+    db = tmp_path / "onco.db"
+    result = _import(db, "--no-evaluate", str(tmp_path / "export"))
+    assert result.exit_code == 0, result.output
+    assert store_content(db)["owed"] == {("Patient/bench0-0",), ("Patient/bench0-1",)}
+    assert "2 reports still owed" in result.stderr
+    assert _count(db, "SELECT count(*) FROM submissions WHERE endpoint = 'evaluation'") == 0
+
+
+def test_the_first_interrupt_asks_to_stop_and_the_second_stops_at_once() -> None:
+    """Ctrl-C once: the import is asked to stop after the Bundle being stored (no KeyboardInterrupt);
+    twice: KeyboardInterrupt at once; afterwards the previous handler is back."""
+    before = signal.getsignal(signal.SIGINT)
+    console = Console(file=io.StringIO())
+    with stop_on_signal(console) as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
