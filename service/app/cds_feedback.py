@@ -1,46 +1,42 @@
 """CDS Hooks feedback (https://cds-hooks.hl7.org/2.0/#feedback): what the clinician did with each card,
-kept for review and counted by service and outcome (``onco_cds_feedback_total`` in ``/metrics``).
-
-Kept in this process, newest last, up to :data:`KEEP` items: feedback names cards (uuids), never patients, so
-nothing clinical is held; a durable table would need a migration of its own.
+stored durably as AuditEvents in the store's audit trail (``GET /fhir/AuditEvent?agent=<client>`` reads them
+back) and counted by service and outcome (``onco_cds_feedback_total`` in ``/metrics``). A request's items
+are stored together, in one transaction, or not at all; a malformed item refuses the whole request (400).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from service.adapters.fhir_out.feedback_event import FeedbackItem, feedback_event
+from service.app.audit import AuditTrail
+from service.app.ports import Store
 from service.errors import BadRequest
 
-KEEP = 10_000
 OUTCOMES = ("accepted", "overridden")
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackItem:
-    service: str
-    card: str
-    outcome: str
-    accepted_suggestions: tuple[str, ...]
-    override_reason: str | None
-    outcome_timestamp: str | None
 
 
 @dataclass
 class CdsFeedback:
+    store: Store
     count: Callable[[str, str], None] = lambda _service, _outcome: None
-    items: deque[FeedbackItem] = field(default_factory=lambda: deque(maxlen=KEEP))
 
-    def record(self, service: str, body: dict[str, Any]) -> int:
-        """Store each item of ``feedback``; raises BadRequest (nothing stored) when one is malformed."""
+    async def record(self, service: str, body: dict[str, Any], claims: dict[str, Any]) -> int:
+        """Store each item of ``feedback`` as an AuditEvent naming the EHR client (the verified JWT's ``iss``
+        and ``sub``); raises BadRequest (nothing stored) when one is malformed."""
         raw = body.get("feedback")
         if not isinstance(raw, list) or not raw:
             raise BadRequest("A feedback request needs a non-empty feedback array", expression="feedback")
         items = [_item(service, entry, index) for index, entry in enumerate(raw)]
+        issuer, client = str(claims.get("iss", "")), str(claims.get("sub") or claims.get("iss", ""))
+        now = datetime.now(UTC)
+        async with self.store.writing(set()) as writer:
+            for item in items:
+                await AuditTrail.record_in(writer, feedback_event(item, issuer, client, now), now)
         for item in items:
-            self.items.append(item)
             self.count(service, item.outcome)
         return len(items)
 

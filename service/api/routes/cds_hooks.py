@@ -41,7 +41,9 @@ class CdsState:
             "onco_cds_feedback", "CDS Hooks feedback by service and outcome", ("service", "outcome"),
             registry=metrics.registry,
         )  # fmt: skip
-        self.feedback = CdsFeedback(lambda service, outcome: counter.labels(service, outcome).inc())
+        self.feedback = CdsFeedback(
+            container.store, lambda service, outcome: counter.labels(service, outcome).inc()
+        )
 
 
 async def _state(request: Request) -> CdsState:
@@ -84,8 +86,8 @@ async def call_hook(service_id: str, request: Request, state: StateDep) -> dict[
 @router.post("/{service_id}/feedback", operation_id="cds_feedback", summary="Feedback on a service's cards")
 async def feedback(service_id: str, request: Request, state: StateDep) -> dict[str, Any]:
     _hook(service_id)
-    await state.verifier.verify(request.headers.get("authorization"), _audience(request))
-    state.feedback.record(service_id, await _json(request))
+    claims = await state.verifier.verify(request.headers.get("authorization"), _audience(request))
+    await state.feedback.record(service_id, await _json(request), claims)
     return {}
 
 

@@ -209,8 +209,21 @@ async def test_a_matching_jku_is_accepted(cds: httpx.AsyncClient, ehr: Ehr) -> N
     assert response.status_code == 200
 
 
-async def test_feedback_is_stored_and_counted(cds: httpx.AsyncClient, ehr: Ehr) -> None:
-    """POST feedback: 200, and /metrics counts it by service and outcome."""
+async def feedback_events(database: Path) -> list[dict[str, Any]]:
+    """The CDS feedback AuditEvents in the database, as a new app (a restart) finds them."""
+    app: FastAPI = create_app(Settings(database_url=f"sqlite+aiosqlite:///{database}"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            found = await client.get("/fhir/AuditEvent", params={"agent": "ehr-client"})
+    assert found.status_code == 200, found.text
+    events = [e["resource"] for e in found.json().get("entry", [])]
+    return [e for e in events if e["type"]["code"] == "feedback"]
+
+
+async def test_feedback_is_stored_and_counted(cds: httpx.AsyncClient, ehr: Ehr, tmp_path: Path) -> None:
+    """POST feedback: 200; /metrics counts it by service and outcome; after a restart the audit trail holds
+    it as an AuditEvent naming the EHR client, the service, the card, the outcome, the accepted suggestion."""
     feedback = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ea", "outcome": "accepted",
                               "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
                               "outcomeTimestamp": "2026-05-01T10:00:00Z"}]}  # fmt: skip
@@ -219,15 +232,25 @@ async def test_feedback_is_stored_and_counted(cds: httpx.AsyncClient, ehr: Ehr) 
     metrics = (await cds.get("/metrics")).text
     assert response.status_code == 200
     assert f'onco_cds_feedback_total{{outcome="accepted",service="{VIEW}"}} 1.0' in metrics
+    (event,) = await feedback_events(tmp_path / "onco.db")
+    assert event["subtype"][0]["code"] == VIEW and event["outcomeDesc"] == "accepted"
+    assert event["agent"][0]["who"]["identifier"] == {"system": ISSUER, "value": "ehr-client"}
+    (entity,) = event["entity"]
+    assert entity["what"]["identifier"]["value"] == "9368d37b-283f-44a0-93ea-547cebab93ea"
+    details = {(d["type"], d["valueString"]) for d in entity["detail"]}
+    assert ("acceptedSuggestion", "e56e1945-20b3-4393-8503-a1a20fd73152") in details
 
 
-async def test_malformed_feedback_is_a_400(cds: httpx.AsyncClient, ehr: Ehr) -> None:
-    """Feedback without an outcome is refused as an OperationOutcome."""
+async def test_malformed_feedback_is_a_400_and_stores_nothing(
+    cds: httpx.AsyncClient, ehr: Ehr, tmp_path: Path
+) -> None:
+    """A request whose second item has no outcome is refused as an OperationOutcome; the first is not kept."""
+    items = [{"card": "a", "outcome": "overridden"}, {"card": "b"}]
     url = f"/cds-services/{VIEW}/feedback"
-    response = await cds.post(
-        url, json={"feedback": [{"card": "x"}]}, headers=ehr.headers(f"{VIEW}/feedback")
-    )
+    response = await cds.post(url, json={"feedback": items}, headers=ehr.headers(f"{VIEW}/feedback"))
     assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert await feedback_events(tmp_path / "onco.db") == []
 
 
 async def test_unknown_service_is_a_404(cds: httpx.AsyncClient, ehr: Ehr) -> None:
