@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import respx
 from fastapi import FastAPI
@@ -190,6 +193,22 @@ async def test_a_request_without_a_valid_jwt_is_a_401(
             overrides = {"key": Ehr().key}
         response = await call(cds, ehr, VIEW, body, **overrides)
     assert response.status_code == 401, case
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256"])
+async def test_an_unsigned_or_symmetric_jwt_is_a_401(cds: httpx.AsyncClient, algorithm: str) -> None:
+    """A JWT with alg none (no signature) or HS256 keyed with a guessable secret: 401, whatever its claims."""
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "ehr-client", "aud": f"http://test/cds-services/{VIEW}",
+              "exp": now + 120, "iat": now, "jti": str(uuid.uuid4())}  # fmt: skip
+    key = None if algorithm == "none" else "ehr-key-1" * 4
+    token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "ehr-key-1"})
+    body = patient_view("p-e2", prefetch(example("seed-t790m-progression")))
+    response = await cds.post(
+        f"/cds-services/{VIEW}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
