@@ -27,6 +27,7 @@ from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import CurrentVersion, NewVersion, StoredResource, Writer
 from service.app.ports import Store
 from service.app.preconditions import stale_entries
+from service.domain.facts import Fact
 from service.errors import BadRequest, Issue, Unprocessable
 
 
@@ -50,15 +51,16 @@ ACCEPTED_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class NormalisedFacts:
-    """What the normaliser read: facts per source reference as (patient, kind, JSON payload), and issues
-    whose expressions start with ``Bundle.entry[n]``."""
+    """What the normaliser read: the facts of each source reference, and issues whose expressions start
+    with ``Bundle.entry[n]``."""
 
-    by_source: dict[str, list[tuple[str, str, dict[str, Any]]]]
+    by_source: dict[str, list[Fact]]
     issues: list[Issue]
 
 
 Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
-AfterWrite = Callable[[Writer, set[str]], Awaitable[None]]
+# Run inside the ingest's transaction: the patients whose data changed, and the facts just stored per patient.
+AfterWrite = Callable[[Writer, set[str], dict[str, list[Fact]]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -159,7 +161,7 @@ class Ingest:
         after_write: AfterWrite | None,
     ) -> IngestResult:
         patients = {ref for p in planned if (ref := patient_reference(p.resource))}
-        patients |= {patient for facts in normalised.by_source.values() for patient, _, _ in facts}
+        patients |= {fact.patient for facts in normalised.by_source.values() for fact in facts}
         submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
         async with self.store.writing(patients) as writer:
             await writer.add_submission(submission_id, now, endpoint.value, bundle_type, version.value, raw)
@@ -175,7 +177,7 @@ class Ingest:
             # Issue 17: the reports these changes imply are owed from this commit on, crash or not.
             await writer.evaluation_jobs.request(changed, now, EVALUATION_GRACE)
             if after_write is not None:
-                await after_write(writer, changed)
+                await after_write(writer, changed, _facts_by_patient(to_store, normalised))
         created = [  # 201 for a create, 200 for a new version of a stored resource
             EntryOutcome.of(p.index, 200 if _key(p) in current else 201, s, s.reference)
             for p, s in zip(to_store, stored, strict=True)
@@ -183,6 +185,14 @@ class Ingest:
         entries = [k for k in kept if k is not None] + created
         entries += [EntryOutcome(index, 412, issues=[issue]) for index, issue in stale.items()]
         return IngestResult(bundle_type, submission_id, entries, changed)
+
+
+def _facts_by_patient(stored: list[PlannedEntry], normalised: NormalisedFacts) -> dict[str, list[Fact]]:
+    found: dict[str, list[Fact]] = {}
+    for entry in stored:
+        for fact in normalised.by_source.get(entry.reference, []):
+            found.setdefault(fact.patient, []).append(fact)
+    return found
 
 
 def _key(entry: PlannedEntry) -> tuple[str, str]:

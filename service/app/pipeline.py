@@ -2,25 +2,36 @@
 enqueue, in one transaction and one commit.
 
 The ingest stores what the Bundle changes and requests each changed patient's evaluation; in the same
-transaction each of those patients is evaluated on what the transaction sees and its report, the
-notifications and the write-back are queued, meeting the request. Once the sender has its 2xx, everything the
-Bundle implies is committed with it, or still requested (a failing evaluation, recorded; a crash cannot
-happen between the two any more). A patient first seen while ``ONCO_FETCH_HISTORY`` is on is the exception:
-its history must be fetched from the EHR first, which cannot happen inside a transaction, so its evaluation
-follows the commit; its request, made in the ingest's transaction, covers a crash in between.
+transaction each of those patients is evaluated on what the transaction sees (the facts just normalised are
+used as they are, not decoded again) and the reports, the notifications and the write-back are stored,
+meeting the requests. Once the sender has its 2xx, everything the Bundle implies is committed with it, or
+still requested (a failing evaluation is recorded and retried by the workers). A patient first seen while
+``ONCO_FETCH_HISTORY`` is on is the exception: its history must be fetched from the EHR first, which cannot
+happen inside a transaction, so its evaluation follows the commit; the request the ingest made covers a
+crash in between.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+import structlog
 
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import Writer
+from service.app.evaluate import EvaluationRequest
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, Ingest, IngestResult
-from service.app.reports import Reported, ReportWriter
+from service.app.report_versions import NOT_ASSESSABLE, REPORT
+from service.app.reports import ReportWriter, backoff, patient_resources
+from service.domain.assess import NotAssessableError
+from service.domain.facts import Fact
 from service.errors import PayloadTooLarge
+
+log = structlog.get_logger("service.pipeline")
 
 
 @dataclass(frozen=True)
@@ -39,18 +50,58 @@ class Pipeline:
                 f"The Bundle has {len(entries)} entries; ONCO_MAX_ENTRIES is {self.max_entries}",
                 expression="Bundle.entry",
             )
-        reported, in_transaction = Reported(), set[str]()
+        done = _Reported()
 
-        async def report(writer: Writer, patients: set[str]) -> None:
+        async def report(writer: Writer, patients: set[str], facts: dict[str, list[Fact]]) -> None:
             ready = {p for p in patients if self.history is None or await writer.history_fetched(p)}
-            in_transaction.update(ready)
-            done = await self.reports.report_in(writer, ready)
-            reported.reports, reported.shared = done.reports, done.shared
+            done.patients |= ready
+            await self._report_in(writer, ready, facts, done)
 
         result = await self.ingest(bundle, raw, endpoint, version, after_write=report)
-        await self.reports.after_commit(reported)
-        first_seen = result.patients - in_transaction
+        if done.shared is not None:  # the service's Device: its own transaction, once per process
+            await self.reports.ensure_shared(done.shared)
+        if done.reports:
+            self.reports.wake()
+        first_seen = result.patients - done.patients
         if first_seen and self.history is not None:  # the EHR's earlier data, before the first evaluation
             await self.history(first_seen)
             await self.reports(first_seen)
         return result
+
+    async def _report_in(
+        self, writer: Writer, patients: Iterable[str], facts: dict[str, list[Fact]], done: _Reported
+    ) -> None:
+        """Evaluate each patient, then store every report in a few statements for them all. A failing
+        evaluation does not undo the data: its request stays, with the failure recorded, for the workers."""
+        now, jobs = datetime.now(UTC), writer.evaluation_jobs
+        rendered: dict[str, dict[str, Any] | None] = {}
+        for patient in sorted(patients):
+            request = EvaluationRequest(patient, tuple(facts.get(patient, ())))
+            try:
+                rendered[patient] = self.reports.render(await self.reports.evaluate(request, writer), now)
+            except NotAssessableError:
+                rendered[patient] = None
+            except Exception as exc:  # recorded like the worker's failures, with the error's class only
+                log.exception("evaluation_failed")
+                if (job := await jobs.job(patient)) is not None:
+                    await jobs.fail(patient, job.generation, type(exc).__name__, now, backoff(job))
+        bundles = {p: b for p, b in rendered.items() if b is not None}
+        keys = [(r["resourceType"], r["id"]) for b in bundles.values() for r in patient_resources(b)]
+        known = await writer.current_versions(keys)
+        for patient, bundle in bundles.items():
+            done.reports += await self.reports.store_bundle(writer, bundle, patient, known)
+            done.shared = done.shared or bundle
+        if not rendered:
+            return
+        pending = await jobs.generations(set(rendered))
+        await jobs.complete_all([(p, generation) for p, generation in pending.items()])
+        versions = self.reports.versions
+        outcomes = [versions.evaluated(p, REPORT if b else NOT_ASSESSABLE) for p, b in rendered.items()]
+        await jobs.record_versions(outcomes, now)
+
+
+@dataclass(slots=True)
+class _Reported:
+    patients: set[str] = field(default_factory=set)  # evaluated inside the ingest's transaction
+    reports: list[str] = field(default_factory=list)  # the DiagnosticReports written, new or amended
+    shared: dict[str, Any] | None = None  # a rendered Bundle, for the shared resources it carries

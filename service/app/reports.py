@@ -105,40 +105,6 @@ class ReportWriter:
         async with self.store.writing({patient}) as writer:
             return await self._store_in(writer, bundle, patient, generation)
 
-    async def report_in(self, writer: Writer, patients: Iterable[str]) -> Reported:
-        """Issue 17, one commit per request: each patient's report evaluated on what the caller's (ingest)
-        transaction sees and stored in it, meeting the evaluation request that transaction made. A failing
-        evaluation does not undo the data: its request stays, with the failure recorded, for the workers."""
-        reported = Reported()
-        for patient in sorted(patients):
-            job = await writer.evaluation_jobs.job(patient)
-            generation = job.generation if job else None
-            try:
-                bundle = self.render(
-                    await self.evaluate(EvaluationRequest(patient), writer), datetime.now(UTC)
-                )
-            except NotAssessableError:
-                await self._evaluated(writer, patient, generation, NOT_ASSESSABLE)
-                continue
-            except Exception as exc:  # recorded like the worker's failures; the data still lands
-                log.exception("evaluation_failed")
-                if job is not None:
-                    await writer.evaluation_jobs.fail(
-                        patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff(job)
-                    )
-                continue
-            reported.shared.append(bundle)
-            reported.reports += await self._store_in(writer, bundle, patient, generation)
-        return reported
-
-    async def after_commit(self, reported: Reported) -> None:
-        """What a ``report_in`` leaves for after its transaction: the shared Device (its own transaction,
-        once per process) and waking the delivery worker for the events queued."""
-        for bundle in reported.shared[:1]:
-            await self.ensure_shared(bundle)
-        if reported.reports:
-            self.wake()
-
     async def _store_in(
         self, writer: Writer, bundle: dict[str, Any], patient: str, generation: int | None
     ) -> list[str]:
@@ -213,15 +179,6 @@ class ReportWriter:
         except IntegrityError:
             log.info("shared_resource_written_concurrently")
         self.shared_written.update(_key(r) for r in shared)
-
-
-@dataclass(slots=True)
-class Reported:
-    """What ``report_in`` did inside its transaction: the DiagnosticReports written (new or amended), and
-    the rendered Bundles whose shared resources are written after the commit."""
-
-    reports: list[str] = field(default_factory=list)
-    shared: list[dict[str, Any]] = field(default_factory=list)
 
 
 def backoff(job: EvaluationJob) -> timedelta:

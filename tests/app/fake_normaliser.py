@@ -1,7 +1,7 @@
 """A hand-written fake of the FHIR normaliser, so the ingest use case is tested without the vocabularies.
 
-It reads Observations only: a ``valueQuantity`` in ``mm`` becomes one fact (a real fact type, encoded as the
-store keeps it); any other unit is an error on that entry; a ``code.text`` of ``unknown`` gives a warning.
+It reads Observations only: a ``valueQuantity`` in ``mm`` becomes one fact (a real fact type); any other
+unit is an error on that entry; a ``code.text`` of ``unknown`` gives a warning.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ from decimal import Decimal
 
 from service.adapters.fhir_in.bundles import PlannedEntry, patient_reference
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store.fact_codec import encode
 from service.app.ingest import NormalisedFacts
-from service.domain.facts import MarkerResult
+from service.domain.facts import Fact, MarkerResult
 from service.errors import Issue
 
 _DAY = date(2026, 1, 5)
 
 
 def fake_normaliser(entries: Sequence[PlannedEntry], _version: FhirVersion) -> NormalisedFacts:
-    by_source: dict[str, list[tuple[str, str, dict[str, object]]]] = {}
+    by_source: dict[str, list[Fact]] = {}
     issues: list[Issue] = []
     for entry in entries:
         resource, patient = entry.resource, patient_reference(entry.resource)
@@ -39,5 +38,5 @@ def fake_normaliser(entries: Sequence[PlannedEntry], _version: FhirVersion) -> N
         fact = MarkerResult(
             patient, entry.reference, "fake", Decimal(str(quantity["value"])), "mm", None, _DAY, None
         )
-        by_source[entry.reference] = [(patient, "MarkerResult", encode(fact))]
+        by_source[entry.reference] = [fact]
     return NormalisedFacts(by_source, issues)

@@ -160,7 +160,7 @@ async def test_reposting_the_same_data_writes_no_new_report_version(client: http
 async def test_a_failing_evaluation_does_not_fail_the_post(client: httpx.AsyncClient, app: Any) -> None:
     """If evaluating a patient fails unexpectedly, the posted data is still stored and answered 200."""
 
-    async def broken(_request: object) -> None:
+    async def broken(*_args: object) -> None:
         raise RuntimeError("evaluation bug")
 
     writer = app.state.container.report_writer

@@ -15,18 +15,19 @@ from sqlalchemy import delete, insert, update
 from service.adapters.store import raw
 from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
+from service.adapters.store.fact_codec import encode
 from service.adapters.store.repository import CurrentVersion, Reader, StoredResource
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources
 
 
 @dataclass(frozen=True, slots=True)
 class NewVersion:
-    """A resource to store as its next version, with the facts read from it as (patient, kind, payload)."""
+    """A resource to store as its next version, with the facts (domain objects) read from it."""
 
     content: dict[str, Any]
     posted_hash: str
     patient_ref: str | None
-    facts: list[tuple[str, str, dict[str, Any]]]
+    facts: Sequence[Any]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -133,15 +134,16 @@ class Writer(Reader):
         await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in last_index])
         rows = [
             (
-                patient,
-                kind,
+                fact.patient,
+                payload["kind"],
                 s.reference,
                 s.version_id,
                 last_index[v.key] == n,
                 orjson.dumps(payload).decode(),
             )
             for n, (v, s) in enumerate(zip(versions, stored, strict=True))
-            for patient, kind, payload in v.facts
+            for fact in v.facts
+            if (payload := encode(fact))
         ]
         await raw.execute_many(self.conn, _INSERT_FACT, rows)
 
