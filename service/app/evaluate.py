@@ -18,6 +18,7 @@ from service.adapters.fhir_in.normalise import normalise
 from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store.fact_codec import decode
+from service.adapters.store.fact_reads import FactReads
 from service.app.ingest import Endpoint, Ingest
 from service.app.ports import Store
 from service.domain.assess import Policy, assess
@@ -67,11 +68,14 @@ class Evaluate:
 
     async def stored_facts(self, patient: str, reader: Reader | None = None) -> list[Fact]:
         if reader is not None:
-            rows = await reader.patient_facts(patient)
-        else:
-            async with self.store.reading() as own:
-                rows = await own.patient_facts(patient)
-        return [decode(row.payload, FACT_CLASSES) for row in rows]
+            payloads = [row.payload for row in await reader.patient_facts(patient)]
+        else:  # issue 19: one prepared query, on SQLite without a pooled connection and its transaction
+            payloads = await self.fact_reads.payloads(patient)
+        return [decode(payload, FACT_CLASSES) for payload in payloads]
+
+    @cached_property
+    def fact_reads(self) -> FactReads:
+        return FactReads(self.store)
 
 
 def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:

@@ -1,0 +1,63 @@
+"""$evaluate's read of a patient's stored facts (issue 19): the same payloads as the store's reader, one query
+on a connection of its own for a SQLite file, the store's reader for any other store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.store.fact_reads import FactReads
+from service.app.ingest import Endpoint
+from service.bootstrap import build
+from service.config import Settings
+from tests.conftest import SHARED
+
+T790M = SHARED / "examples" / "seed-t790m-progression.json"
+
+
+async def _ingest(container: Any, raw: bytes) -> None:
+    await container.ingest(orjson.loads(raw), raw, Endpoint.BUNDLE, FhirVersion.R4)
+
+
+async def test_sqlite_file_reads_what_the_store_reader_reads(tmp_path: Path) -> None:
+    """On a SQLite file: the stored patient's payloads equal the store reader's, in order; nothing for a
+    patient with no data; a write committed after the first read is seen by the next."""
+    container = build(Settings(database_url=f"sqlite:///{tmp_path / 'onco.db'}"))
+    await container.store.migrate()
+    try:
+        reads = FactReads(container.store)
+        assert await reads.payloads("Patient/p-e2") == []  # the first read opens the connection
+        await _ingest(container, T790M.read_bytes())
+        async with container.store.reading() as reader:
+            expected = [row.payload for row in await reader.patient_facts("Patient/p-e2")]
+        assert expected and await reads.payloads("Patient/p-e2") == expected
+        assert await reads.payloads("Patient/nobody") == []
+        assert reads._sqlite is not None  # its own connection, not the store's pool
+    finally:
+        await container.http.aclose()
+        await container.store.close()
+
+
+class _FakeReader:
+    async def patient_facts(self, patient: str) -> list[Any]:
+        return [type("Row", (), {"payload": {"kind": "X", "patient": patient}})()]
+
+
+class _FakeStore:
+    backend = "fake"
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[_FakeReader]:
+        yield _FakeReader()
+
+
+async def test_any_other_store_is_read_through_its_reader() -> None:
+    """A store that is not a SQLite file (PostgreSQL, a test's fake) is read through its own reader."""
+    reads = FactReads(_FakeStore())  # type: ignore[arg-type]
+    assert await reads.payloads("Patient/a") == [{"kind": "X", "patient": "Patient/a"}]
+    assert reads._sqlite is None
