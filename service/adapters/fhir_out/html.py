@@ -102,10 +102,10 @@ def _birth_date(ctx: ResultContext, posted: str | None) -> str | None:
 
 def _facts(ctx: ResultContext) -> str:
     a = ctx.assessment
-    rows = [
-        (ctx.text("label.date"), date(ctx, a.time_point.date)),
-        (ctx.text("label.criteria"), ctx.display("response-criteria", a.criteria.value)),
-    ]
+    rows = [(ctx.text("label.date"), date(ctx, a.time_point.date))]
+    if a.as_of > a.time_point.date:  # markers and genomics after the scan were read (a draw after PD, K9)
+        rows.append((ctx.text("label.data-up-to"), date(ctx, a.as_of)))
+    rows.append((ctx.text("label.criteria"), ctx.display("response-criteria", a.criteria.value)))
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f"<table>{cells}</table>"
 

@@ -53,6 +53,7 @@ TEXT_CODES = (
     "label.target-node",
     "label.change-column",
     "label.rule-legend",
+    "label.data-up-to",
     "format.colon",
     "format.list-separator",
     "format.sentence-end",

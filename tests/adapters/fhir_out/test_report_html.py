@@ -14,10 +14,10 @@ import pytest
 from service.adapters.fhir_out.html import presented_form, report_html
 from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
-from service.domain.assessment import Assessment, SumPoint
+from service.domain.assessment import Assessment, MarkerPoint, SumPoint
 from service.domain.model import Lesion, LesionRole
 from service.domain.rules import Rule
-from tests.adapters.fhir_out.assessment_factory import CANON, ISSUED, knowledge, progression
+from tests.adapters.fhir_out.assessment_factory import CANON, DAY, ISSUED, knowledge, progression
 
 LUNG = ("http://snomed.info/sct", "39607008")
 PATIENT = {
@@ -155,3 +155,14 @@ def test_every_rule_a_suggestion_can_cite_has_texts(family: str) -> None:
         or not real_texts(f"rule.{rule.value}", language)
     ]
     assert rules and missing == []
+
+
+def test_a_draw_after_the_scan_is_within_the_dates_the_report_states() -> None:
+    """A plasma draw 3 days after the PD scan (read for the resistance work-up) is drawn, and the report
+    states the data it read run to that day; a report whose data end with the scan states only its date."""
+    later = DAY + dt.timedelta(days=3)
+    draw = MarkerPoint(later, Decimal("0.05"), None, "Observation/ctdna-1")
+    html = report_html(context(progression(as_of=later, ctdna=(draw,))))
+    assert "<tr><th>Date</th><td>2025-03-01</td></tr><tr><th>Data up to</th><td>2025-03-04</td></tr>" in html
+    assert ">2025-03-04</text>" in html  # the draw's date on the ctDNA chart
+    assert "Data up to" not in report_html(context(progression()))
