@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import evaluate, ingest
+from benchmarks import evaluate, ingest, write_path
 
 PERFORMANCE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -22,7 +22,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         "",
     ]
-    text = "\n".join([*header, *ingest.report(), "", *evaluate.report()]) + "\n"
+    sections = [ingest.report(), write_path.report(), evaluate.report()]
+    text = "\n".join(header + [line for section in sections for line in [*section, ""]]).rstrip() + "\n"
     PERFORMANCE.write_text(text, encoding="utf-8")
     print(text)  # the report is the command's output
 

@@ -2,9 +2,9 @@
 
 Bulk ingest through HTTP: transaction Bundles of 40 patients (63 resources each) posted one after another by
 one client to one uvicorn worker on 127.0.0.1, each answered after its data, every patient's re-evaluation and
-stored report are committed. Beside it, in the same run, the durable floor: the same resources stored verbatim,
-one transaction per Bundle, with no normalisation, facts, reports or HTTP (plain ``sqlite3`` with WAL and
-``synchronous=FULL``; ``asyncpg`` ``executemany`` for PostgreSQL).
+stored report are committed. Beside it, in the same run, the durable floor: the same resources stored
+verbatim, one transaction per Bundle, with no normalisation, facts, reports or HTTP (plain ``sqlite3`` with
+WAL and ``synchronous=FULL``; ``asyncpg`` ``executemany`` for PostgreSQL).
 
 And the one-patient post in process (ASGI, no network): what a sender waits for, ingest plus report.
 """
@@ -30,6 +30,7 @@ from benchmarks.synthetic import patient_resources
 from benchmarks.timing import median_seconds_async
 from service.api.app import create_app
 from service.config import Settings
+from service.log import configure_logging
 
 PATIENTS_PER_BUNDLE = 40
 # A database of the benchmark's own, created when missing: it is emptied before each measurement.
@@ -59,7 +60,9 @@ def sqlite_floor(bundles: list[bytes]) -> float:
         db = sqlite3.connect(f"{tmp}/floor.db", isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute("CREATE TABLE r (type TEXT, id TEXT, version INT, body BLOB, PRIMARY KEY (type, id, version))")
+        db.execute(
+            "CREATE TABLE r (type TEXT, id TEXT, version INT, body BLOB, PRIMARY KEY (type, id, version))"
+        )
         started = time.perf_counter()
         for raw in bundles:
             rows = [(r["resourceType"], r["id"], orjson.dumps(r)) for r in _resources(raw)]
@@ -76,7 +79,8 @@ async def postgres_floor(bundles: list[bytes]) -> float:
     try:
         await conn.execute("DROP TABLE IF EXISTS bench_floor")
         await conn.execute(
-            "CREATE TABLE bench_floor (type TEXT, id TEXT, version INT, body JSONB, PRIMARY KEY (type, id, version))"
+            "CREATE TABLE bench_floor (type TEXT, id TEXT, version INT, body JSONB,"
+            " PRIMARY KEY (type, id, version))"
         )
         started = time.perf_counter()
         for raw in bundles:
@@ -115,8 +119,9 @@ def _free_port() -> int:
 def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
     code = (
         "import uvicorn; from service.api.app import create_app; from service.config import Settings; "
-        f"uvicorn.run(create_app(Settings(database_url={database_url!r})), host='127.0.0.1', port={port}, "
-        "access_log=False, log_level='warning')"
+        "from service.log import configure_logging; "
+        f"s = Settings(database_url={database_url!r}, log_level='WARNING'); configure_logging(s); "
+        f"uvicorn.run(create_app(s), host='127.0.0.1', port={port}, access_log=False, log_level='warning')"
     )
     return subprocess.Popen([sys.executable, "-c", code])
 
@@ -155,7 +160,9 @@ def one_patient_post_ms(database_url: str, repeats: int = 15) -> float:
     bundles = [transaction(f"one{i}", 1) for i in range(repeats + 1)]
 
     async def run() -> float:
-        app = create_app(Settings(database_url=database_url, delivery_worker=False))
+        settings = Settings(database_url=database_url, delivery_worker=False, log_level="WARNING")
+        configure_logging(settings)
+        app = create_app(settings)
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
@@ -197,7 +204,9 @@ def report() -> list[str]:
     asyncio.run(reset_postgres())
     sqlite_line, _ = _backend("SQLite", lambda tmp: f"sqlite:///{tmp}/bench.db", sqlite_floor, 3)
     asyncio.run(reset_postgres())
-    pg_line, _ = _backend("PostgreSQL", lambda _tmp: POSTGRES_URL, lambda b: asyncio.run(postgres_floor(b)), 5)
+    pg_line, _ = _backend(
+        "PostgreSQL", lambda _tmp: POSTGRES_URL, lambda b: asyncio.run(postgres_floor(b)), 5
+    )
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_ms = one_patient_post_ms(f"sqlite:///{tmp}/one.db")
     asyncio.run(reset_postgres())
@@ -205,9 +214,9 @@ def report() -> list[str]:
     return [
         "## The durable write path (issue 17)",
         "",
-        f"Bulk ingest through HTTP: {BUNDLES} transaction Bundles of {PATIENTS_PER_BUNDLE} patients (63 resources",
-        "each, every resource a PUT) posted one after another to one uvicorn worker on 127.0.0.1 (after one",
-        "warm-up Bundle); each is answered once its data, every patient's re-evaluation and stored report",
+        f"Bulk ingest through HTTP: {BUNDLES} transaction Bundles of {PATIENTS_PER_BUNDLE} patients",
+        "(63 resources each, every resource a PUT) posted one after another to one uvicorn worker on",
+        "127.0.0.1 (after one warm-up Bundle); each is answered once its data, every patient's re-evaluation and stored report",
         "are committed. The floor stores the same resources verbatim, one durable transaction per Bundle,",
         "and nothing else: plain `sqlite3` with WAL and `synchronous=FULL`; asyncpg `executemany` for",
         "PostgreSQL.",
