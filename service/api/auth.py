@@ -13,7 +13,7 @@ import hmac
 
 from fastapi import FastAPI, Request
 
-from service.api.jwt_tokens import JwksCache, TokenValidator
+from service.api.jwt_tokens import JwksCache, TokenValidator, invalid_token
 from service.api.scopes import FULL_ACCESS, Access, parse_scopes
 from service.config import AuthMode, Settings
 from service.errors import Unauthorized
@@ -46,10 +46,7 @@ def _static(token: str, settings: Settings) -> Access:
         hmac.compare_digest(token.encode(), known.get_secret_value().encode())
         for known in settings.api_tokens
     ):
-        raise Unauthorized(
-            "The bearer token is not one of ONCO_API_TOKENS",
-            headers={"WWW-Authenticate": 'Bearer realm="oncoresponse", error="invalid_token"'},
-        )
+        raise invalid_token("not one of ONCO_API_TOKENS")
     # Static tokens name no client: the audit trail tells them apart by a short hash, never the token.
     return Access(f"static-token-{hashlib.sha256(token.encode()).hexdigest()[:12]}", FULL_ACCESS)
 
@@ -59,10 +56,7 @@ def access_from_claims(claims: dict[str, object]) -> Access:
     text = " ".join(str(s) for s in scope) if isinstance(scope, list) else str(scope)
     client = claims.get("client_id") or claims.get("azp") or claims.get("sub")
     if not isinstance(client, str) or not client:
-        raise Unauthorized(
-            "The access token names no client (client_id, azp or sub)",
-            headers={"WWW-Authenticate": 'Bearer realm="oncoresponse", error="invalid_token"'},
-        )
+        raise invalid_token("it names no client (client_id, azp or sub)")
     patient = claims.get("patient")
     subject = claims.get("sub")
     return Access(

@@ -26,6 +26,16 @@ _KEY_TYPES = {"RS": "RSA", "ES": "EC"}
 _MIN_REFRESH_SECONDS = 10.0
 _MAX_AGE_SECONDS = 3600.0  # keys are fetched again at least hourly, so a revoked key drops out
 
+# What a 401 says of each of PyJWT's refusals, and of any other.
+_MALFORMED = "malformed or missing claims"
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not yet valid"),
+    (jwt.InvalidAudienceError, "not issued for this service (aud)"),
+    (jwt.InvalidIssuerError, "not from the trusted issuer (iss)"),
+    (jwt.InvalidSignatureError, "bad signature"),
+)
+
 
 def invalid_token(reason: str) -> Unauthorized:
     """401 with the RFC 6750 challenge; ``reason`` never repeats the token or its claims' values."""
@@ -46,15 +56,19 @@ class JwksCache:
 
     async def key(self, kid: str | None) -> dict[str, Any]:
         """The JWK for ``kid`` (or the only key, when the token names none)."""
-        if time.monotonic() - self.fetched_at > _MAX_AGE_SECONDS:
+        if self._age() > _MAX_AGE_SECONDS:
             await self._refresh()
         found = self._find(kid)
-        if found is None and time.monotonic() - self.fetched_at >= _MIN_REFRESH_SECONDS:
+        if found is None and self._age() >= _MIN_REFRESH_SECONDS:
             await self._refresh()  # perhaps the issuer has rotated its keys
             found = self._find(kid)
         if found is None:
             raise invalid_token("no key of the issuer matches the token's kid")
         return found
+
+    def _age(self) -> float:
+        """Seconds since the key set was fetched."""
+        return time.monotonic() - self.fetched_at
 
     def _find(self, kid: str | None) -> dict[str, Any] | None:
         if kid is None:
@@ -63,7 +77,7 @@ class JwksCache:
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self.fetched_at < _MIN_REFRESH_SECONDS:
+            if self._age() < _MIN_REFRESH_SECONDS:
                 return  # another request refreshed it meanwhile
             try:
                 response = await self.http.get(self.url, headers={"Accept": "application/json"})
@@ -103,18 +117,9 @@ class TokenValidator:
                 leeway=self.leeway,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise invalid_token("expired") from None
-        except jwt.ImmatureSignatureError:
-            raise invalid_token("not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise invalid_token("not issued for this service (aud)") from None
-        except jwt.InvalidIssuerError:
-            raise invalid_token("not from the trusted issuer (iss)") from None
-        except jwt.InvalidSignatureError:
-            raise invalid_token("bad signature") from None
-        except jwt.PyJWTError:
-            raise invalid_token("malformed or missing claims") from None
+        except jwt.PyJWTError as exc:
+            reason = next((text for kind, text in _REASONS if isinstance(exc, kind)), _MALFORMED)
+            raise invalid_token(reason) from None
         return claims
 
 

@@ -96,7 +96,7 @@ def forget_write(token: Token[PendingWrite | None]) -> None:
     _PENDING.reset(token)
 
 
-async def record_in_write(writer: Any, changed: set[str]) -> None:
+async def record_in_write(writer: Any, changed: set[str], _facts: object = None) -> None:
     """An ``after_write`` hook: store the current request's announced write event in the write's own
     transaction (once), naming also the patients the write changed. Without an announced event (the CLI,
     the workers), nothing."""

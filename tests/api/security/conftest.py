@@ -3,6 +3,7 @@ the test on loopback (rotatable, fetches counted), tokens signed with PyJWT, and
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -31,8 +32,7 @@ class KeyServer:
     """The issuer's JWKS on 127.0.0.1; ``keys`` can be replaced to rotate them."""
 
     def __init__(self) -> None:
-        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.ec = ec.generate_private_key(ec.SECP256R1())
+        self.rsa, self.ec = _signing_keys()
         self.keys = [self.jwk(self.rsa, "rsa-1"), self.jwk(self.ec, "ec-1")]
         self.fetches = 0
         server = self
@@ -72,10 +72,19 @@ class KeyServer:
         return jwt.encode(payload, key or self.rsa, algorithm=algorithm, headers={"kid": kid})
 
 
+@functools.cache
+def _signing_keys() -> tuple[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]:
+    """The issuer's RSA and EC keys, made once per run (an RSA key takes a while); a test that rotates keys
+    makes its own new one."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return rsa_key, ec.generate_private_key(ec.SECP256R1())
+
+
 @pytest.fixture
 def keys() -> Iterator[KeyServer]:
     server = KeyServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    # A short poll, so shutdown() at teardown returns at once (the default waits up to half a second).
+    thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield server
     server.httpd.shutdown()

@@ -18,7 +18,7 @@ from tests.api.security.conftest import FHIR, KeyServer, bearer, patient_data
 
 pytestmark = pytest.mark.usefixtures("smart_app")
 
-Hook = Callable[[Any, set[str]], Awaitable[None]]
+Hook = Callable[..., Awaitable[None]]
 
 
 def _ingest_with(monkeypatch: pytest.MonkeyPatch, then: Hook | None = None) -> None:
@@ -26,10 +26,10 @@ def _ingest_with(monkeypatch: pytest.MonkeyPatch, then: Hook | None = None) -> N
     original = Ingest.__call__
 
     async def audited(self: Ingest, *args: Any, after_write: Hook | None = None, **kwargs: Any) -> Any:
-        async def hooks(writer: Any, changed: set[str]) -> None:
+        async def hooks(writer: Any, changed: set[str], *facts: Any) -> None:
             if after_write is not None:
-                await after_write(writer, changed)
-            await record_in_write(writer, changed)
+                await after_write(writer, changed, *facts)
+            await record_in_write(writer, changed, *facts)
             if then is not None:
                 await then(writer, changed)
 
