@@ -247,3 +247,19 @@ async def test_capability_statement_lists_exactly_the_includes_that_work(api: ht
             if "DiagnosticReport:result" not in entry.get(key, []):
                 refused = await api.get(f"/fhir/{resource_type}?{parameter}=DiagnosticReport:result")
                 assert refused.status_code == 400, (resource_type, parameter)
+
+
+async def test_revinclude_over_the_scan_limit_is_refused(database_url: str) -> None:
+    """More _revinclude candidates than ONCO_SEARCH_SCAN_LIMIT is a 400 too-costly, never an unbounded
+    scan; fewer matches (_count) brings it under."""
+    settings = Settings(database_url=database_url, search_scan_limit=2)
+    app = create_app(settings, build(settings, normaliser=fake_normaliser))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.post("/fhir", content=orjson.dumps(put_bundle(*SEED)), headers=FHIR)
+            refused = await client.get("/fhir/Observation?_revinclude=Provenance:target")
+            assert refused.status_code == 400
+            assert refused.json()["issue"][0]["code"] == "too-costly"
+            narrowed = await client.get("/fhir/Observation?_id=o2&_revinclude=Provenance:target")
+            assert narrowed.status_code == 200

@@ -1,11 +1,13 @@
 """What ``_include`` and ``_revinclude`` fetch: the current versions of the resources a page's matches
 point at, and the resources of a type that point at them. No reference index is kept, so the second is a
-``LIKE`` on the stored JSON narrowed by type (and by the matches' patients), bounded like the checked
-search path; the caller confirms each candidate's references in Python (:mod:`service.app.search_includes`).
+regular expression on the stored JSON narrowed by type (and by the matches' patients): a pass over those
+rows, bounded like the checked search path; the caller confirms each candidate's references in Python
+(:mod:`service.app.search_includes`).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -15,7 +17,7 @@ from service.adapters.store.repository import Reader, StoredResource, chunks, re
 from service.adapters.store.search import TooCostly
 from service.adapters.store.tables import resources
 
-_TARGETS_PER_QUERY = 200  # two LIKE patterns each, well under the bound-parameter limits
+_TARGETS_PER_QUERY = 200  # ids in one regular expression
 
 
 async def current_of(reader: Reader, references: Iterable[str]) -> list[StoredResource]:
@@ -57,7 +59,12 @@ async def referencing(
 
 
 def _mentions(targets: Sequence[str]) -> ColumnElement[bool]:
-    """``…Type/id"`` (relative or absolute) or ``…Type/id/_history/n`` in the stored JSON; ids hold no
-    LIKE wildcard (FHIR ids are ``[A-Za-z0-9-.]``), and the caller confirms each match."""
-    content = resources.c.content
-    return or_(*(content.like(f'%{t}"%') | content.like(f"%{t}/_history/%") for t in targets))
+    """``…Type/id"`` (relative or absolute) or ``…Type/id/_history/n`` in the stored JSON, as one regular
+    expression per query (PostgreSQL's ``~``, SQLite's ``REGEXP``, which SQLAlchemy provides): one pass
+    over the rows, where a ``LIKE`` per target cost a pass per target. The caller confirms each match."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for target in targets:
+        resource_type, _, resource_id = target.partition("/")
+        by_type[resource_type].append(re.escape(resource_id))
+    alternatives = "|".join(f"{re.escape(t)}/({'|'.join(ids)})" for t, ids in by_type.items())
+    return resources.c.content.regexp_match(f'({alternatives})("|/_history/)')
