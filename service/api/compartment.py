@@ -71,12 +71,12 @@ async def visible(content: dict[str, Any], patient: str, lookup: Lookup) -> dict
     """What of an answer the token may see: a Bundle keeps only its entries in the compartment (searches,
     ``_include``, histories, the $evaluate result); a single resource outside it is ``None`` (not found)."""
     if content.get("resourceType") != "Bundle":
-        return content if await belongs(content, patient, lookup) else None
+        return content if await shown(content, patient, lookup) else None
     inside = {
         f"{r.get('resourceType')}/{r.get('id')}"
         for e in entries(content)
         if isinstance(r := e.get("resource"), dict) and r.get("resourceType") != "Provenance"
-        and await belongs(r, patient, lookup)
+        and await shown(r, patient, lookup)
     }  # fmt: skip
 
     async def in_bundle_or_store(reference: str) -> str | None:
@@ -85,9 +85,25 @@ async def visible(content: dict[str, Any], patient: str, lookup: Lookup) -> dict
     kept = [
         e
         for e in entries(content)
-        if not isinstance(r := e.get("resource"), dict) or await belongs(r, patient, in_bundle_or_store)
+        if not isinstance(r := e.get("resource"), dict) or await shown(r, patient, in_bundle_or_store)
     ]
     return {**content, "entry": kept} if "entry" in content else content
+
+
+async def shown(resource: dict[str, Any], patient: str, lookup: Lookup) -> bool:
+    """:func:`belongs`, for a resource in an answer. One subsetted by ``_elements`` (tagged ``SUBSETTED``) may
+    have lost the element that names its patient: the stored resource's owner answers for it, and what the
+    subset still holds must name no other patient."""
+    resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+    owned = resource_type not in SHARED_TYPES and resource_type != "Patient"  # those tell without the element
+    if owned and _subsetted(resource) and isinstance(resource_id, str):
+        return names_only(resource, patient) and await lookup(f"{resource_type}/{resource_id}") == patient
+    return await belongs(resource, patient, lookup)
+
+
+def _subsetted(resource: dict[str, Any]) -> bool:
+    tags = as_dict(resource.get("meta")).get("tag")
+    return isinstance(tags, list) and any(as_dict(tag).get("code") == "SUBSETTED" for tag in tags)
 
 
 async def refusal(bundle: dict[str, Any], patient: str, lookup: Lookup) -> str | None:

@@ -85,6 +85,19 @@ async def test_includes_never_bring_another_patients_resources(
 
 
 @pytest.mark.usefixtures("linked")
+async def test_a_subsetted_search_shows_the_own_patients_resources(
+    api: httpx.AsyncClient, keys: KeyServer
+) -> None:
+    """_elements drops the subject, so the answer cannot show whose a match is: the store's owner tells it.
+    p1 sees its own subsetted Observations, and still nothing of p2's."""
+    answer = await api.get(
+        "/fhir/Observation", params={"_elements": "status"}, headers=_p1(keys, "patient/*.rs")
+    )
+    assert answer.status_code == 200, answer.text
+    assert _ids(answer) == {"o1", "o3"}
+
+
+@pytest.mark.usefixtures("linked")
 @pytest.mark.parametrize(
     "params",
     [
