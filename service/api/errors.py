@@ -6,6 +6,9 @@ request id and answers a 500 that says nothing of the internals.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,7 +39,32 @@ async def _http_exception(request: Request, exc: StarletteHTTPException) -> Resp
     else:
         text = str(exc.detail)
     code = _STARLETTE_CODES.get(exc.status_code, "processing" if exc.status_code < 500 else "exception")
-    return outcome_response(exc.status_code, [Issue(text, code)], headers=dict(exc.headers or {}))
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    if exc.status_code == 405:
+        headers["allow"] = _allowed(request, headers.get("allow", ""))
+    return outcome_response(exc.status_code, [Issue(text, code)], headers=headers)
+
+
+def _allowed(request: Request, first: str) -> str:
+    """Every method served at this path (issue 21): Starlette names only the first matching route's, so
+    ``/fhir/Patient/x`` said ``GET`` though ``HEAD`` is served too. The OpenAPI paths list them all, with
+    the values a path parameter may take (``/fhir/metadata`` is not a search of a type ``metadata``)."""
+    methods = {m.strip() for m in first.split(",") if m.strip()}
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        found = re.fullmatch(pattern, request.url.path)
+        if found:
+            methods |= {m.upper() for m, op in operations.items() if _fits(op, found.groupdict())}
+    return ", ".join(sorted(methods))
+
+
+def _fits(operation: dict[str, Any], values: dict[str, str]) -> bool:
+    enums = {
+        p["name"]: p["schema"]["enum"]
+        for p in operation.get("parameters", [])
+        if p.get("in") == "path" and "enum" in p.get("schema", {})
+    }
+    return all(values.get(name) in allowed for name, allowed in enums.items())
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
