@@ -61,6 +61,7 @@ class SumPoint:
     sum_mm: Decimal | None
     response: str
     sizes: tuple[tuple[str, Decimal], ...] = ()  # (lesion id, mm) of each target measured, for the table
+    statuses: tuple[tuple[str, str], ...] = ()  # (lesion id, LesionStatus) of each non-target or new lesion
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +110,5 @@ class Assessment:
     therapy: TherapyContext = field(default_factory=TherapyContext)  # the lines it took as context (R12)
     dropped: tuple[DroppedSuggestion, ...] = ()  # removed by the coherence rules (section 6 step 6, C1-C9)
     targets: tuple[Lesion, ...] = ()  # the target lesions in force (S1-S5), rows of the per-lesion table
+    non_targets: tuple[Lesion, ...] = ()  # the non-target lesions (N1-N4), and the new ones (L1-L5)
+    new_lesions: tuple[Lesion, ...] = ()

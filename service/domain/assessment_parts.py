@@ -191,16 +191,27 @@ def cea_series(facts: PatientFacts) -> tuple[MarkerPoint, ...]:
     )
 
 
-def sum_series(imaging: ImagingResponse, thresholds: ResponseThresholds) -> tuple[SumPoint, ...]:
-    """The baseline sum, then each follow-up's sum with its category, each with every target's size, for the
-    report's chart and per-lesion table."""
+def sum_series(
+    imaging: ImagingResponse, thresholds: ResponseThresholds, timeline: ImagingTimeline
+) -> tuple[SumPoint, ...]:
+    """The baseline sum, then each follow-up's sum with its category, each with every target's size and the
+    status of every non-target and new lesion seen, for the report's chart and per-lesion table."""
     recist = imaging.recist
     selection = recist.selection
     values = target_values(selection.targets, selection.baseline, thresholds)
     sizes = tuple((lesion_id, v.mm) for lesion_id, v in sorted(values.items()) if v.mm is not None)
-    baseline = SumPoint(selection.baseline.date, recist.baseline_sum_mm, "baseline", sizes)
+    others = {lesion.lesion_id for lesion in (*selection.non_targets, *selection.new)}
+    scans = {tp.date: tp for tp in timeline.time_points}
+
+    def statuses(day: dt.date) -> tuple[tuple[str, str], ...]:
+        return tuple((m.lesion_id, m.status.value) for m in scans[day].measurements if m.lesion_id in others)
+
+    baseline_date = selection.baseline.date
+    baseline = SumPoint(baseline_date, recist.baseline_sum_mm, "baseline", sizes, statuses(baseline_date))
     follow_ups = [
-        SumPoint(tp.date, tp.sums.sum_mm if tp.sums else None, tp.overall.value, tp.target_sizes)
+        SumPoint(
+            tp.date, tp.sums.sum_mm if tp.sums else None, tp.overall.value, tp.target_sizes, statuses(tp.date)
+        )
         for tp in recist.time_points
     ]
     return (baseline, *follow_ups)

@@ -34,6 +34,7 @@ _STYLE = (
     "dl.patient dt{font-size:.8em;color:#444}dl.patient dd{margin:0;font-weight:bold}"
     "table.lesions th.mm,table.lesions td.mm{text-align:right;padding:.15em 0 .15em .9em}"
     "table.lesions thead th{border-bottom:1px solid #888;vertical-align:bottom}"
+    "table.lesions td.status{text-align:right;padding-left:.9em;font-size:.85em}"
     "tr.sum th,tr.sum td{border-top:1px solid #888}abbr[title]{text-decoration:underline dotted}"
     "dl.rules div{display:flex;gap:.8em;margin:.15em 0}dl.rules dt{font-weight:bold;min-width:2.5em}"
     "dl.rules dd{margin:0}"

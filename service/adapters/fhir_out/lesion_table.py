@@ -1,8 +1,9 @@
 """The per-lesion table of the report page and ``presentedForm`` (issue 18): one row per target lesion (its
 label, site and role), its size in mm at every scan of the line, and its change from the baseline; the sum of
-diameters under them. The baseline and nadir scans are marked in the header (S6: the nadir is the smallest sum
-so far, the baseline included). Every text is escaped; site names come from the ``site.<SNOMED CT code>``
-texts, else the sender's site text, else the code."""
+diameters under them; then each non-target and new lesion with what the reader saw at each scan. The
+baseline and nadir scans are marked in the header (S6: the nadir is the smallest sum so far, the baseline
+included). Every text is escaped; site names come from the ``site.<SNOMED CT code>`` texts, else the sender's
+site text, else the code."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def lesion_table_html(ctx: ResultContext) -> str:
         return ""
     rows = [_lesion_row(ctx, lesion, points) for lesion in a.targets]
     rows.append(_sum_row(ctx, points))
+    rows += [_status_row(ctx, lesion, "non-target", points) for lesion in a.non_targets]
+    rows += [_status_row(ctx, lesion, "new", points) for lesion in a.new_lesions]
     caption = escape(ctx.text("label.lesion-table"))
     return (
         f'<h2>{caption}</h2><table class="lesions"><thead>{_header(ctx, points)}</thead>'
@@ -55,6 +58,17 @@ def _lesion_row(ctx: ResultContext, lesion: Lesion, points: Sequence[SumPoint]) 
     cells = [(_label(lesion.lesion_id), True), (site, site_posted), (role, False)]
     head = "".join(f"<td{AS_POSTED if posted else ''}>{escape(text)}</td>" for text, posted in cells)
     return f"<tr>{head}{_numbers(ctx, sizes)}</tr>"
+
+
+def _status_row(ctx: ResultContext, lesion: Lesion, role: str, points: Sequence[SumPoint]) -> str:
+    """A non-target or new lesion: what the reader saw at each scan (N1-N4, L1-L5), no size and no change."""
+    site, site_posted = site_name(ctx, lesion)
+    cells = [(_label(lesion.lesion_id), True), (site, site_posted), (ctx.display("lesion-role", role), False)]
+    head = "".join(f"<td{AS_POSTED if posted else ''}>{escape(text)}</td>" for text, posted in cells)
+    seen = [dict(point.statuses).get(lesion.lesion_id) for point in points]
+    shown = [ctx.display("lesion-status", status) if status else NOT_MEASURED for status in seen]
+    statuses = "".join(f'<td class="status">{escape(text)}</td>' for text in [*shown, NOT_MEASURED])
+    return f'<tr class="{role}">{head}{statuses}</tr>'
 
 
 def _sum_row(ctx: ResultContext, points: Sequence[SumPoint]) -> str:

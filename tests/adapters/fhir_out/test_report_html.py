@@ -83,6 +83,27 @@ def test_lesion_table_has_a_row_per_target_and_a_column_per_scan() -> None:
     assert rows[4] == ["Sum of diameters", "67", "32", "60", "-10.4 %"]
 
 
+def test_non_target_and_new_lesions_show_what_was_seen() -> None:
+    """After the sum row: a non-target (status per scan) and a new lesion (a dash before it was seen), their
+    role and status in words; no change column value."""
+    base, nadir, now = (p.date for p in with_lesions().sums)
+    pleura = Lesion("urn:site:lesion|NT", "3120008", site_codes=(("http://snomed.info/sct", "3120008"),))
+    liver = Lesion("urn:site:lesion|NEW", "10200004", site_codes=(("http://snomed.info/sct", "10200004"),))
+    statuses = {
+        base: (("urn:site:lesion|NT", "present"),),
+        nadir: (("urn:site:lesion|NT", "present"),),
+        now: (("urn:site:lesion|NT", "unequivocal-progression"), ("urn:site:lesion|NEW", "present")),
+    }
+    sums = tuple(dataclasses.replace(p, statuses=statuses[p.date]) for p in with_lesions().sums)
+    assessment = dataclasses.replace(with_lesions(), non_targets=(pleura,), new_lesions=(liver,), sums=sums)
+    rows = table_rows(report_html(context(assessment)))
+    seen = ["Present", "Present", "Unequivocal progression", "\u2013"]
+    assert rows[5] == ["NT", "Pleura", "Non-target", *seen]
+    assert rows[6] == ["NEW", "Liver", "New lesion", "\u2013", "\u2013", "Present", "\u2013"]
+    chinese = table_rows(report_html(context(assessment, "zh-CN")))
+    assert chinese[5][1:] == ["胸膜", "非靶病灶", "存在", "存在", "明确进展", "\u2013"]
+
+
 def test_lesion_table_marks_the_nadir_scan() -> None:
     """The time point's nadir date is marked on its column (here the second scan)."""
     html = report_html(context(with_lesions()))
