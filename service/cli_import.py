@@ -107,7 +107,12 @@ async def run_import(
     try:
         await container.store.migrate()
         use = BulkImport(
-            container.store, container.ingest, container.report_writer, container.history, evaluate
+            container.store,
+            container.ingest,
+            container.report_writer,
+            container.history,
+            evaluate,
+            container.pipeline,
         )
         with progress_bar(console) as progress, stop_on_signal(console) as stop:
             task = progress.add_task("Importing", total=found.resources or None)

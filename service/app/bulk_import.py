@@ -8,10 +8,10 @@ the ingest keeps what it already has (an identical create takes the stored id; a
 no version).
 
 The reports are durable either way: the ingest records in its own transaction that each changed patient's
-report is owed (``evaluation_jobs``). With ``evaluate`` the import makes those reports itself after each
-batch, as the API does after each request, and at the end it makes those still owed for the patients it
-read (left by an interrupted run, or by a failed evaluation); without, a running service's workers make
-them.
+report is owed (``evaluation_jobs``). With ``evaluate`` each batch goes through the API's pipeline: its
+data and its patients' reports in one transaction (a Bundle file over ``ONCO_MAX_ENTRIES``: ingested, then
+its reports in one more); at the end the import makes those still owed for the patients it read (left by an
+interrupted run, or by a failed evaluation). Without, a running service's workers make them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from service.adapters.fhir_in.bundles import PlannedEntry, WriteMode, content_ha
 from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, EntryOutcome, Ingest, IngestResult
+from service.app.pipeline import Pipeline
 from service.app.ports import Store
 from service.app.reevaluation import BatchReports
 from service.app.reports import ReportWriter
@@ -60,19 +61,24 @@ class BulkImport:
     report_writer: ReportWriter
     history: HistoryFetch | None = None  # ONCO_FETCH_HISTORY, as the API
     evaluate: bool = True  # False: the workers of a running service make the reports
+    pipeline: Pipeline | None = None  # with evaluate: data and reports in one commit, as POST /fhir
 
     async def __call__(self, batch: SourceBatch) -> BatchResult:
         stored = await self._stored_references(batch)
         if stored is not None:
             return BatchResult(unchanged=len(stored), patients=set(batch.patients) | _patients(stored))
         started = datetime.now(UTC)
+        in_one = self.evaluate and self.pipeline is not None and _entries(batch) <= self.pipeline.max_entries
+        accept = self.pipeline.accept if in_one and self.pipeline is not None else self.ingest
         try:
-            ingested = await self.ingest(batch.bundle, batch.raw, Endpoint(batch.endpoint), batch.version)
+            ingested = await accept(batch.bundle, batch.raw, Endpoint(batch.endpoint), batch.version)
         except ServiceError as exc:  # the whole Bundle refused (not a Bundle, a bdl-7 clash)
             refusal = Refusal(_source(batch, None), exc.status, exc.issues)
             return BatchResult(refusals=[refusal], patients=set(batch.patients))
         result = _tally(batch, ingested, started)
-        if self.evaluate:
+        if in_one:
+            result.reports = len(ingested.reports)
+        elif self.evaluate:
             result.reports = await self._evaluate(ingested.patients)
         return result
 
@@ -161,6 +167,11 @@ async def _find_create(reader: Any, entry: PlannedEntry) -> str | None:
     else:
         found = await reader.current_by_hash(resource_type, content_hash(entry.resource))
     return found.reference if found is not None else None
+
+
+def _entries(batch: SourceBatch) -> int:
+    entries = batch.bundle.get("entry")
+    return len(entries) if isinstance(entries, list) else 0
 
 
 def _tally(batch: SourceBatch, ingested: IngestResult, started: datetime) -> BatchResult:

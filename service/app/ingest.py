@@ -87,6 +87,7 @@ class IngestResult:
     submission_id: str | None
     entries: list[EntryOutcome]
     patients: set[str]
+    reports: list[str] = field(default_factory=list)  # DiagnosticReports the pipeline wrote (issue 17)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,10 +62,11 @@ class Pipeline:
             await self.reports.ensure_shared(done.shared)
         if done.reports:
             self.reports.wake()
+        result.reports = done.reports
         first_seen = result.patients - done.patients
         if first_seen and self.history is not None:  # the EHR's earlier data, before the first evaluation
             await self.history(first_seen)
-            await self.reports(first_seen)
+            result.reports += await self.reports(first_seen)
         return result
 
     async def _report_in(
