@@ -142,7 +142,10 @@ def measure(patients: int = PATIENTS) -> Measured:
 def report(patients: int = PATIENTS) -> list[str]:
     m = measure(patients)
     per_patient_ms = m.reevaluate_s / m.patients * 1e3
-    met = "met" if m.reevaluate_s <= TARGET_SECONDS else "not met"
+    # The target is for 10,000 patients; a smaller run (make bench: ONCO_BENCH_PATIENTS) is scaled linearly.
+    projected_s = m.reevaluate_s * PATIENTS / m.patients
+    met = "met" if projected_s <= TARGET_SECONDS else "not met"
+    scaled = "" if m.patients == PATIENTS else f" (scaled to {PATIENTS:,}: {projected_s:.0f} s)"
     return [
         "## Re-evaluation after a knowledge-base version change (issue 17)",
         "",
@@ -156,7 +159,7 @@ def report(patients: int = PATIENTS) -> list[str]:
         "| patients requested | re-evaluation | per patient | CPU time | submissions written | target |",
         "|---|---|---|---|---|---|",
         f"| {m.requested:,} | {m.reevaluate_s:.1f} s | {per_patient_ms:.2f} ms | {m.reevaluate_cpu_s:.1f} s "
-        f"| {m.written} | ≤ {TARGET_SECONDS:.0f} s: {met} |",
+        f"| {m.written} | {PATIENTS:,} in ≤ {TARGET_SECONDS:.0f} s{scaled}: {met} |",
         "",
         "No result changed, so no report was amended and nothing was notified (0 submissions written); each",
         "patient's recorded versions moved to the new one. Where the time goes (cProfile, re-evaluating",
