@@ -1,10 +1,12 @@
 """$evaluate latency and throughput next to an echo and a parse-only endpoint of the same server, measured
-in one run over loopback (issue 6); and how evaluation cost grows with the number of time points."""
+in one run over loopback (issues 6 and 19), on each server stack side by side; and in process
+(``evaluate_inprocess.py``): the app without the network, and the cost by number of time points."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
+import importlib.util
+import os
 import socket
 import statistics
 import subprocess
@@ -12,25 +14,23 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
 
+from benchmarks import evaluate_inprocess
+from benchmarks.server import STACKS
 from benchmarks.synthetic import collection
-from benchmarks.timing import median_seconds_async
-from service.adapters.fhir_in.evaluate_params import EvaluateParams
-from service.adapters.fhir_in.versions import FhirVersion
-from service.app.evaluate import EvaluationRequest
-from service.app.ingest import Endpoint
-from service.cli_evaluate import evaluate_bundle, scratch_container
 
 ENDPOINTS = (
     ("echo", "/bench/echo"),
     ("orjson parse", "/bench/parse"),
     ("$evaluate", "/fhir/$evaluate"),
+    ("$evaluate with presentedForm", "/fhir/$evaluate?presentedForm=true"),
     ("bound: $evaluate with normalisation cached", "/bench/evaluate-prenormalised"),
 )
+SERVED_STACK = "uvicorn-fast"  # what `oncoresponse serve` runs (service/cli.py)
 HEADERS = {"content-type": "application/fhir+json"}
 
 
@@ -40,6 +40,7 @@ class HttpRow:
     p50_ms: float
     p99_ms: float
     per_second: float
+    server_cpu_ms: float  # the server's CPU time per sequential request (its process and any children)
 
 
 def _free_port() -> int:
@@ -82,112 +83,167 @@ async def _throughput(
     return count / (time.perf_counter() - started)
 
 
-async def _measure(port: int, body: bytes, count: int) -> list[HttpRow]:
+Endpoints = tuple[tuple[str, str], ...]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and its descendants (Granian serves from a child process), read
+    from /proc; NaN where there is no /proc."""
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return float("nan")
+    tree, grew = {pid}, True
+    while grew:
+        found = {p for p, (parent, _) in stats.items() if parent in tree} - tree
+        tree, grew = tree | found, bool(found)
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure(port: int, pid: int, body: bytes, count: int, endpoints: Endpoints) -> list[HttpRow]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         await _wait_ready(client)
         rows = []
-        for name, path in ENDPOINTS:
+        for name, path in endpoints:
             await _latencies(client, path, body, 5)  # warm-up
+            cpu = _cpu_seconds(pid)
             samples = sorted(await _latencies(client, path, body, count))
+            cpu_ms = (_cpu_seconds(pid) - cpu) / count * 1e3
             p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
             rate = await _throughput(client, path, body, count, concurrency=4)
-            rows.append(HttpRow(name, statistics.median(samples) * 1e3, p99 * 1e3, rate))
+            rows.append(HttpRow(name, statistics.median(samples) * 1e3, p99 * 1e3, rate, cpu_ms))
         return rows
 
 
-def http_rows(count: int = 200) -> list[HttpRow]:
+def http_rows(count: int = 200, stack: str = SERVED_STACK, endpoints: Endpoints = ENDPOINTS) -> list[HttpRow]:
+    """Each endpoint on one server process of ``stack`` (``benchmarks.server.STACKS``), one client."""
     body = orjson.dumps(collection(1, 6))
     port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "benchmarks.server", str(port), f"sqlite:///{tmp}/bench.db"]
-        server = subprocess.Popen(command)
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as log:
+        command = [sys.executable, "-m", "benchmarks.server", str(port), f"sqlite:///{tmp}/bench.db", stack]
+        server = subprocess.Popen(command, stderr=log)  # its log lines are written, as in production
         try:
-            return asyncio.run(_measure(port, body, count))
+            return asyncio.run(_measure(port, server.pid, body, count, endpoints))
+        except Exception:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-4000:])
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
 
 
-async def _scaling(points: tuple[int, ...]) -> list[tuple[int, int, float, float]]:
-    """Per count of time points: the posted Bundle evaluated (``$evaluate``), and the same patient, once
-    stored, evaluated from the store as after every ingestion (read and decode its facts, assess, render)."""
-    rows = []
-    async with scratch_container() as container:
-        gc.freeze()  # as the served app does at the end of start-up (service/api/app.py)
-        for count in points:
-            raw = orjson.dumps(collection(1, count, spacing_days=14)).replace(
-                b"bench-", f"s{count}-".encode()
-            )
-            bundle = orjson.loads(raw)
+def stack_rows(count: int = 200) -> list[tuple[str, HttpRow, HttpRow]]:
+    """Per server stack: the parse-only endpoint and ``$evaluate`` on that stack (issue 19). Granian is no
+    dependency of the service: its stack is measured where it is installed (``uv pip install granian``)."""
+    pair = (ENDPOINTS[1], ENDPOINTS[2])
+    out = []
+    for stack in STACKS:
+        if stack == "granian" and importlib.util.find_spec("granian") is None:
+            continue
+        parse, evaluate = http_rows(count, stack, pair)
+        out.append((stack, parse, evaluate))
+    return out
 
-            async def posted(_: int, raw: bytes = raw) -> None:
-                await evaluate_bundle(container, raw, EvaluateParams(), "4.0")
 
-            result = await container.ingest(bundle, raw, Endpoint.BUNDLE, FhirVersion.R4)
-            (patient,) = result.patients
+STACK_NAMES = {
+    "uvicorn": "uvicorn, h11, asyncio",
+    "uvicorn-fast": "uvicorn, httptools, uvloop (served)",
+    "granian": "Granian (Rust HTTP, ASGI), uvloop",
+}
 
-            async def stored(_: int, patient: str = patient) -> None:
-                assessment = await container.evaluate(EvaluationRequest(patient))
-                container.render(assessment, "en", "4.0", datetime.now(UTC))
 
-            rows.append(
-                (
-                    count,
-                    len(bundle["entry"]),
-                    await median_seconds_async(posted, 3),
-                    await median_seconds_async(stored, 3),
-                )
-            )
-    return rows
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def _stack_lines() -> list[str]:
+    lines = [
+        "Server stacks side by side (issue 19; Granian where installed, it is no dependency): each runs",
+        "the same app in one worker; the parse-only endpoint and `$evaluate` on the same stack, same",
+        "client. Server CPU is the server process's CPU time per sequential request, which a loaded",
+        "machine inflates far less than the wall times.",
+        "",
+        "| stack | parse-only p50 ms | $evaluate p50 ms | parse-only server CPU ms | $evaluate server CPU ms"
+        " | parse-only req/s | $evaluate req/s | throughput ÷ parse-only |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for stack, parse, ev in stack_rows():
+        lines.append(
+            f"| {STACK_NAMES[stack]} | {parse.p50_ms:.1f} | {ev.p50_ms:.1f} | {parse.server_cpu_ms:.2f}"
+            f" | {ev.server_cpu_ms:.2f} | {parse.per_second:.0f} | {ev.per_second:.0f}"
+            f" | {ev.per_second / parse.per_second:.2f} |"
+        )
+    return lines
 
 
 def report() -> list[str]:
     rows = http_rows()
     parse = next(r for r in rows if r.name == "orjson parse")
+    evaluate = next(r for r in rows if r.name == "$evaluate")
     lines = [
-        "## $evaluate (issue 6)",
+        "## $evaluate (issues 6 and 19)",
         "",
-        "One uvicorn worker on 127.0.0.1 (`benchmarks/server.py`), a one-patient, six-time-point Bundle (63",
-        "resources) posted to each endpoint by one httpx client in the same run: latency over 200 sequential",
-        "requests, throughput with 4 concurrent requests. The client shares the machine's 2 cores with the",
-        "server, so the bare endpoints are partly client-bound.",
+        f"One worker of the served stack ({STACK_NAMES[SERVED_STACK]}) on 127.0.0.1",
+        "(`benchmarks/server.py`), a one-patient, six-time-point Bundle (63 resources) posted to each",
+        "endpoint by one httpx client in the same run: latency over 200 sequential keep-alive requests,",
+        "throughput with 4 concurrent requests. The client shares the machine's 2 cores with the server,",
+        "so the bare endpoints are partly client-bound. `$evaluate` answers without the report's HTML",
+        "unless asked (`presentedForm`).",
         "",
-        "| endpoint | p50 ms | p99 ms | requests/s | throughput ÷ parse-only |",
-        "|---|---|---|---|---|",
+        "| endpoint | p50 ms | p99 ms | server CPU ms | requests/s | throughput ÷ parse-only |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = r.per_second / parse.per_second
-        lines.append(f"| {r.name} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.per_second:.0f} | {ratio:.2f} |")
-    evaluate = next(r for r in rows if r.name == "$evaluate")
-    bound = rows[-1]
-    met = "met" if evaluate.per_second * 2 >= parse.per_second else "not met"
+        lines.append(
+            f"| {r.name} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.server_cpu_ms:.2f} | {r.per_second:.0f}"
+            f" | {ratio:.2f} |"
+        )
+    asgi = evaluate_inprocess.asgi_costs()
+    in_process = asgi["$evaluate"]
     lines += [
         "",
-        f"Target: $evaluate throughput at least half of the parse-only endpoint's: {met}. The bound row runs",
-        "the same request with the posted Bundle's normalised facts cached from its first run (parsing, the",
-        "store read, the domain, rendering and the response all still run): it reaches "
-        f"{bound.per_second / parse.per_second:.2f} of the",
-        "parse-only throughput, so even a normaliser that cost nothing would leave $evaluate short of the",
-        "target. In process, normalising the posted resources is about half of an evaluation (plain-dict",
-        "reads that check every element they use), the domain rules a fifth, rendering the result Bundle",
-        "with its narrative an eighth, and the store read, parsing and planning the rest; no single hot",
-        "spot is left. On SQLite the store's statements run in the event loop (no thread hop), the app's",
-        "dependencies are async, and start-up ends with `gc.freeze()`.",
+        "In process, the same app called as ASGI with no network (median of 300, wall and thread CPU time):",
+        "",
+        "| endpoint | wall ms | CPU ms |",
+        "|---|---|---|",
+        *(f"| {name} | {c.wall_ms:.2f} | {c.cpu_ms:.2f} |" for name, c in asgi.items()),
+        "",
+        f"Targets (issue 19): $evaluate p50 at most 2.5 ms: {_met(evaluate.p50_ms <= 2.5)}"
+        f" ({evaluate.p50_ms:.1f}); throughput at least 0.30 of the parse-only endpoint:"
+        f" {_met(evaluate.per_second >= 0.3 * parse.per_second)}"
+        f" ({evaluate.per_second / parse.per_second:.2f}); in process at most 2 ms:"
+        f" {_met(in_process.wall_ms <= 2)} ({in_process.wall_ms:.2f} wall, {in_process.cpu_ms:.2f} CPU).",
+        "",
+        *_stack_lines(),
         "",
     ]
-    scaling = asyncio.run(_scaling((6, 60, 600)))
-    lines += [
-        "Evaluation cost by number of time points, in process, median of 3, after `gc.freeze()` as the",
-        "served app does at the end of start-up (so full collections do not walk the start-up heap).",
-        "Posted: `$evaluate` of the Bundle (normalise, assess, render).",
-        "Stored: the same patient evaluated from the store, as after each ingestion (read and decode its",
-        "facts, assess, render).",
+    return lines + _scaling_lines()
+
+
+def _scaling_lines() -> list[str]:
+    rows = evaluate_inprocess.scaling()
+    lines = [
+        "Evaluation cost by number of time points, in process, median of 5 after `gc.freeze()` as the",
+        "served app does at the end of start-up. Posted: `$evaluate` of the Bundle as the route does it",
+        "(plan, normalise, the store read of a patient with nothing stored, assess, render without the",
+        "HTML). Stored: the same patient evaluated from the store, as after each ingestion (read and decode",
+        "its facts, assess, render with the HTML the stored report carries).",
         "",
-        "| time points | resources | posted ms | posted µs/resource | stored ms | stored µs/resource |",
-        "|---|---|---|---|---|---|",
+        "| time points | resources | posted ms | posted CPU ms | posted µs/resource | stored ms"
+        " | stored CPU ms | stored µs/resource |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {n} | {res} | {p * 1e3:.0f} | {p / res * 1e6:.0f} | {st * 1e3:.0f} | {st / res * 1e6:.0f} |"
-        for n, res, p, st in scaling
-    ]
+    for r in rows:
+        per = 1e3 / r.resources
+        lines.append(
+            f"| {r.time_points} | {r.resources} | {r.posted.wall_ms:.1f} | {r.posted.cpu_ms:.1f}"
+            f" | {r.posted.cpu_ms * per:.0f} | {r.stored.wall_ms:.1f} | {r.stored.cpu_ms:.1f}"
+            f" | {r.stored.cpu_ms * per:.0f} |"
+        )
     return lines

@@ -5,11 +5,19 @@ benchmark: ``/bench/echo`` answers the bytes it gets, ``/bench/parse`` also pars
 normalised facts taken from a cache filled by the first request (parse, store read, domain, rendering and
 the response all still run). It shows what ``$evaluate`` could reach if normalising cost nothing.
 
-    python -m benchmarks.server PORT DATABASE_URL
+Every endpoint runs in the same app on the same server stack, so the ratios compare like with like. The stack
+is chosen by name (issue 19 measured them side by side):
+
+- ``uvicorn``: uvicorn with the pure-Python ``h11`` parser on the standard asyncio loop;
+- ``uvicorn-fast``: uvicorn with ``httptools`` on ``uvloop``, as ``oncoresponse serve`` runs it;
+- ``granian``: Granian's Rust HTTP server (ASGI interface, one worker, ``uvloop``), when it is installed.
+
+    python -m benchmarks.server PORT DATABASE_URL [STACK]
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -25,10 +33,17 @@ from service.app.evaluate import EvaluationRequest
 from service.bootstrap import Container
 from service.config import Settings
 from service.domain.facts import Fact
+from service.log import configure_logging
+
+STACKS = ("uvicorn", "uvicorn-fast", "granian")
+_DATABASE_ENV = "BENCH_DATABASE_URL"  # how Granian's worker, which imports the app by name, gets the URL
 
 
 def bench_app(database_url: str):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(database_url=database_url))
+    # No write rate limit: one client sends thousands of $evaluate calls a minute (a 429 otherwise).
+    settings = Settings(database_url=database_url, rate_limit_writes_per_minute=0)
+    configure_logging(settings)  # as `oncoresponse serve` does: the request log line is part of the cost
+    app = create_app(settings)
 
     async def echo(request: Request) -> Response:
         return Response(await request.body(), media_type="application/fhir+json")
@@ -56,6 +71,24 @@ def bench_app(database_url: str):  # type: ignore[no-untyped-def]
     return app
 
 
+def app_from_environment():  # type: ignore[no-untyped-def]
+    return bench_app(os.environ[_DATABASE_ENV])
+
+
+def serve(port: int, database_url: str, stack: str) -> None:
+    if stack == "granian":
+        from granian.constants import Interfaces, Loops
+        from granian.server import Server
+
+        os.environ[_DATABASE_ENV] = database_url
+        target = "benchmarks.server:app_from_environment"
+        Server(target, port=port, interface=Interfaces.ASGI, loop=Loops.uvloop, factory=True,
+               log_level="warning", log_access=False).serve()  # fmt: skip
+        return
+    fast = stack == "uvicorn-fast"
+    uvicorn.run(bench_app(database_url), host="127.0.0.1", port=port, access_log=False, log_level="warning",
+                loop="uvloop" if fast else "asyncio", http="httptools" if fast else "h11")  # fmt: skip
+
+
 if __name__ == "__main__":
-    port, database_url = int(sys.argv[1]), sys.argv[2]
-    uvicorn.run(bench_app(database_url), host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "uvicorn-fast")

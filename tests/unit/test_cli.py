@@ -38,7 +38,8 @@ def test_serve_runs_uvicorn_with_settings(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("ONCO_DATABASE_URL", f"sqlite:///{tmp_path / 'db'}")
     result = runner.invoke(app, ["serve", "--port", "9999"])
     assert result.exit_code == 0, result.output
-    assert calls == [{"host": "127.0.0.1", "port": 9999, "access_log": False, "log_level": "warning"}]
+    expected = {"host": "127.0.0.1", "port": 9999, "access_log": False, "log_level": "warning"}
+    assert calls == [{**expected, "loop": "uvloop", "http": "httptools"}]  # the faster stack (issue 19)
 
 
 def test_no_arguments_shows_help() -> None:
