@@ -56,7 +56,6 @@ def build(
     normaliser = normaliser or _fhir_normaliser(knowledge, settings)
     ingest = Ingest(store, normaliser, settings.strict_validation)
     evaluate = Evaluate(store, knowledge)
-    operation = EvaluateOperation(evaluate, ingest, settings.canonical_base)
     render = ResultRenderer(knowledge, settings.canonical_base)
     version = settings.output_fhir_version
     http = httpx.AsyncClient(timeout=settings.fhir_timeout_seconds)
@@ -84,6 +83,7 @@ def build(
     )
     evaluations = EvaluationWorker(store, writer, history, poll_seconds=settings.delivery_poll_seconds)
     pipeline = Pipeline(ingest, writer, history, settings.max_entries)
+    operation = EvaluateOperation(evaluate, pipeline.accept, settings.canonical_base)
     return Container(
         settings,
         knowledge,

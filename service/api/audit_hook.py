@@ -53,11 +53,13 @@ async def audit(
     response: Response | None,
 ) -> None:
     """Store the request's event in a transaction of its own, unless the write's transaction has stored it
-    (a failure is always stored here: the write's transaction did not commit, or failed after it)."""
+    and committed: then the write happened, whatever the answer says after it (``$evaluate`` with
+    ``persist`` stores the data and may still answer 422, nothing to assess), and one event per request is
+    the rule. A failure whose write did not commit is stored here."""
     if not _audited(request, rule) or rule is None:
         return
     pending = pending_write()
-    if pending is not None and pending.stored and status < 400:
+    if pending is not None and pending.stored and (status < 400 or pending.committed):
         return
     await trail(request).record(_record(request, rule, access, status, body, response))
     log.info("audit_recorded", subtype=rule.subtype, status=status)

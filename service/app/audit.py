@@ -77,7 +77,8 @@ class PendingWrite:
 
     trail: AuditTrail
     record: AuditRecord
-    stored: bool = False
+    stored: bool = False  # written in the write's transaction ...
+    committed: bool = False  # ... and that transaction committed
 
 
 _PENDING: ContextVar[PendingWrite | None] = ContextVar("onco_pending_write_audit", default=None)
@@ -107,6 +108,14 @@ async def record_in_write(writer: Any, changed: set[str], _facts: object = None)
     record = replace(pending.record, patients=patients, recorded=now())
     await AuditTrail.record_in(writer, audit_event(record, pending.trail.issuer), record.recorded)
     pending.stored = True
+
+
+def write_committed() -> None:
+    """The write whose event :func:`record_in_write` stored in its transaction has committed: the event
+    stands for the request, whatever it answers after (the pipeline calls this after its commit)."""
+    pending = _PENDING.get()
+    if pending is not None and pending.stored:
+        pending.committed = True
 
 
 def _agent_ids(event: dict[str, Any]) -> set[str]:

@@ -7,7 +7,7 @@ as FHIR happens at the edge (``service/adapters/fhir_out``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store.fact_codec import decode
 from service.adapters.store.fact_reads import FactReads
-from service.app.ingest import Endpoint, Ingest
+from service.app.ingest import Endpoint, IngestResult
 from service.app.ports import Store
 from service.domain.assess import Policy, assess
 from service.domain.assessment import Assessment, Criteria
@@ -31,6 +31,9 @@ from service.knowledge import Knowledge
 
 if TYPE_CHECKING:
     from service.adapters.store import Reader
+
+
+Accept = Callable[[dict[str, Any], bytes, Endpoint, FhirVersion], Awaitable[IngestResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,11 @@ def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:
 
 @dataclass(frozen=True)
 class EvaluateOperation:
-    """``$evaluate``: the posted Bundle's facts (stored first when ``persist``) plus what is stored."""
+    """``$evaluate``: the posted Bundle's facts plus what is stored. With ``persist`` the Bundle is first
+    accepted as a post is (``accept``: the pipeline, which stores its data and its report in one commit)."""
 
     evaluate: Evaluate
-    ingest: Ingest
+    accept: Accept
     canonical_base: str
 
     async def __call__(self, params: EvaluateParams, raw: bytes, version: FhirVersion) -> Assessment:
@@ -103,7 +107,7 @@ class EvaluateOperation:
                     if params.bundle.get("type") in ("transaction", "batch")
                     else Endpoint.BUNDLE
                 )
-                await self.ingest(params.bundle, raw, endpoint, version)
+                await self.accept(params.bundle, raw, endpoint, version)
             posted, patients = self._read(params.bundle, version)
         patient = params.patient or _only_patient(patients)
         criteria = Criteria(params.criteria) if params.criteria else None

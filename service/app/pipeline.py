@@ -22,6 +22,7 @@ import structlog
 
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import Writer
+from service.app.audit import record_in_write, write_committed
 from service.app.evaluate import EvaluationRequest
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, Ingest, IngestResult
@@ -53,11 +54,13 @@ class Pipeline:
         done = _Reported()
 
         async def report(writer: Writer, patients: set[str], facts: dict[str, list[Fact]]) -> None:
+            await record_in_write(writer, patients, facts)  # the request's AuditEvent, in this transaction
             ready = {p for p in patients if self.history is None or await writer.history_fetched(p)}
             done.patients |= ready
             await self._report_in(writer, ready, facts, done)
 
         result = await self.ingest(bundle, raw, endpoint, version, after_write=report)
+        write_committed()
         if done.shared is not None:  # the service's Device: its own transaction, once per process
             await self.reports.ensure_shared(done.shared)
         if done.reports:

@@ -47,8 +47,6 @@ async def evaluate(
         assessment = await container.evaluate_operation(params, body.raw, version)
     except NotAssessableError as exc:
         raise Unprocessable(str(exc)) from None
-    if params.persist:  # the posted data was stored: its report is stored too, as after any ingestion
-        await container.report_writer([assessment.patient])
     output = output_version(request, container.settings.output_fhir_version)
     with_html = presented_form or params.presented_form
     bundle = container.render(assessment, params.language, output, datetime.now(UTC), with_html=with_html)
