@@ -68,7 +68,7 @@ async def _checked(
     """Scopes, the audit trail's own protection, the rate limit, the compartment; then the route."""
     patient = _authorize(access, rule, request.scope["route"].name)
     _refuse_audit_writes(rule)
-    if rule is not None and request.method != "GET" and rule.kind is not Kind.SEARCH:
+    if rule is not None and request.method not in ("GET", "HEAD") and rule.kind is not Kind.SEARCH:
         _limiter(request).take(access.client_id)
     if patient is None or rule is None:
         return await handler(request)

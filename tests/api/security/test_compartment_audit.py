@@ -112,6 +112,9 @@ async def test_writes_over_the_client_rate_are_429(
     assert (
         await api.post("/fhir", content=orjson.dumps(patient_data("p6", "o6")), headers=other)
     ).status_code == 200
+    # reads are not writes: a HEAD (like a GET) is not counted, however many
+    heads = [(await api.head("/fhir/Observation/o5", headers=headers)).status_code for _ in range(3)]
+    assert heads == [200, 200, 200]
 
 
 async def test_discovery_is_open_and_describes_smart(api: httpx.AsyncClient) -> None:
