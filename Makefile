@@ -62,11 +62,12 @@ install-browser:
 			chromium=$(CHROMIUM_VERSION) fonts-noto-cjk=$(CJK_FONTS_VERSION); \
 	else echo "install-browser: no chromium and no apt-get as root; the browser tests will skip"; fi
 
-# Medplum's validator for the conformance tests (issue 15), pinned by tests/medplum/package-lock.json;
-# without npm those tests say why they skip (under CI=true they fail).
+# Medplum's validator for the conformance tests and its FHIR server for the write-back end-to-end test
+# (issue 15), pinned by tests/medplum/package-lock.json; without npm those tests say why they skip (under
+# CI=true they fail).
 install-medplum:
 	@if command -v npm >/dev/null 2>&1; then cd tests/medplum && npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "install-medplum: no npm; the Medplum validation tests will skip"; fi
+	else echo "install-medplum: no npm; the Medplum validation and write-back tests will skip"; fi
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
