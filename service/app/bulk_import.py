@@ -25,7 +25,8 @@ from service.adapters.fhir_in.bulk_batches import SourceBatch
 from service.adapters.fhir_in.bundles import PlannedEntry, WriteMode, content_hash, plan_bundle
 from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.history import HistoryFetch
-from service.app.ingest import Endpoint, EntryOutcome, Ingest, IngestResult
+from service.app.ingest import Endpoint, Ingest, IngestResult
+from service.app.ingest_outcomes import EntryOutcome
 from service.app.pipeline import Pipeline
 from service.app.ports import Store
 from service.app.reevaluation import BatchReports

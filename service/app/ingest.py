@@ -7,7 +7,6 @@ body is kept verbatim whenever anything of it is accepted, so nothing a sender p
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,17 @@ from service.adapters.fhir_in.bundles import (
 from service.adapters.fhir_in.validation import validate_resource
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import CurrentVersion, NewVersion, StoredResource, Writer
+from service.app.ingest_outcomes import (
+    EntryOutcome,
+    add_warnings,
+    at_entry,
+    failed_by_normalisation,
+    transaction_failure,
+)
 from service.app.ports import Store
 from service.app.preconditions import stale_entries
 from service.domain.facts import Fact
-from service.errors import BadRequest, Issue, Unprocessable
+from service.errors import BadRequest, Issue
 
 
 class Endpoint(StrEnum):
@@ -61,24 +67,6 @@ class NormalisedFacts:
 Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
 # Run inside the ingest's transaction: the patients whose data changed, and the facts just stored per patient.
 AfterWrite = Callable[[Writer, set[str], dict[str, list[Fact]]], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class EntryOutcome:
-    """One entry's answer: its status and, when it names a stored resource, which version."""
-
-    index: int
-    status: int
-    reference: str | None = None
-    version_id: int | None = None
-    last_updated: datetime | None = None
-    issues: list[Issue] = field(default_factory=list)
-
-    @classmethod
-    def of(
-        cls, index: int, status: int, stored: StoredResource | CurrentVersion, reference: str
-    ) -> EntryOutcome:
-        return cls(index, status, reference, stored.version_id, stored.last_updated)
 
 
 @dataclass(slots=True)
@@ -116,14 +104,14 @@ class Ingest:
         outcomes = {p.index: EntryOutcome(p.index, 400, issues=[p.issue]) for p in problems}
         outcomes |= self._validate(planned, version)
         normalised = self.normalise([p for p in planned if p.index not in outcomes], version)
-        outcomes |= _failed_by_normalisation(normalised.issues)
+        outcomes |= failed_by_normalisation(normalised.issues)
         if bundle_type == "transaction" and outcomes:
-            raise _transaction_failure(outcomes)
+            raise transaction_failure(outcomes)
         to_write = [p for p in planned if p.index not in outcomes]
         result = await self._write(
             bundle_type, raw, endpoint, version, to_write, normalised, matched, after_write
         )
-        _add_warnings(result, normalised.issues)
+        add_warnings(result.entries, normalised.issues)
         result.entries = sorted([*result.entries, *outcomes.values()], key=lambda e: e.index)
         return result
 
@@ -145,7 +133,7 @@ class Ingest:
             return {}
         failed = {}
         for entry in planned:
-            issues = [_at_entry(entry.index, i) for i in validate_resource(entry.resource, version)]
+            issues = [at_entry(entry.index, i) for i in validate_resource(entry.resource, version)]
             if issues:
                 failed[entry.index] = EntryOutcome(entry.index, 400, issues=issues)
         return failed
@@ -253,41 +241,3 @@ def _check_message_header(bundle: dict[str, Any]) -> None:
         raise BadRequest(
             "A message Bundle must start with a MessageHeader", expression="Bundle.entry[0].resource"
         )
-
-
-_ENTRY_INDEX = re.compile(r"^Bundle\.entry\[(\d+)\]")
-
-
-def _entry_index(issue: Issue) -> int | None:
-    match = _ENTRY_INDEX.match(issue.expression or "")
-    return int(match.group(1)) if match else None
-
-
-def _failed_by_normalisation(issues: list[Issue]) -> dict[int, EntryOutcome]:
-    failed: dict[int, EntryOutcome] = {}
-    for issue in issues:
-        index = _entry_index(issue)
-        if issue.severity in ("error", "fatal") and index is not None:
-            failed.setdefault(index, EntryOutcome(index, 422)).issues.append(issue)
-    return failed
-
-
-def _add_warnings(result: IngestResult, issues: list[Issue]) -> None:
-    by_index = {e.index: e for e in result.entries}
-    for issue in issues:
-        index = _entry_index(issue)
-        if issue.severity not in ("error", "fatal") and index in by_index:
-            by_index[index].issues.append(issue)
-
-
-def _transaction_failure(outcomes: dict[int, EntryOutcome]) -> BadRequest | Unprocessable:
-    issues = [issue for o in sorted(outcomes.values(), key=lambda o: o.index) for issue in o.issues]
-    error = Unprocessable if all(o.status == 422 for o in outcomes.values()) else BadRequest
-    return error("The transaction was not applied: nothing was stored", issues=issues)
-
-
-def _at_entry(index: int, issue: Issue) -> Issue:
-    """``Observation.valueQuantity`` from a resource check → ``Bundle.entry[3].resource.valueQuantity``."""
-    _, _, rest = (issue.expression or "").partition(".")
-    expression = f"Bundle.entry[{index}].resource" + (f".{rest}" if rest else "")
-    return Issue(issue.diagnostics, issue.code, issue.severity, expression)

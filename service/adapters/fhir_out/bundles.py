@@ -8,7 +8,8 @@ from typing import Any
 
 from service.adapters.fhir_out.outcome import operation_outcome
 from service.adapters.store import StoredResource
-from service.app.ingest import EntryOutcome, IngestResult
+from service.app.ingest import IngestResult
+from service.app.ingest_outcomes import EntryOutcome
 
 _RESPONSE_TYPE = {"transaction": "transaction-response"}
 
