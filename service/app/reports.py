@@ -134,11 +134,12 @@ class ReportWriter:
         if not changed:
             return []
         changed = await with_version_text(writer, resources, changed, knowledge)
-        amended = set()
+        # Issue 15: every changed resource sent before is replaced on the EHR (a conditional update), not
+        # only the report, so an amended report never points at an Observation with its first values.
+        amended = {_key(r) for r in changed if _key(r) in current}
         for resource in changed:
-            if resource["resourceType"] == "DiagnosticReport" and _key(resource) in current:
+            if resource["resourceType"] == "DiagnosticReport" and _key(resource) in amended:
                 resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
-                amended.add(_key(resource))
         content = orjson.dumps(bundle)
         await writer.add_submission(
             submission_id, now, "evaluation", "collection", self.fhir_version, content

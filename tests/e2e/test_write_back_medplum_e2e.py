@@ -7,9 +7,9 @@ proxy timeout; with ``ONCO_DELIVERY_MAX_ATTEMPTS=1`` the row is then ``failed`` 
 sends the same transaction again (docs/delivery.md). On the server, found by search, every resource written
 back exists exactly once per identity: the report, the result Observations, the CarePlan and the Device by
 identifier, the Provenance by its report. A corrected measurement then amends the report: it is updated in
-place (same server id, status ``amended``) and nothing is duplicated. Two things an amendment should also
-do fail today and are pinned as strict xfails with the reason: the result Observations keep their first
-content on the server, and Medplum refuses the Provenance's conditional update.
+place (same server id, status ``amended``), its changed Observations with it, and nothing is duplicated.
+One thing an amendment should also do fails today and is pinned as a strict xfail with the reason: Medplum
+refuses the Provenance's conditional update.
 
 ``make test`` installs the packages (``npm ci`` in tests/medplum). Without Node or them the tests skip,
 except under ``CI=true``, where they fail.
@@ -233,13 +233,10 @@ def content(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="service: the amendment's write-back sends each result Observation as a conditional create "
-    "(ifNoneExist by its unchanged identifier), so the server keeps the first content: the amended report "
-    "points at a time-point response whose sum of diameters is still 72 mm where the service now says 73",
-)
 def test_an_amendment_updates_the_reports_observations(story: Story) -> None:
+    """Every changed result resource sent before is a conditional update in the amendment's write-back, so
+    the server's copy of the amended report points at the new values (it kept 72 mm where the service said
+    73 mm while only the report was updated)."""
     (report,) = story.server.search("DiagnosticReport")
     held = [story.server.get(ref["reference"]) for ref in report["result"]]
     assert [content(o) for o in held] == [content(o) for o in story.amended_result["Observation"]]
