@@ -23,7 +23,6 @@ evaluation left behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
@@ -31,31 +30,15 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, updat
 from service.adapters.store.connection import Executes, utc
 from service.adapters.store.tables import evaluation_jobs, facts, report_versions
 
+# The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
+from service.app.store_records import DATA as DATA
+from service.app.store_records import REEVALUATION as REEVALUATION
+from service.app.store_records import EvaluatedWith as EvaluatedWith
+from service.app.store_records import EvaluationJob as EvaluationJob
+
 _JOBS = evaluation_jobs.c
 _VERSIONS = report_versions.c
-DATA, REEVALUATION = "data", "reevaluation"  # why a report is owed: new data, or newer knowledge
 _CHUNK = 500  # bound parameters per IN list, well under SQLite's and asyncpg's limits
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluationJob:
-    patient_ref: str
-    generation: int
-    requested_at: datetime
-    due_at: datetime
-    attempts: int
-    last_error: str | None
-    reason: str = DATA
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluatedWith:
-    """The versions a patient's evaluation was made with: ``outcome`` is ``report`` or ``not-assessable``."""
-
-    patient_ref: str
-    knowledge_version: str
-    rules_version: str
-    outcome: str
 
 
 class EvaluationJobs:

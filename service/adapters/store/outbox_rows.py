@@ -4,13 +4,18 @@ and states, and each table row mapped to a frozen dataclass and back."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from dataclasses import asdict, fields
 from typing import Any
 
 import orjson
 
 from service.adapters.store.connection import utc
+
+# The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
+from service.app.store_records import Delivery as Delivery
+from service.app.store_records import EventRow as EventRow
+from service.app.store_records import OutboxEntry as OutboxEntry
+from service.app.store_records import SubscriptionRow as SubscriptionRow
 
 # Outbox row kinds and states.
 WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
@@ -18,65 +23,6 @@ PENDING, DELIVERED, REJECTED, FAILED, CANCELLED = "pending", "delivered", "rejec
 WRITE_BACK_TARGET = "fhir-server"  # the target of write-back rows; subscription rows name the subscription
 # Subscription states for which events are delivered; a `requested` one waits for its handshake.
 DELIVERING = ("active", "error")
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionRow:
-    id: str
-    topic_id: str
-    patient_ref: str | None
-    endpoint: str
-    payload: str
-    content_type: str
-    headers: tuple[tuple[str, str], ...]
-    heartbeat_seconds: int | None
-    timeout_seconds: int | None
-    max_count: int | None
-    fhir_version: str
-    status: str
-    events_since_start: int
-    last_sent_at: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    subscription_id: str
-    number: int
-    focus: str
-    context: tuple[str, ...]
-    occurred_at: datetime
-    focus_version: int | None = None  # the version the event announced
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed outbox row, with the subscription it goes to (None for write-back)."""
-
-    pk: int
-    kind: str
-    target: str
-    event_number: int | None
-    body: dict[str, Any] | None
-    attempts: int
-    subscription: SubscriptionRow | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """An outbox row as an operator sees it: never its body, which may hold patient data."""
-
-    pk: int
-    kind: str
-    target: str
-    event_number: int | None
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    last_status: int | None
-    last_error: str | None
 
 
 def subscription_row(columns: Mapping[Any, Any]) -> SubscriptionRow:

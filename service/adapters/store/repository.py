@@ -3,9 +3,7 @@ connection; ``writer.Writer`` adds the writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -16,63 +14,12 @@ from service.adapters.store.connection import Executes, utc
 from service.adapters.store.evaluation_jobs import EvaluationJobs
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources, submissions
 
-
-@dataclass(frozen=True, slots=True)
-class StoredResource:
-    resource_type: str
-    resource_id: str
-    version_id: int
-    last_updated: datetime
-    content: dict[str, Any]
-
-    @property
-    def reference(self) -> str:
-        return f"{self.resource_type}/{self.resource_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentVersion:
-    """What the store knows of a resource's current version, enough to decide whether a post changes it."""
-
-    pk: int
-    version_id: int
-    last_updated: datetime
-    posted_hash: str
-    sender_version_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFact:
-    patient_ref: str
-    kind: str
-    source_ref: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class SearchQuery:
-    resource_type: str
-    patient_ref: str | None = None
-    updated_after: datetime | None = None  # inclusive
-    updated_before: datetime | None = None  # exclusive
-    newest_first: bool = True
-    count: int = 50
-    # Each tuple below is ANDed, each inner tuple ORed (a repeated parameter, a comma list); see search.py.
-    patients: tuple[tuple[str, ...], ...] = ()
-    ids: tuple[tuple[str, ...], ...] = ()
-    identifiers: tuple[tuple[tuple[str | None, str | None], ...], ...] = ()  # (system, value); None: any
-    updated: tuple[tuple[str, datetime, datetime], ...] = ()  # _lastUpdated: (prefix, start, end)
-    checks: tuple[Callable[[dict[str, Any]], bool], ...] = ()  # run on the narrowed candidates' content
-    after: tuple[datetime, str] | None = None  # the page starts after this (last_updated, id) ...
-    backwards: bool = False  # ... or, walking back, ends before it
-    scan_limit: int = 10_000  # most candidates ``checks`` may be run on: beyond, narrow by patient first
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    total: int
-    found: list[StoredResource]
-    more: bool  # another page after this one (before it, walking backwards)
+# The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
+from service.app.store_records import CurrentVersion as CurrentVersion
+from service.app.store_records import SearchPage as SearchPage
+from service.app.store_records import SearchQuery as SearchQuery
+from service.app.store_records import StoredFact as StoredFact
+from service.app.store_records import StoredResource as StoredResource
 
 
 def resource_columns() -> Select[Any]:

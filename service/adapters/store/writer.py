@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,19 +18,8 @@ from service.adapters.store.fact_codec import encode
 from service.adapters.store.repository import CurrentVersion, Reader, StoredResource
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources
 
-
-@dataclass(frozen=True, slots=True)
-class NewVersion:
-    """A resource to store as its next version, with the facts (domain objects) read from it."""
-
-    content: dict[str, Any]
-    posted_hash: str
-    patient_ref: str | None
-    facts: Sequence[Any]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.content["resourceType"], self.content["id"]
+# The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
+from service.app.store_records import NewVersion as NewVersion
 
 
 class Writer(Reader):
