@@ -89,14 +89,16 @@ Endpoints = tuple[tuple[str, str], ...]
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time of ``pid`` and its descendants (Granian serves from a child process), read
     from /proc; NaN where there is no /proc."""
-    try:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    except OSError:
+    if not Path("/proc/self/stat").exists():
         return float("nan")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split() if entry.name.isdigit() else []
+        except OSError:  # a process that ended meanwhile
+            continue
+        if fields:
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
     tree, grew = {pid}, True
     while grew:
         found = {p for p, (parent, _) in stats.items() if parent in tree} - tree
