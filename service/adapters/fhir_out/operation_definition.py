@@ -26,6 +26,7 @@ _PARAMETERS: tuple[tuple[str, str, int, str, str], ...] = (  # name, use, max, t
     ("criteria", "in", 1, "code", f"Response criteria: {', '.join(CRITERIA)} (default from the drug class)"),
     ("language", "in", 1, "code", f"Language of the texts: {', '.join(LANGUAGES)} (default en)"),
     ("persist", "in", 1, "boolean", "Store the posted data and the result (default false)"),
+    ("presentedForm", "in", 1, "boolean", "Add the report's HTML rendering, presentedForm (default false)"),
     (
         "return",
         "out",
