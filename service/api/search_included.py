@@ -16,10 +16,10 @@ from typing import Any
 from fastapi import Request
 
 from service.adapters.fhir_in.bundles import patient_reference
-from service.adapters.store import Reader, StoredResource
-from service.adapters.store.search_includes import current_of, referencing
+from service.adapters.store import StoredResource
 from service.api import compartment
 from service.api.guard import store_lookup
+from service.app.ports import Reader
 from service.app.search_includes import Include, referenced, type_and_id
 from service.errors import Forbidden
 
@@ -45,10 +45,10 @@ async def gather(
         for include in (i for i in includes if not i.reverse):
             for reference in referenced(match.content, include):
                 pointed[reference].append(match.content)
-    candidates = {key(f): Candidate(f, pointed[key(f)]) for f in await current_of(reader, pointed)}
+    candidates = {key(f): Candidate(f, pointed[key(f)]) for f in await reader.current_of(pointed)}
     owners = {owner for m in matches if (owner := patient_reference(m.content))}
     for include in (i for i in includes if i.reverse):
-        for found in await referencing(reader, include.source, sorted(by_key), owners, limit):
+        for found in await reader.referencing(include.source, sorted(by_key), owners, limit):
             targets = [r for r in referenced(found.content, replace(include, reverse=False)) if r in by_key]
             candidate = candidates.setdefault(key(found), Candidate(found))
             candidate.related += [by_key[t].content for t in targets]

@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 
 from service.adapters.fhir_out.audit import AuditRecord, audit_event
-from service.adapters.store import NewVersion, SearchQuery
 from service.app.ports import Store
+from service.app.store_records import NewVersion, SearchQuery
 
 _SCAN_LIMIT = 1000  # events read per search when filtering by agent, newest first
 _MAX_PATIENTS = 20  # patients named in one event

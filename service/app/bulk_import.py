@@ -23,7 +23,6 @@ from typing import Any
 
 from service.adapters.fhir_in.bulk_batches import SourceBatch
 from service.adapters.fhir_in.bundles import PlannedEntry, WriteMode, content_hash, plan_bundle
-from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, Ingest, IngestResult
 from service.app.ingest_outcomes import EntryOutcome
@@ -31,6 +30,7 @@ from service.app.pipeline import Pipeline
 from service.app.ports import Store
 from service.app.reevaluation import BatchReports
 from service.app.reports import ReportWriter
+from service.app.store_records import EvaluationJob
 from service.errors import Issue, ServiceError
 
 _TRANSACTIONAL = ("transaction", "batch")

@@ -25,10 +25,11 @@ from typing import Any, Protocol
 import structlog
 
 from service.adapters.fhir_client import DeliveryResult
-from service.adapters.store.outbox import Outbox
-from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
+from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK
 from service.app.delivery_policy import RetryPolicy as RetryPolicy  # re-exported: bootstrap builds it here
 from service.app.egress import endpoint_allowed
+from service.app.ports import Outbox
+from service.app.store_records import Delivery, SubscriptionRow
 
 log = structlog.get_logger("service.delivery")
 

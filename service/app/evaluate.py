@@ -30,7 +30,7 @@ from service.errors import BadRequest, Unprocessable
 from service.knowledge import Knowledge
 
 if TYPE_CHECKING:
-    from service.adapters.store import Reader
+    from service.app.ports import Reader
 
 
 Accept = Callable[[dict[str, Any], bytes, Endpoint, FhirVersion], Awaitable[IngestResult]]

@@ -23,7 +23,6 @@ from service.adapters.fhir_in.bundles import (
 )
 from service.adapters.fhir_in.validation import validate_resource
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store import CurrentVersion, NewVersion, StoredResource, Writer
 from service.app.ingest_outcomes import (
     EntryOutcome,
     add_warnings,
@@ -31,8 +30,9 @@ from service.app.ingest_outcomes import (
     failed_by_normalisation,
     transaction_failure,
 )
-from service.app.ports import Store
+from service.app.ports import Reader, Store, Writer
 from service.app.preconditions import stale_entries
+from service.app.store_records import CurrentVersion, NewVersion, StoredResource
 from service.domain.facts import Fact
 from service.errors import BadRequest, Issue
 
@@ -214,13 +214,13 @@ def _new_version(entry: PlannedEntry, normalised: NormalisedFacts) -> NewVersion
     )
 
 
-async def _find_match(reader: Any, entry: PlannedEntry) -> StoredResource | None:
+async def _find_match(reader: Reader, entry: PlannedEntry) -> StoredResource | None:
     condition, resource_type = entry.if_none_exist, entry.resource["resourceType"]
     if condition and condition.identifier:
-        return await reader.by_identifier(resource_type, *condition.identifier)  # type: ignore[no-any-return]
+        return await reader.by_identifier(resource_type, *condition.identifier)
     if condition and condition.resource_id:
-        return await reader.current(resource_type, condition.resource_id)  # type: ignore[no-any-return]
-    return await reader.current_by_hash(resource_type, entry.posted_hash)  # type: ignore[no-any-return]
+        return await reader.current(resource_type, condition.resource_id)
+    return await reader.current_by_hash(resource_type, entry.posted_hash)
 
 
 def _check_bundle_type(bundle: dict[str, Any], endpoint: Endpoint) -> str:

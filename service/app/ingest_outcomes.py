@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from service.adapters.store import CurrentVersion, StoredResource
+from service.app.store_records import CurrentVersion, StoredResource
 from service.errors import BadRequest, Issue, Unprocessable
 
 

@@ -21,11 +21,11 @@ from typing import Any
 import structlog
 
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store import Writer
 from service.app.audit import record_in_write, write_committed
 from service.app.evaluate import EvaluationRequest
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, Ingest, IngestResult
+from service.app.ports import Writer
 from service.app.report_versions import NOT_ASSESSABLE, REPORT
 from service.app.reports import ReportWriter, backoff, patient_resources
 from service.domain.assess import NotAssessableError

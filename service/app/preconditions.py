@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from service.adapters.fhir_in.bundles import PlannedEntry
-from service.adapters.store import CurrentVersion
+from service.app.store_records import CurrentVersion
 from service.errors import Issue, PreconditionFailed
 
 

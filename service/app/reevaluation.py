@@ -24,11 +24,11 @@ from typing import Any
 
 import structlog
 
-from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import EvaluationRequest
 from service.app.ports import Store
 from service.app.report_versions import NOT_ASSESSABLE, REPORT, Versions
 from service.app.reports import ReportWriter, backoff, patient_resources
+from service.app.store_records import EvaluationJob
 from service.domain.assess import NotAssessableError
 
 log = structlog.get_logger("service.evaluations")

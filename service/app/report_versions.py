@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from service.adapters.fhir_in.bundles import content_hash
-from service.adapters.store.evaluation_jobs import EvaluatedWith
+from service.app.store_records import EvaluatedWith
 
 if TYPE_CHECKING:
-    from service.adapters.store import Writer
+    from service.app.ports import Writer
 
 REPORT, NOT_ASSESSABLE = "report", "not-assessable"  # the outcomes an evaluation records
 

@@ -15,10 +15,8 @@ import orjson
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from service.adapters.store import CurrentVersion, NewVersion, Writer
-from service.adapters.store.evaluation_jobs import EvaluationJob
 from service.app.evaluate import Evaluate, EvaluationRequest
-from service.app.ports import Store
+from service.app.ports import Store, Writer
 from service.app.report_versions import (
     NOT_ASSESSABLE,
     REPORT,
@@ -27,6 +25,7 @@ from service.app.report_versions import (
     unchanged,
     with_version_text,
 )
+from service.app.store_records import CurrentVersion, EvaluationJob, NewVersion
 from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment

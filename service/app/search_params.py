@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from service.adapters.fhir_in.resource_types import READABLE_TYPES
-from service.adapters.store import SearchQuery
 from service.app import search_match as m
 from service.app.search_elements import read_elements
 from service.app.search_includes import Include, read_include
+from service.app.store_records import SearchQuery
 from service.errors import BadRequest
 
 _EFFECTIVE = ("effectiveDateTime", "effectivePeriod", "effectiveInstant")

@@ -25,17 +25,10 @@ from service.adapters.fhir_out.subscriptions import (
 )
 from service.adapters.fhir_out.topics import topic_url
 from service.adapters.fhir_out.write_back import write_back_bundle
-from service.adapters.store import NewVersion, SearchQuery, StoredResource
-from service.adapters.store.enqueue import Enqueue
-from service.adapters.store.outbox_rows import (
-    HANDSHAKE,
-    NOTIFICATION,
-    WRITE_BACK,
-    WRITE_BACK_TARGET,
-    SubscriptionRow,
-)
+from service.adapters.store.outbox_rows import HANDSHAKE, NOTIFICATION, WRITE_BACK, WRITE_BACK_TARGET
 from service.app.egress import endpoint_allowed
-from service.app.ports import Store
+from service.app.ports import Enqueue, Store
+from service.app.store_records import NewVersion, SearchQuery, StoredResource, SubscriptionRow
 from service.errors import BadRequest, NotFound, Unprocessable
 
 SUBSCRIPTION = "Subscription"

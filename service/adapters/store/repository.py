@@ -113,6 +113,20 @@ class Reader:
 
         return await search_page(self.conn, q)
 
+    async def current_of(self, references: Iterable[str]) -> list[StoredResource]:
+        """The current version of each ``Type/id`` the store holds (``_include``, :mod:`.search_includes`)."""
+        from service.adapters.store.search_includes import current_of  # it builds on this module's rows
+
+        return await current_of(self, references)
+
+    async def referencing(
+        self, source_type: str, targets: Sequence[str], owners: set[str], limit: int
+    ) -> list[StoredResource]:
+        """Current resources of ``source_type`` that mention a target (``_revinclude``)."""
+        from service.adapters.store.search_includes import referencing  # it builds on this module's rows
+
+        return await referencing(self, source_type, targets, owners, limit)
+
     async def by_identifier(self, resource_type: str, system: str, value: str) -> StoredResource | None:
         i = resource_identifiers.c
         query = select(i.resource_id).where(
