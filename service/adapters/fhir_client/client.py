@@ -73,6 +73,28 @@ def classify(response: httpx.Response, *, now: float | None = None) -> DeliveryR
     return DeliveryResult(False, status, retryable, retry_after, f"HTTP {status}", outcome=outcome)
 
 
+def entry_failures(result: DeliveryResult) -> DeliveryResult:
+    """A 2xx whose transaction-response (or batch-response) holds an entry that failed is not delivered:
+    a server that applies a transaction entry by entry (as Medplum does outside its strict mode) answers 200
+    with the failure inside. Retryable when every failed entry's status is; the detail names the entries'
+    positions and statuses only."""
+    body = result.body
+    if not result.delivered or body is None or body.get("resourceType") != "Bundle":
+        return result
+    failed = []
+    for index, entry in enumerate(body.get("entry") or []):
+        response = entry.get("response") if isinstance(entry, dict) else None
+        code = str(response.get("status", "")) if isinstance(response, dict) else ""
+        number = int(code[:3]) if code[:3].isdigit() else 0
+        if number >= 400:
+            failed.append((index, number))
+    if not failed:
+        return result
+    retryable = all(n in RETRYABLE_4XX or n >= 500 for _, n in failed)
+    detail = f"HTTP {result.status}; entries failed: " + ", ".join(f"{i} ({n})" for i, n in failed[:10])
+    return DeliveryResult(False, result.status, retryable, None, detail, body=body)
+
+
 def classify_transport_error(exc: httpx.HTTPError) -> DeliveryResult:
     """No response (refused, reset, timed out): always worth another try. Only the exception's class name
     is kept; its message may carry the URL, and with it a search's patient parameters."""
@@ -122,7 +144,7 @@ class FhirServerClient:
             return classify_transport_error(exc)
         except DeliveryError as exc:
             return exc.result
-        result = classify(response)
+        result = entry_failures(classify(response))
         log.info("fhir_transaction", status=result.status, retryable=result.retryable)
         return result
 

@@ -59,6 +59,25 @@ async def test_transaction_success_parses_the_transaction_response(
     assert route.call_count == 1
 
 
+async def test_a_200_with_a_failed_entry_is_not_delivered(
+    fhir: FhirServerClient, respx_mock: respx.MockRouter
+) -> None:
+    """A server that applies a transaction entry by entry answers 200 with a failure inside: that is not a
+    delivery (permanent for a 400, retryable when every failure is), and the detail names only positions."""
+    failed = {"response": {"status": "400 Bad Request", "outcome": OUTCOME}}
+    busy = {"response": {"status": "503"}}
+    body = {**RESPONSE_BUNDLE, "entry": [*RESPONSE_BUNDLE["entry"], failed]}
+    respx_mock.post(BASE).respond(200, json=body)
+    result = await fhir.transaction(BUNDLE)
+    assert (result.delivered, result.retryable, result.detail) == (
+        False,
+        False,
+        "HTTP 200; entries failed: 1 (400)",
+    )
+    respx_mock.post(BASE).respond(200, json={**RESPONSE_BUNDLE, "entry": [busy]})
+    assert (await fhir.transaction(BUNDLE)).retryable
+
+
 async def test_transaction_posts_fhir_json_to_the_base_with_the_bearer_token(
     fhir: FhirServerClient, respx_mock: respx.MockRouter
 ) -> None:
