@@ -91,6 +91,15 @@ async def test_a_repost_writes_no_new_version() -> None:
     assert again.patients == set() and store.state.jobs["Patient/p1"].generation == 1
 
 
+async def test_a_put_reposted_writes_no_new_version() -> None:
+    """A PUT of the content the resource already has answers 200 with version 1 and requests nothing."""
+    store = FakeStore()
+    await post(store, put("m1", 10))
+    again = await post(store, put("m1", 10))
+    assert [(e.status, e.version_id) for e in again.entries] == [(200, 1)]
+    assert [s.version_id for s in store.stored("Observation")] == [1] and again.patients == set()
+
+
 async def test_a_changed_put_makes_version_two() -> None:
     """A PUT with new content stores the next version; the earlier one stays as history."""
     store = FakeStore()
