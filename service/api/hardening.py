@@ -3,6 +3,9 @@
 - every answer carries ``X-Content-Type-Options: nosniff``; HTML pages also a strict Content-Security-Policy
   (no script, no outside resource: the report page is self-contained, its charts inline SVG), no framing,
   no referrer and no caching (they show a patient's data);
+- a path with a trailing slash is served as the path without it (``POST /fhir/`` is ``POST /fhir``): the
+  framework's answer was a 307 to a URL built from the Host header, which many clients follow without the
+  body, and which points wherever the Host header says (issue 15);
 - a request body must arrive within ``ONCO_BODY_READ_TIMEOUT_SECONDS`` of each read, or the answer is a 408,
   so a slow client cannot hold a worker. Header read time is bounded by the server and the ingress
   (docs/security.md): uvicorn reads headers before this middleware runs.
@@ -35,6 +38,13 @@ class HardeningMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        path = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/"):
+            raw = scope.get("raw_path")
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            if isinstance(raw, bytes):
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -167,3 +167,13 @@ async def test_real_dates_and_integer_starts_are_accepted(client: httpx.AsyncCli
     entries = [{"resource": patient}, {"resource": sequence}]
     response = await _post(client, _bundle("collection", *entries), "/fhir/Bundle")
     assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["201", "201"]
+
+
+async def test_a_trailing_slash_is_served_not_redirected(client: httpx.AsyncClient) -> None:
+    """POST /fhir/ is POST /fhir: no 307 to a URL built from the Host header (followed without the body by
+    many clients, and pointing wherever the header says)."""
+    batch = orjson.dumps({"resourceType": "Bundle", "type": "batch", "entry": []})
+    answer = await client.post("/fhir/", content=batch, headers={**FHIR, "host": "elsewhere.example"})
+    assert answer.status_code == 200 and "location" not in answer.headers
+    assert answer.json()["type"] == "batch-response"
+    assert (await client.get("/fhir/metadata/")).json()["resourceType"] == "CapabilityStatement"
