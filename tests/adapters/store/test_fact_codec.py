@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import Enum
 
 import orjson
+import pytest
 
 from service.adapters.store.fact_codec import decode, encode
 
@@ -47,3 +48,12 @@ def test_none_values_round_trip() -> None:
     """Optional fields left empty come back as None."""
     fact = Sample("y", None, date(2026, 1, 1), datetime(2026, 1, 1, tzinfo=UTC), Side.LEFT, (), None, ())
     assert decode(encode(fact), {"Sample": Sample}) == fact
+
+
+def test_an_unknown_enum_value_is_the_enums_own_error() -> None:
+    """A stored value that is no member of its enum is refused as the enum refuses it (ValueError)."""
+    day = date(2026, 1, 1)
+    payload = encode(Sample("z", None, day, datetime(2026, 1, 1, tzinfo=UTC), Side.LEFT, (), None, ()))
+    payload["side"] = "right"
+    with pytest.raises(ValueError, match="right"):
+        decode(payload, {"Sample": Sample})
