@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
+import structlog
 from fastapi import APIRouter, Depends, Request
 from prometheus_client import Counter
 
 from service.adapters.cds_jwt import CdsTokenVerifier
+from service.adapters.fhir_out.audit import AuditRecord
 from service.adapters.fhir_out.cards import order_card, patient_view_card
 from service.adapters.fhir_out.result_context import ResultContext
+from service.app.audit import AuditTrail
 from service.app.cds_feedback import CdsFeedback
 from service.app.cds_hooks import PREFETCH, CdsHooks, HookRequest
 from service.bootstrap import Container
@@ -68,11 +71,12 @@ async def discovery() -> dict[str, Any]:
 @router.post("/{service_id}", operation_id="cds_hook", summary="Call a CDS Hooks service: cards")
 async def call_hook(service_id: str, request: Request, state: StateDep) -> dict[str, Any]:
     hook = _hook(service_id)
-    await state.verifier.verify(request.headers.get("authorization"), _audience(request))
+    claims = await state.verifier.verify(request.headers.get("authorization"), _audience(request))
     hook_request = HookRequest.parse(await _json(request), _language(request))
     if hook_request.hook and hook_request.hook != hook:
         raise BadRequest(f"This service answers {hook}, not {hook_request.hook}", expression="hook")
     assessment = await state.hooks.assessment(hook_request)
+    await _audit(state, claims, service_id, hook_request.patient_id)
     if assessment is None:
         return {"cards": []}
     ctx = _context(state.container, assessment, hook_request.language)
@@ -89,6 +93,19 @@ async def feedback(service_id: str, request: Request, state: StateDep) -> dict[s
     claims = await state.verifier.verify(request.headers.get("authorization"), _audience(request))
     await state.feedback.record(service_id, await _json(request), claims)
     return {}
+
+
+async def _audit(state: CdsState, claims: dict[str, Any], service_id: str, patient_id: str) -> None:
+    """Issue 16: the EHR read this patient's assessment, so the call leaves one AuditEvent naming the EHR
+    client (the verified JWT's ``sub``, under its issuer, as the feedback events do) and the patient."""
+    issuer = str(claims.get("iss", ""))
+    client = str(claims.get("sub") or issuer)
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "unknown")
+    record = AuditRecord(
+        "operation", 200, client, (f"Patient/{patient_id}",), request_id, datetime.now(UTC),
+        operation=f"cds-services/{service_id}",
+    )  # fmt: skip
+    await AuditTrail(state.container.store, issuer).record(record)
 
 
 def _hook(service_id: str) -> str:

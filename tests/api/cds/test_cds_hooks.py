@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -230,14 +231,18 @@ async def test_a_matching_jku_is_accepted(cds: httpx.AsyncClient, ehr: Ehr) -> N
 
 async def feedback_events(database: Path) -> list[dict[str, Any]]:
     """The CDS feedback AuditEvents in the database, as a new app (a restart) finds them."""
+    return [e for e in await audit_events(database) if e["type"]["code"] == "feedback"]
+
+
+async def audit_events(database: Path) -> list[dict[str, Any]]:
+    """The EHR client's AuditEvents in the database, as a new app (a restart) finds them."""
     app: FastAPI = create_app(Settings(database_url=f"sqlite+aiosqlite:///{database}"))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             found = await client.get("/fhir/AuditEvent", params={"agent": "ehr-client"})
     assert found.status_code == 200, found.text
-    events = [e["resource"] for e in found.json().get("entry", [])]
-    return [e for e in events if e["type"]["code"] == "feedback"]
+    return [e["resource"] for e in found.json().get("entry", [])]
 
 
 async def test_feedback_is_stored_and_counted(cds: httpx.AsyncClient, ehr: Ehr, tmp_path: Path) -> None:
@@ -258,6 +263,20 @@ async def test_feedback_is_stored_and_counted(cds: httpx.AsyncClient, ehr: Ehr, 
     assert entity["what"]["identifier"]["value"] == "9368d37b-283f-44a0-93ea-547cebab93ea"
     details = {(d["type"], d["valueString"]) for d in entity["detail"]}
     assert ("acceptedSuggestion", "e56e1945-20b3-4393-8503-a1a20fd73152") in details
+
+
+async def test_each_hook_call_leaves_one_audit_event(
+    cds: httpx.AsyncClient, ehr: Ehr, tmp_path: Path
+) -> None:
+    """The EHR reads a patient's assessment through a hook: one AuditEvent per call, naming the EHR client
+    (under its issuer), the service called and the patient, and no clinical value."""
+    body = patient_view("p-e2", prefetch(example("seed-t790m-progression")))
+    assert (await call(cds, ehr, VIEW, body)).status_code == 200
+    (event,) = [e for e in await audit_events(tmp_path / "onco.db") if e["type"]["code"] == "rest"]
+    assert event["subtype"][0]["code"] == f"cds-services/{VIEW}"
+    assert event["agent"][0]["who"]["identifier"] == {"system": ISSUER, "value": "ehr-client"}
+    assert {"reference": "Patient/p-e2"} in [e.get("what") for e in event["entity"]]
+    assert "T790M" not in json.dumps(event)
 
 
 async def test_malformed_feedback_is_a_400_and_stores_nothing(
