@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,10 @@ class Context:
     version: FhirVersion
     today: date
     imaging_reports: dict[str, str]  # Observation/id → the imaging DiagnosticReport listing it in `result`
+    # What was read of each ImagingStudy during this normalise call, by its name and the resource it resolved
+    # to: every lesion of a time point names the same study, now read once (issue 19); its issues were
+    # reported once either way (normalise drops repeats).
+    studies: dict[tuple[str, int | None], Any] = field(default_factory=dict)
 
     def concept(self, coding: Coding) -> str | None:
         """The internal concept of a code: a LOINC code of loinc.yaml, else a local code of

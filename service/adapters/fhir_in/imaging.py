@@ -34,7 +34,11 @@ def imaging_context(node: Node, when: When, ctx: Context) -> Imaging:
         name = ctx.named(link, node.data)
         if name and name.startswith("ImagingStudy/"):
             study = ctx.resolve(node, link.text("reference"))
-            return _from_study(name, study, ctx)
+            key = (name, id(study.data) if study else None)  # the same name read as the same resource
+            found: Imaging | None = ctx.studies.get(key)
+            if found is None:
+                found = ctx.studies[key] = _from_study(name, study, ctx)
+            return found
     report = ctx.imaging_reports.get(f"Observation/{node.data.get('id')}")
     if report is not None:
         return Imaging(report, TimepointBasis.IMAGING_REPORT)
