@@ -51,7 +51,9 @@ def test_report_frame() -> None:
         ("http://loinc.org", "88040-1"),
         (f"{CANON}/CodeSystem/report-type", "response-resistance-assessment"),
     ]
-    assert [codes(c) for c in report["category"]] == [[("http://terminology.hl7.org/CodeSystem/v2-0074", "OTH")]]
+    assert [codes(c) for c in report["category"]] == [
+        [("http://terminology.hl7.org/CodeSystem/v2-0074", "OTH")]
+    ]
     assert (report["effectiveDateTime"], report["issued"]) == ("2025-03-01", "2025-03-02T09:30:00+00:00")
     (organization,) = report["contained"]
     assert report["performer"] == [{"reference": f"#{organization['id']}", "display": "oncoresponse"}]
