@@ -26,8 +26,7 @@ from service.app.evaluate import EvaluationRequest
 from service.app.history import HistoryFetch
 from service.app.ingest import Endpoint, Ingest, IngestResult
 from service.app.ports import Writer
-from service.app.report_versions import NOT_ASSESSABLE, REPORT
-from service.app.reports import ReportWriter, backoff, patient_resources
+from service.app.reports import ReportWriter, backoff
 from service.domain.assess import NotAssessableError
 from service.domain.facts import Fact
 from service.errors import PayloadTooLarge
@@ -89,19 +88,12 @@ class Pipeline:
                 log.exception("evaluation_failed")
                 if (job := await jobs.job(patient)) is not None:
                     await jobs.fail(patient, job.generation, type(exc).__name__, now, backoff(job))
-        bundles = {p: b for p, b in rendered.items() if b is not None}
-        keys = [(r["resourceType"], r["id"]) for b in bundles.values() for r in patient_resources(b)]
-        known = await writer.current_versions(keys)
-        for patient, bundle in bundles.items():
-            done.reports += await self.reports.store_bundle(writer, bundle, patient, known)
-            done.shared = done.shared or bundle
         if not rendered:
             return
         pending = await jobs.generations(set(rendered))
-        await jobs.complete_all([(p, generation) for p, generation in pending.items()])
-        versions = self.reports.versions
-        outcomes = [versions.evaluated(p, REPORT if b else NOT_ASSESSABLE) for p, b in rendered.items()]
-        await jobs.record_versions(outcomes, now)
+        evaluated = [(p, pending.get(p), bundle) for p, bundle in rendered.items()]
+        done.reports += await self.reports.store_evaluated(writer, evaluated, now)
+        done.shared = done.shared or next((b for b in rendered.values() if b is not None), None)
 
 
 @dataclass(slots=True)

@@ -26,8 +26,8 @@ import structlog
 
 from service.app.evaluate import EvaluationRequest
 from service.app.ports import Store
-from service.app.report_versions import NOT_ASSESSABLE, REPORT, Versions
-from service.app.reports import ReportWriter, backoff, patient_resources
+from service.app.report_versions import Versions
+from service.app.reports import ReportWriter, backoff
 from service.app.store_records import EvaluationJob
 from service.domain.assess import NotAssessableError
 
@@ -110,28 +110,14 @@ class BatchReports:
 
     async def _store(self, evaluated: list[_Evaluated]) -> list[str]:
         patients = {e.job.patient_ref for e in evaluated}
-        now, versions = datetime.now(UTC), self.reports.versions
-        written: list[str] = []
+        now = datetime.now(UTC)
         async with self.reports.store.writing(patients) as writer:
             jobs = writer.evaluation_jobs
             pending = await jobs.generations(patients)
             current = [e for e in evaluated if pending.get(e.job.patient_ref) == e.job.generation]
-            keys = [_key(r) for e in current if e.bundle for r in patient_resources(e.bundle)]
-            known = await writer.current_versions(keys)  # one query per type for the whole batch
             for e in current:
                 if e.error is not None:
                     error = type(e.error).__name__
                     await jobs.fail(e.job.patient_ref, e.job.generation, error, now, backoff(e.job))
-                elif e.bundle is not None:
-                    written += await self.reports.store_bundle(writer, e.bundle, e.job.patient_ref, known)
-            met = [e for e in current if e.error is None]
-            await jobs.complete_all([(e.job.patient_ref, e.job.generation) for e in met])
-            await jobs.record_versions(
-                [versions.evaluated(e.job.patient_ref, REPORT if e.bundle else NOT_ASSESSABLE) for e in met],
-                now,
-            )
-        return written
-
-
-def _key(resource: dict[str, Any]) -> tuple[str, str]:
-    return resource["resourceType"], resource["id"]
+            met = [(e.job.patient_ref, e.job.generation, e.bundle) for e in current if e.error is None]
+            return await self.reports.store_evaluated(writer, met, now)

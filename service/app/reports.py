@@ -6,7 +6,7 @@ identifier and id, ``status = amended``, a new version; an unchanged result stor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +39,9 @@ EVALUATION_RETRY_MAX = timedelta(hours=1)
 # Resources every report carries that belong to no patient: the service's own Device.
 _SHARED = frozenset({"Device"})
 
+# A patient's evaluation to store: (patient, the generation of the request it meets or None, its rendered
+# Bundle or None when not assessable).
+Evaluated = tuple[str, int | None, dict[str, Any] | None]
 Render = Callable[[Assessment, datetime], dict[str, Any]]
 
 
@@ -114,6 +117,24 @@ class ReportWriter:
         """The request met, and the versions the evaluation was made with recorded (issue 17)."""
         await writer.evaluation_jobs.complete(patient, generation)
         await writer.evaluation_jobs.record_versions([self.versions.evaluated(patient, outcome)], _now())
+
+    async def store_evaluated(
+        self, writer: Writer, evaluated: Sequence[Evaluated], now: datetime
+    ) -> list[str]:
+        """A batch of evaluations stored in the caller's transaction: one current-versions read for the
+        batch, each patient's changed resources, the requests met and the versions recorded in one
+        statement each. The DiagnosticReports written."""
+        keys = [_key(r) for _, _, bundle in evaluated if bundle for r in patient_resources(bundle)]
+        known = await writer.current_versions(keys)
+        written: list[str] = []
+        for patient, _, bundle in evaluated:
+            if bundle is not None:
+                written += await self.store_bundle(writer, bundle, patient, known)
+        jobs, versions = writer.evaluation_jobs, self.versions
+        await jobs.complete_all([(p, generation) for p, generation, _ in evaluated if generation is not None])
+        outcomes = [versions.evaluated(p, REPORT if bundle else NOT_ASSESSABLE) for p, _, bundle in evaluated]
+        await jobs.record_versions(outcomes, now)
+        return written
 
     async def store_bundle(
         self,
