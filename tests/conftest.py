@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from copy import deepcopy
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,3 +92,18 @@ def require_postgres_or_skip(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL at ONCO_TEST_POSTGRES_URL is required under CI: {reason}")
     pytest.skip(f"no PostgreSQL: {reason}")
+
+
+def corrected(bundle: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the Bundle with its latest tumour size (LOINC 21889-1, first component) 1 mm larger: a
+    corrected time point, which amends the patient's report."""
+    copy = deepcopy(bundle)
+    sizes = [
+        e["resource"]
+        for e in copy["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "21889-1"
+        and "component" in e["resource"]
+    ]
+    max(sizes, key=lambda r: r["effectiveDateTime"])["component"][0]["valueQuantity"]["value"] += 1
+    return copy

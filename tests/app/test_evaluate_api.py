@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 from fhir.resources import get_fhir_model_class as r5_model
 from fhir.resources.R4B import get_fhir_model_class as r4b_model
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, corrected
 
 FHIR = {"content-type": "application/fhir+json"}
 T790M = SHARED / "examples" / "seed-t790m-progression.json"
@@ -126,19 +125,7 @@ async def test_a_corrected_time_point_amends_its_report(client: httpx.AsyncClien
     first = (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()["entry"][
         0
     ]
-    corrected = copy.deepcopy(bundle)
-    latest = max(
-        (
-            e["resource"]
-            for e in corrected["entry"]
-            if e["resource"]["resourceType"] == "Observation"
-            and "component" in e["resource"]
-            and e["resource"]["code"]["coding"][0]["code"] == "21889-1"
-        ),
-        key=lambda r: r["effectiveDateTime"],
-    )
-    latest["component"][0]["valueQuantity"]["value"] += 1
-    await client.post("/fhir/Bundle", content=orjson.dumps(corrected), headers=FHIR)
+    await client.post("/fhir/Bundle", content=orjson.dumps(corrected(bundle)), headers=FHIR)
     again = (await client.get("/fhir/DiagnosticReport", params={"subject": "Patient/p-e2"})).json()
     assert again["total"] == 1
     report = again["entry"][0]["resource"]

@@ -5,7 +5,6 @@ On SQLite and the real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +15,7 @@ import pytest
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store import SearchQuery
 from service.app.ingest import EVALUATION_GRACE, Endpoint
-from service.bootstrap import Container, build
-from service.config import Settings
+from service.bootstrap import Container
 from tests.conftest import REPO
 
 CASE = REPO / "tests" / "golden" / "t45-flaura2-one-line" / "input.json"
@@ -30,15 +28,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def container(database_url: str) -> AsyncIterator[Container]:
-    built = build(Settings(database_url=database_url, delivery_worker=False))
-    await built.store.migrate()
-    yield built
-    await built.http.aclose()
-    await built.store.close()
 
 
 async def _ingest(container: Container, bundle: dict[str, Any] | None = None) -> None:

@@ -39,15 +39,6 @@ def _bumped(knowledge: Knowledge, version: str = NEW) -> Knowledge:
 
 
 @pytest.fixture
-async def container(database_url: str) -> AsyncIterator[Container]:
-    built = build(Settings(database_url=database_url, delivery_worker=False))
-    await built.store.migrate()
-    yield built
-    await built.http.aclose()
-    await built.store.close()
-
-
-@pytest.fixture
 async def reported(container: Container) -> Container:
     """Three patients stored and reported with the mappings' own knowledge."""
     bundle = collection(len(PATIENTS), 4)

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO, SHARED
+from tests.conftest import REPO, SHARED, corrected
 from tests.e2e.test_subscriptions_e2e import SERVICE, Service, free_port, wait_for
 
 MEDPLUM = REPO / "tests" / "medplum"
@@ -135,19 +135,6 @@ def identities(result: dict[str, list[dict[str, Any]]]) -> dict[str, Counter[str
     """Each identity of a result once; the Provenance's is its report's."""
     found = {resource_type: Counter(token(r) for r in found) for resource_type, found in result.items()}
     return found | {"Provenance": found["DiagnosticReport"]}
-
-
-def corrected(bundle: dict[str, Any]) -> dict[str, Any]:
-    """The same Bundle with the latest tumour size 1 mm larger: a corrected time point amends its report."""
-    sizes = [
-        e["resource"]
-        for e in bundle["entry"]
-        if e["resource"]["resourceType"] == "Observation"
-        and e["resource"]["code"]["coding"][0]["code"] == "21889-1"
-        and "component" in e["resource"]
-    ]
-    max(sizes, key=lambda r: r["effectiveDateTime"])["component"][0]["valueQuantity"]["value"] += 1
-    return bundle
 
 
 @dataclass
