@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from copy import deepcopy
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -89,9 +89,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def require_postgres_or_skip(reason: str) -> None:
     """Under CI=true a PostgreSQL test that cannot connect fails; on a laptop without one it skips."""
+    unavailable(f"no PostgreSQL at ONCO_TEST_POSTGRES_URL: {reason}")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool a test needs is missing: a failure under CI=true (``make test`` installs every one, and no test
+    skips in CI), a skip elsewhere (a laptop without it)."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL at ONCO_TEST_POSTGRES_URL is required under CI: {reason}")
-    pytest.skip(f"no PostgreSQL: {reason}")
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
 
 
 def corrected(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ except under ``CI=true``, where they fail.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -31,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO, SHARED, corrected
+from tests.conftest import REPO, SHARED, corrected, unavailable
 from tests.e2e.test_subscriptions_e2e import SERVICE, Service, free_port, wait_for
 
 MEDPLUM = REPO / "tests" / "medplum"
@@ -41,12 +40,9 @@ WRITTEN = ("DiagnosticReport", "Observation", "CarePlan", "Provenance", "Device"
 
 def node_or_skip() -> str:
     node = shutil.which("node")
-    if node and (MEDPLUM / "node_modules" / "@medplum" / "fhir-router").is_dir():
-        return node
-    reason = "the Medplum FHIR server needs Node and `npm ci` in tests/medplum (make test installs them)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    if node is None or not (MEDPLUM / "node_modules" / "@medplum" / "fhir-router").is_dir():
+        unavailable("Medplum's FHIR server needs Node and `npm ci` in tests/medplum (make test installs it)")
+    return node
 
 
 class FhirServer:
