@@ -63,15 +63,21 @@ class Evaluate:
     async def __call__(self, request: EvaluationRequest, reader: Reader | None = None) -> Assessment:
         """Raises ``NotAssessableError`` when there is no follow-up imaging to assess. ``reader``: read the
         stored facts in the caller's transaction (issue 17: the ingest's, which sees what it just wrote)."""
-        stored = await self.stored_facts(request.patient, reader)
+        replaced = {fact.source for fact in request.posted}
+        stored = await self.stored_facts(request.patient, reader, replaced)
         facts = merge(stored, request.posted)
         as_of = request.as_of or facts.latest_date or dt.date.today()
         facts = facts.up_to(as_of)
         return assess(request.patient, facts, as_of, self.policy, criteria=request.criteria)
 
-    async def stored_facts(self, patient: str, reader: Reader | None = None) -> list[Fact]:
+    async def stored_facts(
+        self, patient: str, reader: Reader | None = None, replaced: frozenset[str] | set[str] = frozenset()
+    ) -> list[Fact]:
+        """``replaced``: sources whose stored facts the caller holds already (the facts the ingest just wrote
+        and hands over in memory): not decoded again; ``merge`` would drop them anyway."""
         if reader is not None:
-            payloads = [row.payload for row in await reader.patient_facts(patient)]
+            rows = await reader.patient_facts(patient)
+            payloads = [row.payload for row in rows if row.source_ref not in replaced]
         else:  # issue 19: one prepared query, on SQLite without a pooled connection and its transaction
             payloads = await self.fact_reads.payloads(patient)
         return [decode(payload, FACT_CLASSES) for payload in payloads]
