@@ -14,7 +14,6 @@ earlier score counts; of two scores on one day the later-listed one is current.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +102,16 @@ def _ecog(result: PerformanceStatus, thresholds: PerformanceThresholds) -> Perfo
     if result.scale is PerformanceScale.ECOG:
         return result
     band = next((b for b in thresholds.karnofsky if b.low <= result.score <= b.high), None)
-    return dataclasses.replace(result, scale=PerformanceScale.ECOG, score=band.ecog) if band else None
+    if band is None:
+        return None
+    return PerformanceStatus(  # by keyword: a fact is a value, whatever class machinery it is built with
+        patient=result.patient,
+        source=result.source,
+        scale=PerformanceScale.ECOG,
+        score=band.ecog,
+        observed_on=result.observed_on,
+        observed_at=result.observed_at,
+    )
 
 
 def _reference(
