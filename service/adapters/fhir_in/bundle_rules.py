@@ -24,9 +24,12 @@ FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 def check_full_urls(entries: list[Any]) -> None:
     """bdl-7: BadRequest naming the first two entries that share a ``fullUrl`` and a version."""
+    urls = [entry.get("fullUrl") if isinstance(entry, dict) else None for entry in entries]
+    texts = [url for url in urls if isinstance(url, str)]
+    if len(set(texts)) == len(texts):  # the usual Bundle: no fullUrl twice, whatever the versions
+        return
     seen: dict[tuple[str, Any], int] = {}
-    for index, entry in enumerate(entries):
-        url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    for index, (entry, url) in enumerate(zip(entries, urls, strict=True)):
         if not isinstance(url, str):
             continue
         key = (url, _version_id(entry))

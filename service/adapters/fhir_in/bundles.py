@@ -9,6 +9,7 @@ in a batch.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +29,8 @@ from service.adapters.fhir_in.bundle_rules import (
 )
 from service.adapters.fhir_in.dates import may_hold_bad_date
 from service.errors import Issue
+
+_REFERENCE_VALUE = re.compile(rb'"reference":"([^"]*)"')
 
 
 class WriteMode(StrEnum):
@@ -116,7 +119,7 @@ def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | E
     bad_id = kept_id_problem(index, resource)
     if bad_id:
         return EntryProblem(index, bad_id)
-    sender_id = _sender_id(resource)
+    sender_id = resource.get("id")  # None or, being past kept_id_problem, a FHIR id
     resource["id"] = sender_id or uuid.uuid4().hex
     return PlannedEntry(index, full_url, WriteMode.UPSERT if sender_id else WriteMode.CREATE, resource)
 
@@ -184,11 +187,6 @@ def parse_if_none_exist(value: Any) -> ConditionalCreate | None:
     raise ValueError("ifNoneExist supports 'identifier=system|value' and '_id=x' only")
 
 
-def _sender_id(resource: dict[str, Any]) -> str | None:
-    candidate = resource.get("id")
-    return candidate if isinstance(candidate, str) and FHIR_ID.match(candidate) else None
-
-
 def content_hash(resource: dict[str, Any]) -> str:
     """A hash of the content as posted, ignoring ``id`` and ``meta``: a re-post of the same data matches."""
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
@@ -216,15 +214,10 @@ def _referenced_targets(targets: dict[str, str], text: bytes) -> dict[str, str]:
 
 
 def _reference_values(text: bytes) -> set[bytes] | None:
-    """Every string value of a ``reference`` key, JSON-escaped, found by splitting orjson's output (which
-    writes no spaces); None when one holds an escaped quote, where a split cannot tell where it ends."""
-    values = set()
-    for part in text.split(b'"reference":"')[1:]:
-        value = part[: part.index(b'"')]
-        if value.endswith(b"\\"):
-            return None
-        values.add(value)
-    return values
+    """Every string value of a ``reference`` key, JSON-escaped, found in orjson's output (which writes no
+    spaces); None when one holds an escaped quote, where the pattern cannot tell where it ends."""
+    values = set(_REFERENCE_VALUE.findall(text))
+    return None if any(value.endswith(b"\\") for value in values) else values
 
 
 def _rewrite(node: Any, targets: dict[str, str]) -> Any:

@@ -36,24 +36,27 @@ def is_date(text: str) -> bool:
     match = _FORM.match(text)
     if match is None:
         return False
-    year, month, day, hour, minute, second = (int(g) if g else None for g in match.groups())
-    if month is not None and not 1 <= month <= 12:
+    year, month, day, hour, minute, second = match.groups()
+    if month is not None and not 1 <= int(month) <= 12:
         return False
     if day is not None:
         try:
-            date(year or 0, month or 0, day)
+            date(int(year), int(month), int(day))  # year 0000 is no day of the calendar either
         except ValueError:
             return False
-    return (hour or 0) <= 23 and (minute or 0) <= 59 and (second or 0) <= 60
+    return (
+        (hour is None or int(hour) <= 23)
+        and (minute is None or int(minute) <= 59)
+        and (second is None or int(second) <= 60)
+    )
 
 
 def may_hold_bad_date(value: Any) -> bool:
     """False when no date-named element in ``value`` can be wrong (found by C code in its JSON); True
     when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
     text = orjson.dumps(value)
-    return any(not is_date(m.group(1).decode()) for m in _DATE_PAIR.finditer(text)) or (
-        b'\\"' in text and _has_escaped_date(text)
-    )
+    found = set(_DATE_PAIR.findall(text))  # each distinct value checked once: a Bundle repeats its dates
+    return any(not is_date(v.decode()) for v in found) or (b'\\"' in text and _has_escaped_date(text))
 
 
 def _has_escaped_date(text: bytes) -> bool:
