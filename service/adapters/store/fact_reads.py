@@ -7,6 +7,7 @@ statement's own cost. On a SQLite file the read now runs on a plain ``sqlite3`` 
 autocommit and read-only: each SELECT is its own read transaction, which in WAL mode sees every committed
 write and never waits for a writer, so it is called directly in the event loop like the store's other
 in-loop statements. On PostgreSQL (and on a store a test passes in) it is the store's own reader: one query.
+The rows' JSON text goes to msgspec's decoder as it is, all rows in one call: no parse into dicts first.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import orjson
 
 from service.adapters.store.database import SqlStore
+from service.adapters.store.fact_codec import decode, decode_rows
 from service.app.ports import Store
+from service.domain.facts import Fact
 
 # The same statement as ``Reader.patient_facts``, on the index ix_facts_patient (patient_ref, is_current).
 _PATIENT_FACTS = "SELECT payload FROM facts WHERE patient_ref = ? AND is_current ORDER BY pk"
@@ -28,23 +31,38 @@ _BUSY_TIMEOUT_S = 0.5
 
 
 class FactReads:
-    """The stored fact payloads of one patient (``fact_codec.encode`` dicts), in stored order."""
+    """The stored facts of one patient, in stored order."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._sqlite: sqlite3.Connection | None = None
         self._own = _sqlite_file(store)  # opened at the first read: the store has migrated the file by then
 
+    async def facts(self, patient: str) -> list[Fact]:
+        rows = self._own_rows(patient)
+        if rows is not None:
+            return decode_rows(rows)
+        async with self.store.reading() as reader:
+            return [decode(row.payload) for row in await reader.patient_facts(patient)]
+
     async def payloads(self, patient: str) -> list[dict[str, Any]]:
-        if self._own is not None:
-            try:
-                rows = self._connection(self._own).execute(_PATIENT_FACTS, (patient,)).fetchall()
-            except sqlite3.OperationalError:  # busy, or the file went away: the store's reader decides
-                pass
-            else:
-                return [orjson.loads(row[0]) for row in rows]
+        """The payloads as ``fact_codec.encode`` dicts."""
+        rows = self._own_rows(patient)
+        if rows is not None:
+            return [orjson.loads(row) for row in rows]
         async with self.store.reading() as reader:
             return [row.payload for row in await reader.patient_facts(patient)]
+
+    def _own_rows(self, patient: str) -> list[str] | None:
+        """The payloads' JSON text read on the own connection; None when there is none or it failed (busy,
+        or the file went away): the store's reader decides then."""
+        if self._own is None:
+            return None
+        try:
+            rows = self._connection(self._own).execute(_PATIENT_FACTS, (patient,)).fetchall()
+        except sqlite3.OperationalError:
+            return None
+        return [row[0] for row in rows]
 
     def _connection(self, database: str) -> sqlite3.Connection:
         if self._sqlite is None:
