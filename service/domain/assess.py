@@ -26,19 +26,19 @@ from service.domain.assessment_parts import (
     sum_series,
 )
 from service.domain.imaging_response import ImagingResponse, evaluate_imaging_response
+from service.domain.line_imaging import LineImaging
 from service.domain.model import ClinicalStability
 from service.domain.patterns import PatternAssessment
 from service.domain.performance import clinical_stability
 from service.domain.readings import ReadingThresholds, imaging_verdict, read_markers, read_pattern
-from service.domain.recist import evaluate_recist
 from service.domain.resistance import ResistanceContext, ResistanceFinding
 from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge
 from service.domain.resistance_workup import ResistanceAssessment, assess_resistance
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
-from service.domain.therapy_lines import DrugRole, ProgressionFinder, TherapyContext, therapy_context
+from service.domain.therapy_lines import DrugRole, TherapyContext, therapy_context
 from service.domain.thresholds import ResponseThresholds
-from service.domain.timeline import PatientFacts, imaging_timeline, line_timeline
+from service.domain.timeline import PatientFacts
 
 
 class NotAssessableError(ValueError):
@@ -63,13 +63,14 @@ def assess(
     criteria: Criteria | None = None,
 ) -> Assessment:
     """The assessment of the latest imaging time point on or before ``as_of`` (facts already cut there)."""
-    therapy = therapy_context(facts.therapies, policy.drug_roles, as_of, _progression_finder(facts, policy))
+    imaging_of = LineImaging(facts.lesions, policy.thresholds)
+    therapy = therapy_context(facts.therapies, policy.drug_roles, as_of, imaging_of.first_pd)
     line = therapy.current
     criteria = criteria or (Criteria.IRECIST if line and line.immunotherapy else Criteria.RECIST_1_1)
     start = therapy.started_on
     backbone = line.backbone if line else None
     drug_class = backbone.drug_class if backbone else None
-    baseline = line_timeline(facts.lesions, start)
+    baseline = imaging_of.timeline(start)
     timeline = baseline.timeline
     if timeline is None and line is not None and facts.lesions:
         raise NotAssessableError("no baseline imaging for the current line of therapy (R10)")
@@ -87,6 +88,7 @@ def assess(
         immune_checkpoint_inhibitor=criteria is Criteria.IRECIST,
         markers=marker_statuses(facts, timeline, policy.readings.cea),
         clinical=clinical,
+        unmarked=imaging_of.recist(start),
     )
     point = imaging.recist.time_points[-1]
     flags = [*therapy.flags, *baseline.flags, *point.flags, *_variability_flags(imaging, point)]
@@ -202,21 +204,6 @@ def _continuing(therapy: TherapyContext, as_of: dt.date) -> tuple[str, ...]:
     if line is None or not therapy.active:
         return ()
     return tuple(dict.fromkeys(c.drug for c in line.components if c.ended_on is None or c.ended_on >= as_of))
-
-
-def _progression_finder(facts: PatientFacts, policy: Policy) -> ProgressionFinder:
-    """R7a, R11: the first RECIST 1.1 PD of a line's own imaging (its baseline per R10) after its start."""
-
-    def first_pd(start: dt.date, until: dt.date) -> dt.date | None:
-        lesions = [o for o in facts.lesions if o.observed_on <= until]
-        timeline = imaging_timeline(lesions, start)
-        if timeline is None or len(timeline.time_points) < 2:
-            return None
-        recist = evaluate_recist(timeline, policy.thresholds)
-        pds = [tp.progression_date or tp.date for tp in recist.time_points if tp.overall.value == "PD"]
-        return min((d for d in pds if d > start), default=None)
-
-    return first_pd
 
 
 def _therapy_rules(

@@ -15,7 +15,7 @@ from service.domain.irecist import evaluate_irecist
 from service.domain.irecist_best import IrecistBestResponse, best_irecist_response
 from service.domain.irecist_types import IrecistTimePoint
 from service.domain.model import ClinicalStability, ImagingTimeline, MarkerStatus
-from service.domain.recist import RecistEvaluation, evaluate_recist
+from service.domain.recist import RecistEvaluation, evaluate_recist, with_markers
 from service.domain.recist_best import best_overall_response
 from service.domain.response import BestOverallResponse
 from service.domain.thresholds import ResponseThresholds
@@ -42,9 +42,14 @@ def evaluate_imaging_response(
     immune_checkpoint_inhibitor: bool,
     markers: Mapping[dt.date, MarkerStatus] | None = None,
     clinical: Mapping[dt.date, ClinicalStability] | None = None,
+    unmarked: RecistEvaluation | None = None,
 ) -> ImagingResponse:
-    """Sections 1-3 for one timeline; the iRECIST fields are None unless an ICI is given."""
-    recist = evaluate_recist(timeline, thresholds, markers)
+    """Sections 1-3 for one timeline; the iRECIST fields are None unless an ICI is given. ``unmarked``: the
+    timeline's RECIST 1.1 evaluation without markers, when the caller has made it already."""
+    if unmarked is None:
+        recist = evaluate_recist(timeline, thresholds, markers)
+    else:
+        recist = with_markers(unmarked, timeline, thresholds, markers or {})
     best = best_overall_response(recist.dated, timeline.treatment_start, thresholds)
     variability = assess_variability(timeline, recist, thresholds)
     if not immune_checkpoint_inhibitor:

@@ -10,7 +10,7 @@ evaluation needs as plain inputs are :class:`MarkerStatus` (N1) and :class:`Clin
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -107,10 +107,18 @@ class TimePoint:
     study_id: str | None = None
     modality: Modality | None = None
     prompted_by_symptoms: bool = False
+    # The measurements by lesion, built once: every rule asks for a lesion's measurements on every study.
+    _by_lesion: dict[str, tuple[Measurement, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_lesion: dict[str, list[Measurement]] = {}
+        for m in self.measurements:
+            by_lesion.setdefault(m.lesion_id, []).append(m)
+        object.__setattr__(self, "_by_lesion", {k: tuple(v) for k, v in by_lesion.items()})
 
     def of(self, lesion_id: str) -> tuple[Measurement, ...]:
         """Every measurement of one lesion on this study (more than one means fragments, S4)."""
-        return tuple(m for m in self.measurements if m.lesion_id == lesion_id)
+        return self._by_lesion.get(lesion_id, ())
 
 
 class InvalidTimelineError(ValueError):
@@ -124,6 +132,7 @@ class ImagingTimeline:
     lesions: tuple[Lesion, ...]
     time_points: tuple[TimePoint, ...]
     treatment_start: dt.date
+    ordered: tuple[TimePoint, ...] = field(init=False, repr=False, compare=False)  # by date, baseline first
 
     def __post_init__(self) -> None:
         if not self.time_points:
@@ -134,11 +143,7 @@ class ImagingTimeline:
         unknown = {m.lesion_id for tp in self.time_points for m in tp.measurements} - known
         if unknown:
             raise InvalidTimelineError(f"measurements of unknown lesions: {sorted(unknown)}")
-
-    @property
-    def ordered(self) -> tuple[TimePoint, ...]:
-        """Time points by date, baseline first."""
-        return tuple(sorted(self.time_points, key=lambda tp: tp.date))
+        object.__setattr__(self, "ordered", tuple(sorted(self.time_points, key=lambda tp: tp.date)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,23 @@ def evaluate_recist(
     return RecistEvaluation(selection, course.baseline_mm if selection.targets else None, tuple(responses))
 
 
+def with_markers(
+    evaluation: RecistEvaluation,
+    timeline: ImagingTimeline,
+    thresholds: ResponseThresholds,
+    markers: Mapping[dt.date, MarkerStatus],
+) -> RecistEvaluation:
+    """``evaluation``, made without markers, under the tumour-marker statuses. Markers enter only through
+    N1 (non-targets all gone are a CR, or Non-CR/non-PD with a marker above the ULN), and a non-target
+    response reads no earlier time point: where no time point has both, the evaluation stands as it is."""
+    if any(
+        tp.non_target is NonTargetResponse.CR and markers.get(tp.date) is MarkerStatus.ABOVE_ULN
+        for tp in evaluation.time_points
+    ):
+        return evaluate_recist(timeline, thresholds, markers)
+    return evaluation
+
+
 def _evaluate_time_point(
     course: _Course, time_point: TimePoint, markers: MarkerStatus, thresholds: ResponseThresholds
 ) -> TimePointResponse:
