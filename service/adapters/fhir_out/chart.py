@@ -14,15 +14,16 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
 
 from service.adapters.fhir_out.chart_layout import Box, nice_ticks, rows_without_overlap, text_width
+from service.adapters.fhir_out.markup import escape
 
 WIDTH, HEIGHT, MARGIN, TOP = 780, 300, 52, 30
 LABELS = 190  # room right of the plot for the reference lines' labels
 PLOT_RIGHT = WIDTH - LABELS
 INSET = 24  # the first and last dates sit this far inside the plot, so their labels stay in it
 PD_FACTOR, PD_MIN_MM, PR_FACTOR = Decimal("1.2"), Decimal(5), Decimal("0.7")
+TENTH = Decimal("0.1")
 FONT = 10
 ROW = 17  # px between rows of date labels (a 10 px CJK label is about 15 px tall)
 LABEL_GAP = 14  # px between reference labels (a 9 px label is up to 13 px tall in Noto)
@@ -52,9 +53,11 @@ class Frame:
     top: Decimal
     bottom: int
 
-    def x(self, day: dt.date) -> float:
-        span = max((self.last - self.first).days, 1)
-        return MARGIN + INSET + (PLOT_RIGHT - MARGIN - 2 * INSET) * (day - self.first).days / span
+    def xs(self, days: Sequence[dt.date]) -> dict[dt.date, float]:
+        """The x of each day (the span worked out once for them all)."""
+        span, first = max((self.last - self.first).days, 1), self.first
+        width = PLOT_RIGHT - MARGIN - 2 * INSET
+        return {day: MARGIN + INSET + width * (day - first).days / span for day in days}
 
     def y(self, value: Decimal) -> float:
         top = self.top if self.top > 0 else Decimal(1)
@@ -88,13 +91,16 @@ def line_chart(
     references: Sequence[Reference] = (),
     date_label: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> str:
-    """One SVG: the series as lines with dots and values, the references as dashed lines or bands."""
+    """One SVG: the series as lines with dots and values, the references as dashed lines or bands. Each
+    date's position and label are worked out once, for the layout, the axis and the series alike."""
     days = sorted({day for s in series for day, _ in s.points})
     if not days:
         return ""
     values = [v for s in series for _, v in s.points] + [r.value for r in references]
     ticks = nice_ticks(max(values) * Decimal("1.1"))
-    rows = rows_without_overlap([_date_box(days, d, date_label) for d in days])
+    xs = Frame(days[0], days[-1], ticks[-1], HEIGHT - MARGIN).xs(days)  # x does not depend on the bottom
+    labels = [date_label(day) for day in days]
+    rows = rows_without_overlap([_date_box(xs[day], label) for day, label in zip(days, labels, strict=True)])
     bottom = HEIGHT - MARGIN - ROW * (max(rows) if rows else 0)
     frame = Frame(days[0], days[-1], ticks[-1], bottom)
     parts = [
@@ -103,18 +109,20 @@ def line_chart(
         f"<title>{escape(title)}</title>",
         *(_band(frame, r) for r in references if r.band),
         _axes(frame, ticks),
-        *(_date_label(frame, day, row, date_label) for day, row in zip(days, rows, strict=True)),
+        *(
+            _date_label(bottom, xs[day], row, label)
+            for day, row, label in zip(days, rows, labels, strict=True)
+        ),
         *(_reference(frame, r, label_y) for r, label_y in _label_positions(frame, references)),
-        *(_series(frame, s) for s in series),
+        *(_series(frame, xs, s) for s in series),
         "</svg>",
     ]
     return "".join(parts)
 
 
-def _date_box(days: list[dt.date], day: dt.date, date_label: Callable[[dt.date], str]) -> Box:
-    frame = Frame(days[0], days[-1], Decimal(1), HEIGHT - MARGIN)
-    width = text_width(date_label(day), FONT)
-    return Box(frame.x(day) - width / 2, frame.x(day) + width / 2)
+def _date_box(x: float, label: str) -> Box:
+    width = text_width(label, FONT)
+    return Box(x - width / 2, x + width / 2)
 
 
 def _axes(frame: Frame, ticks: list[Decimal]) -> str:
@@ -132,12 +140,12 @@ def _axes(frame: Frame, ticks: list[Decimal]) -> str:
     return "".join(lines)
 
 
-def _date_label(frame: Frame, day: dt.date, row: int, date_label: Callable[[dt.date], str]) -> str:
-    x, y = frame.x(day), frame.bottom + 18 + ROW * row  # clear of the y axis's "0" at the corner
+def _date_label(bottom: int, x: float, row: int, label: str) -> str:
+    y = bottom + 18 + ROW * row  # clear of the y axis's "0" at the corner
     return (
-        f'<line x1="{x:.1f}" y1="{frame.bottom}" x2="{x:.1f}" y2="{frame.bottom + 4}" stroke="#000"/>'
+        f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="#000"/>'
         f'<text class="date" x="{x:.1f}" y="{y}" font-size="{FONT}" text-anchor="middle">'
-        f"{escape(date_label(day))}</text>"
+        f"{escape(label)}</text>"
     )
 
 
@@ -171,18 +179,19 @@ def _band(frame: Frame, reference: Reference) -> str:
     )
 
 
-def _series(frame: Frame, series: Series) -> str:
-    coordinates = [(frame.x(day), frame.y(value), value) for day, value in series.points]
+def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
+    coordinates = [(xs[day], frame.y(value), value) for day, value in series.points]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
     dots, last_right = [], float("-inf")
     for x, y, value in coordinates:
-        text, width = mm_text(value), text_width(mm_text(value), FONT - 1)
+        text = mm_text(value)  # digits, a point and a sign: nothing to escape
+        width = text_width(text, FONT - 1)
         below = x - width / 2 < last_right + 2  # would touch the previous value label: write it under
         last_right = last_right if below else x + width / 2
         dots.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/><text class="value" '
             f'x="{x:.1f}" y="{y + 14 if below else y - 6:.1f}" font-size="{FONT - 1}" text-anchor="middle">'
-            f"{escape(text)}</text>"
+            f"{text}</text>"
         )
     label = f'<text class="series" x="{MARGIN + 4}" y="{TOP - 12}" font-size="11" fill="{series.colour}">'
     return (
@@ -193,5 +202,5 @@ def _series(frame: Frame, series: Series) -> str:
 
 def mm_text(value: Decimal) -> str:
     """A value as written on the chart: at most one decimal, no trailing zeros."""
-    text = f"{value.quantize(Decimal('0.1')):f}"
+    text = f"{value.quantize(TENTH):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -6,6 +6,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from itertools import compress, count, repeat
+from operator import ge
 
 _STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
 TICKS_WANTED = 5
@@ -33,20 +36,24 @@ def nice_ticks(top: Decimal) -> list[Decimal]:
     return ticks
 
 
+@lru_cache(maxsize=4096)
 def text_width(text: str, font_size: float) -> float:
-    """A generous estimate of a label's width: a full em for wide (CJK) characters, 0.62 em for others."""
+    """A generous estimate of a label's width: a full em for wide (CJK) characters, 0.62 em for others.
+    Cached: a chart asks for the same dates and values again and again."""
     return sum(font_size if unicodedata.east_asian_width(c) in "WF" else font_size * 0.62 for c in text)
 
 
 def rows_without_overlap(boxes: list[Box]) -> list[int]:
-    """For labels in left-to-right order, the lowest row where each does not touch a label already there."""
-    row_ends: list[float] = []
+    """For labels in left-to-right order, the lowest row where each does not touch a label already there.
+    Each row keeps where its next label may start (its last label's right end plus the gap), and the first
+    row that allows a label is found without a Python loop: a long chart has dozens of rows."""
+    starts: list[float] = []
     rows = []
     for box in boxes:
-        row = next((i for i, end in enumerate(row_ends) if box.left >= end + GAP), len(row_ends))
-        if row == len(row_ends):
-            row_ends.append(box.right)
+        row = next(compress(count(), map(ge, repeat(box.left), starts)), len(starts))
+        if row == len(starts):
+            starts.append(box.right + GAP)
         else:
-            row_ends[row] = box.right
+            starts[row] = box.right + GAP
         rows.append(row)
     return rows

@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-from html import escape
 from typing import Any
 
 from service.adapters.fhir_out.chart import Reference, Series, line_chart, sum_references
 from service.adapters.fhir_out.lesion_table import lesion_table_html
+from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.patient_banner import PatientBanner
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.rule_legend import rule_ids_html, rule_legend_html

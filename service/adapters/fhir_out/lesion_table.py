@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from html import escape
 
 from service.adapters.fhir_out.chart import mm_text
+from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.wording import date, percent
 from service.domain.assessment import SumPoint
@@ -27,10 +27,13 @@ def lesion_table_html(ctx: ResultContext) -> str:
     points = [p for p in a.sums if p.sizes]
     if not a.targets or not points:
         return ""
-    rows = [_lesion_row(ctx, lesion, points) for lesion in a.targets]
+    sizes = [dict(point.sizes) for point in points]  # by lesion, once per scan rather than per row
+    rows = [_lesion_row(ctx, lesion, sizes) for lesion in a.targets]
     rows.append(_sum_row(ctx, points))
-    rows += [_status_row(ctx, lesion, "non-target", points) for lesion in a.non_targets]
-    rows += [_status_row(ctx, lesion, "new", points) for lesion in a.new_lesions]
+    if a.non_targets or a.new_lesions:
+        seen = [dict(point.statuses) for point in points]
+        rows += [_status_row(ctx, lesion, "non-target", seen) for lesion in a.non_targets]
+        rows += [_status_row(ctx, lesion, "new", seen) for lesion in a.new_lesions]
     caption = escape(ctx.text("label.lesion-table"))
     return (
         f'<h2>{caption}</h2><table class="lesions"><thead>{_header(ctx, points)}</thead>'
@@ -46,29 +49,28 @@ def _header(ctx: ResultContext, points: Sequence[SumPoint]) -> str:
         marks = [ctx.text("label.baseline")] if index == 0 else []
         marks += [ctx.text("label.nadir")] if point.date == nadir else []
         mark = f"<br><small>{escape(' · '.join(marks))}</small>" if marks else ""
-        cells.append(f'<th class="mm">{escape(date(ctx, point.date))}{mark}</th>')
+        cells.append(f'<th class="mm">{date(ctx, point.date)}{mark}</th>')  # a date: nothing to escape
     cells.append(f'<th class="mm">{escape(ctx.text("label.change-column"))}</th>')
     return f"<tr>{''.join(cells)}</tr>"
 
 
-def _lesion_row(ctx: ResultContext, lesion: Lesion, points: Sequence[SumPoint]) -> str:
-    sizes = [dict(point.sizes).get(lesion.lesion_id) for point in points]
+def _lesion_row(ctx: ResultContext, lesion: Lesion, sizes: Sequence[dict[str, Decimal]]) -> str:
     role = ctx.text("label.target-node" if lesion.is_nodal else "label.target")
     site, site_posted = site_name(ctx, lesion)
     cells = [(_label(lesion.lesion_id), True), (site, site_posted), (role, False)]
     head = "".join(f"<td{AS_POSTED if posted else ''}>{escape(text)}</td>" for text, posted in cells)
-    return f"<tr>{head}{_numbers(ctx, sizes)}</tr>"
+    return f"<tr>{head}{_numbers(ctx, [by_lesion.get(lesion.lesion_id) for by_lesion in sizes])}</tr>"
 
 
-def _status_row(ctx: ResultContext, lesion: Lesion, role: str, points: Sequence[SumPoint]) -> str:
+def _status_row(ctx: ResultContext, lesion: Lesion, role: str, seen: Sequence[dict[str, str]]) -> str:
     """A non-target or new lesion: what the reader saw at each scan (N1-N4, L1-L5), no size and no change."""
     site, site_posted = site_name(ctx, lesion)
     cells = [(_label(lesion.lesion_id), True), (site, site_posted), (ctx.display("lesion-role", role), False)]
     head = "".join(f"<td{AS_POSTED if posted else ''}>{escape(text)}</td>" for text, posted in cells)
-    seen = [dict(point.statuses).get(lesion.lesion_id) for point in points]
-    shown = [ctx.display("lesion-status", status) if status else NOT_MEASURED for status in seen]
-    statuses = "".join(f'<td class="status">{escape(text)}</td>' for text in [*shown, NOT_MEASURED])
-    return f'<tr class="{role}">{head}{statuses}</tr>'
+    statuses = [by_lesion.get(lesion.lesion_id) for by_lesion in seen]
+    shown = {s: escape(ctx.display("lesion-status", s)) for s in set(statuses) if s}  # once per status
+    cells_html = "".join(f'<td class="status">{shown[s] if s else NOT_MEASURED}</td>' for s in statuses)
+    return f'<tr class="{role}">{head}{cells_html}<td class="status">{NOT_MEASURED}</td></tr>'
 
 
 def _sum_row(ctx: ResultContext, points: Sequence[SumPoint]) -> str:
@@ -78,11 +80,12 @@ def _sum_row(ctx: ResultContext, points: Sequence[SumPoint]) -> str:
 
 
 def _numbers(ctx: ResultContext, values: Sequence[Decimal | None]) -> str:
-    """One cell per scan, then the change of the last scan from the baseline (when both were measured)."""
+    """One cell per scan, then the change of the last scan from the baseline (when both were measured).
+    Sizes, the dash and the percentage are digits and signs: nothing to escape."""
     cells = [NOT_MEASURED if value is None else mm_text(value) for value in values]
     first, last = values[0], values[-1]
     change = percent(ctx, (last - first) / first * 100) if first and last is not None else NOT_MEASURED
-    return "".join(f'<td class="mm">{escape(cell)}</td>' for cell in [*cells, change])
+    return "".join(f'<td class="mm">{cell}</td>' for cell in [*cells, change])
 
 
 def site_name(ctx: ResultContext, lesion: Lesion) -> tuple[str, bool]:

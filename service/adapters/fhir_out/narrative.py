@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from html import escape
+from itertools import repeat
 from typing import Any
 
 from service.adapters.fhir_out.code_systems import code_system_url
+from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.wording import chinese, date, percent
 
@@ -74,7 +75,8 @@ def _activity_text(activity: JsonObject, requests: dict[str, JsonObject]) -> str
 
 def _provenance(ctx: ResultContext, provenance: JsonObject) -> str:
     a = ctx.assessment
-    inputs = sum(1 for entity in provenance.get("entity", []) if entity.get("role") == "source")
+    entities = provenance.get("entity", [])  # a long history has thousands: counted without a Python loop
+    inputs = list(map(dict.get, entities, repeat("role"))).count("source")
     lines = [
         (ctx.text("label.service-version"), ctx.service_version),
         (ctx.text("label.knowledge-base"), a.knowledge_base_version),
@@ -112,10 +114,9 @@ def concept_text(ctx: ResultContext, concept: JsonObject) -> str:
 
 def coding_text(ctx: ResultContext, coding: JsonObject) -> str:
     system, code = coding.get("system", ""), str(coding.get("code", ""))
-    own = ctx.knowledge.code_systems
-    for system_id in (definition.id for definition in own.code_systems):
-        if system == code_system_url(ctx.canonical_base, system_id):
-            return ctx.display(system_id, code)
+    own = code_system_url(ctx.canonical_base, "")  # the service's own: CANON/CodeSystem/<id>
+    if system.startswith(own) and ctx.knowledge.code_systems.get(system[len(own) :]) is not None:
+        return ctx.display(system[len(own) :], code)
     keys = [key for key, url in ctx.knowledge.output_codes.systems.items() if url == system]
     if keys:
         return ctx.translated(f"external.{keys[0]}.{code}")

@@ -22,17 +22,22 @@ DERIVABLE_TYPES = frozenset(
 )
 
 
+_DERIVABLE_PREFIXES = tuple(f"{t}/" for t in sorted(DERIVABLE_TYPES))
+
+
 def derived_from(sources: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
-    return references([s for s in sources if s.split("/", 1)[0] in DERIVABLE_TYPES])
+    """The sources whose type ``derivedFrom`` allows (``Type/id``; a long history has thousands)."""
+    return references([s for s in sources if s.startswith(_DERIVABLE_PREFIXES) or s in DERIVABLE_TYPES])
 
 
 def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: list[str]) -> dict[str, Any]:
     """The frame every result Observation shares: preliminary, the time point, the service as device."""
+    resource_id = ctx.id_for(part)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": ctx.id_for(part),
+        "id": resource_id,
         # Deterministic, like the id: the write-back's conditional create matches it on a retry (issue 7).
-        "identifier": [{"system": ctx.canon("observation-id"), "value": ctx.id_for(part)}],
+        "identifier": [{"system": ctx.canon("observation-id"), "value": resource_id}],
         "status": "preliminary",
         "code": code,
         "subject": ctx.subject,

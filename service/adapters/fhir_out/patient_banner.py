@@ -6,8 +6,9 @@ never logged."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Any
+
+from service.adapters.fhir_out.markup import escape
 
 # Names and identifiers are shown as posted, never translated (HTML's translate="no"; CLINICAL-RULES Z2 is
 # about the service's words, not the sender's data).

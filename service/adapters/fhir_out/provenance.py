@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.adapters.fhir_out.result_context import SERVICE_NAME, ResultContext, references
+from service.adapters.fhir_out.result_context import SERVICE_NAME, ResultContext
 from service.adapters.fhir_out.wording import chinese, suggestion
 from service.domain.coherence import DroppedSuggestion
 
@@ -32,7 +32,7 @@ def provenance(ctx: ResultContext, targets: list[dict[str, Any]]) -> dict[str, A
         "recorded": ctx.issued.isoformat(),
         "agent": [{"who": ctx.device_reference}],
     }
-    entities = [{"role": "source", "what": what} for what in references(ctx.assessment.evidence)]
+    entities = [{"role": "source", "what": {"reference": s}} for s in dict.fromkeys(ctx.assessment.evidence)]
     entities += [_removal(ctx, dropped) for dropped in ctx.assessment.dropped]
     if entities:
         resource["entity"] = entities

@@ -15,7 +15,7 @@ name-based UUID of that key, so the same Assessment always gives the same ids.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from service.adapters.fhir_out.careplan import care_plan
@@ -28,7 +28,7 @@ from service.adapters.fhir_out.observations import (
     timepoint_response,
 )
 from service.adapters.fhir_out.provenance import provenance, service_device
-from service.adapters.fhir_out.result_context import SERVICE_NAME, ResultContext, Texts
+from service.adapters.fhir_out.result_context import SERVICE_NAME, Lookups, ResultContext, Texts
 from service.adapters.fhir_out.summary import conclusion
 from service.adapters.fhir_out.therapeutic import therapeutic_implication
 from service.adapters.fhir_out.therapy_context import therapy_context_observations
@@ -48,10 +48,14 @@ def build_result_bundle(
     issued: dt.datetime,
     texts: Texts,
     with_html: bool = True,
+    lookups: Lookups | None = None,
 ) -> dict[str, Any]:
     """DiagnosticReport, its Observations, the CarePlan, the Provenance and the service Device; ``with_html``
-    adds the report's ``presentedForm`` (issue 19: built only where it is asked for, a third of rendering)."""
-    ctx = ResultContext(assessment, knowledge, canonical_base, language, fhir_version, issued, texts)
+    adds the report's ``presentedForm`` (issue 19: built only where it is asked for, a third of rendering).
+    ``lookups``: texts and codings already looked up for this knowledge, base, texts and language."""
+    ctx = ResultContext(
+        assessment, knowledge, canonical_base, language, fhir_version, issued, texts, lookups or Lookups()
+    )
     observations = result_observations(ctx)
     report = diagnostic_report(ctx, observations, with_html)
     plan = care_plan(ctx, report["id"])
@@ -130,10 +134,12 @@ def conclusion_codes(ctx: ResultContext) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ResultRenderer:
-    """``build_result_bundle`` with the knowledge, canonical base and texts of one running service."""
+    """``build_result_bundle`` with the knowledge, canonical base and texts of one running service, and the
+    texts and codings it has looked up, by language, kept for its next results (issue 19)."""
 
     knowledge: Knowledge
     canonical_base: str
+    lookups: dict[str, Lookups] = field(default_factory=dict, repr=False, compare=False)
 
     def __call__(
         self,
@@ -153,4 +159,5 @@ class ResultRenderer:
             issued=issued,
             texts=self.knowledge.texts.text,
             with_html=with_html,
+            lookups=self.lookups.setdefault(language, Lookups()),
         )

@@ -5,10 +5,11 @@ resent write-back can never create a duplicate)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 import structlog
@@ -26,6 +27,26 @@ SERVICE_NAME = "oncoresponse"
 log = structlog.get_logger("service.texts")
 
 
+@dataclass(slots=True)
+class Lookups:
+    """What results look up that depends only on the knowledge, the canonical base, the texts and the
+    language (issue 19): texts by code (None where there is none), displays of coded findings, and the
+    service's codings by system and code. A context has its own unless it is given one; the service's
+    renderer keeps one per language for all its results. Each is emptied past ``LIMIT`` entries (codes come
+    from posted data too, e.g. ``site.<SNOMED CT code>``)."""
+
+    texts: dict[str, str | None] = field(default_factory=dict)
+    displays: dict[tuple[str, str], str] = field(default_factory=dict)
+    codings: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+    LIMIT = 10_000
+
+    def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(table) >= self.LIMIT:
+            table.clear()
+        table[key] = value
+
+
 @dataclass(frozen=True)
 class ResultContext:
     assessment: Assessment
@@ -35,6 +56,7 @@ class ResultContext:
     fhir_version: str
     issued: dt.datetime
     texts: Texts
+    lookups: Lookups = field(default_factory=Lookups, repr=False, compare=False)
 
     @property
     def r5(self) -> bool:
@@ -52,15 +74,22 @@ class ResultContext:
 
     def id_for(self, part: str) -> str:
         """A deterministic resource id: a name-based UUID of the report key and the part it names."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.canon('report-id')}|{self.report_key}|{part}"))
+        return name_uuid(self._id_prefix + part)
+
+    @cached_property
+    def _id_prefix(self) -> str:
+        return f"{self.canon('report-id')}|{self.report_key}|"
 
     @cached_property
     def device_id(self) -> str:
-        name = f"{self.canon('device')}|{SERVICE_NAME}|{self.service_version}"
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        return name_uuid(f"{self.canon('device')}|{SERVICE_NAME}|{self.service_version}")
+
+    @cached_property
+    def _base(self) -> str:
+        return self.canonical_base.rstrip("/")
 
     def canon(self, path: str) -> str:
-        return f"{self.canonical_base.rstrip('/')}/{path}"
+        return f"{self._base}/{path}"
 
     def full_url(self, resource: dict[str, Any]) -> str:
         return self.canon(f"{resource['resourceType']}/{resource['id']}")
@@ -69,8 +98,12 @@ class ResultContext:
 
     def canon_coding(self, system_id: str, code: str) -> dict[str, str]:
         """A coding from the service's own CodeSystem; the code must be defined in code-systems.yaml."""
-        display = self.knowledge.code_systems.display(system_id, code)
-        return {"system": code_system_url(self.canonical_base, system_id), "code": code, "display": display}
+        found = self.lookups.codings.get((system_id, code))
+        if found is None:
+            display = self.knowledge.code_systems.display(system_id, code)
+            found = (code_system_url(self.canonical_base, system_id), display)
+            self.lookups.remember(self.lookups.codings, (system_id, code), found)
+        return {"system": found[0], "code": code, "display": found[1]}
 
     def external_coding(self, ref: CodeRef) -> dict[str, str]:
         code = self.knowledge.output_codes.resolve(ref)
@@ -83,18 +116,37 @@ class ResultContext:
     # --- texts ---------------------------------------------------------------------------------------
 
     def text(self, code: str) -> str:
-        return self.texts(code, self.language)
+        found = self.lookup(code)
+        if found is None:
+            raise KeyError(code)
+        return found
+
+    def lookup(self, code: str) -> str | None:
+        """The text of ``code`` in the language, None without one (looked up once: see ``Lookups``)."""
+        seen = self.lookups.texts
+        if code in seen:
+            return seen[code]
+        try:
+            found: str | None = self.texts(code, self.language)
+        except KeyError:
+            found = None
+        self.lookups.remember(seen, code, found)
+        return found
 
     def display(self, system_id: str, code: str) -> str:
         """The display of a coded finding in the language: text ``{system_id}.{code}``; where the texts lack
         it, the English display of code-systems.yaml (a code is never shown without words), but in zh-CN
-        never English (CLINICAL-RULES Z2): the key in full-width brackets, logged."""
-        try:
-            return self.texts(f"{system_id}.{code}", self.language)
-        except KeyError:
-            if self.language == "en":
-                return self.knowledge.code_systems.display(system_id, code)
-            return self.missing(f"{system_id}.{code}")
+        never English (CLINICAL-RULES Z2): the key in full-width brackets, logged (each time)."""
+        found = self.lookups.displays.get((system_id, code))
+        if found is not None:
+            return found
+        found = self.lookup(f"{system_id}.{code}")
+        if found is None:
+            if self.language != "en":
+                return self.missing(f"{system_id}.{code}")
+            found = self.knowledge.code_systems.display(system_id, code)
+        self.lookups.remember(self.lookups.displays, (system_id, code), found)
+        return found
 
     def translated(self, key: str) -> str:
         """The text of ``key``; without one, the key in full-width brackets (Z2)."""
@@ -118,6 +170,20 @@ class ResultContext:
     @property
     def device_reference(self) -> dict[str, str]:
         return {"reference": f"Device/{self.device_id}", "display": f"{SERVICE_NAME} {self.service_version}"}
+
+
+_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+@lru_cache(maxsize=8192)
+def name_uuid(name: str) -> str:
+    """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))`` without the UUID object, cached: a result names about
+    twenty resources, and a stored patient's results are made again and again with the same names."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + name.encode()).digest()[:16])  # noqa: S324  # RFC 4122 v5
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def references(sources: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

@@ -5,8 +5,7 @@ without a text is shown as its ID alone in English; in zh-CN as the missing key 
 
 from __future__ import annotations
 
-from html import escape
-
+from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.wording import chinese
 from service.domain.rules import Rule

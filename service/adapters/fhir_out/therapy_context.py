@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from html import escape
 from typing import Any
 
+from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.observations import observation
 from service.adapters.fhir_out.result_context import ResultContext, references
 from service.adapters.fhir_out.therapeutic import drug_concept

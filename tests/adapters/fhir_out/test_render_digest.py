@@ -113,9 +113,10 @@ def assessments() -> Iterator[tuple[str, Assessment, dict[str, Any]]]:
                 continue  # the baseline scan alone: nothing to assess
 
 
-def rendered(assessment: Assessment, posted: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+def rendered(
+    render: ResultRenderer, assessment: Assessment, posted: dict[str, Any]
+) -> Iterator[tuple[str, Any]]:
     """Every rendering of one assessment: the result Bundles, then the report page with the banner."""
-    render = ResultRenderer(knowledge(), CANON)
     for language in LANGUAGES:
         for version in VERSIONS:
             for with_html in (False, True):
@@ -134,10 +135,11 @@ def _html_decoded(bundle: dict[str, Any]) -> dict[str, Any]:
 
 def render_digest() -> tuple[str, int]:
     digest, count = hashlib.sha256(), 0
+    render = ResultRenderer(knowledge(), CANON)  # one for all, as served: what it remembers is shared
     for label, assessment, posted in assessments():
         ctx = ResultContext(assessment, knowledge(), CANON, "en", "4.0", ISSUED, knowledge().texts.text)
         device = ctx.device_id.encode()
-        for kind, result in rendered(assessment, posted):
+        for kind, result in rendered(render, assessment, posted):
             data = orjson.dumps(result, option=orjson.OPT_SORT_KEYS).replace(device, b"DEVICE")
             digest.update(f"{label} {kind}\n".encode() + _VERSION.sub(b"VERSION", data) + b"\n")
             count += 1
