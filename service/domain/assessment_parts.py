@@ -5,6 +5,7 @@ the candidate suggestions of the action table (A0-A13; ``coherence.py`` makes th
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -175,11 +176,12 @@ def marker_statuses(
 ) -> dict[dt.date, MarkerStatus]:
     """N1 needs tumour markers normal for CR: the latest CEA on or before each time point, against the
     lab's upper limit or the K1 default (``markers.upper_limit``)."""
+    cea = [m for m in facts.markers if m.marker == CEA]  # by date, as PatientFacts keeps them
+    days = [m.observed_on for m in cea]
     statuses = {}
     for point in timeline.time_points:
-        before = [m for m in facts.markers if m.marker == CEA and m.observed_on <= point.date]
-        if before:
-            latest = before[-1]
+        if count := bisect_right(days, point.date):  # the CEA values on or before the time point
+            latest = cea[count - 1]
             normal = latest.value <= upper_limit(latest, thresholds)
             statuses[point.date] = MarkerStatus.NORMAL if normal else MarkerStatus.ABOVE_ULN
     return statuses

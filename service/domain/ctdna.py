@@ -132,8 +132,11 @@ def _germline_like(fact: VariantFact, thresholds: CtdnaThresholds) -> bool:
 
 
 def _draws(plasma: list[VariantFact], tracked: tuple[str, ...]) -> list[Draw]:
-    dates = sorted({v.observed_on for v in plasma if v.observed_on is not None})
-    return [_draw(day, [v for v in plasma if v.observed_on == day], tracked) for day in dates]
+    by_day: dict[dt.date, list[VariantFact]] = {}
+    for v in plasma:
+        if v.observed_on is not None:
+            by_day.setdefault(v.observed_on, []).append(v)
+    return [_draw(day, by_day[day], tracked) for day in sorted(by_day)]
 
 
 def _draw(day: dt.date, facts: list[VariantFact], tracked: tuple[str, ...]) -> Draw:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # IUPAC-IUB three-letter amino-acid codes (HGVS protein nomenclature); Ter is the stop codon.
 THREE_TO_ONE = {
@@ -46,6 +47,7 @@ class ProteinChange:
         return self == pattern
 
 
+@lru_cache(maxsize=1024)  # a pure function of the text, asked again by each rule that reads a variant
 def parse_alleles(text: str | None) -> tuple[tuple[ProteinChange, ...], ...]:
     """The alleles a p.HGVS text describes, each a tuple of changes; () when nothing is readable."""
     body = _strip(text or "")

@@ -141,7 +141,7 @@ def _latest_rise(
     series: list[MarkerResult], thresholds: CeaThresholds, started: dt.date | None
 ) -> Rise | None:
     """K2: the latest confirmed rise (else the latest unconfirmed one), dated by the first rising value."""
-    rising = {i: ref for i in range(1, len(series)) if (ref := _rising(series, i, thresholds, started))}
+    rising = _rising(series, thresholds, started)
     rise_factor = 1 + thresholds.rise_rel
     confirmed = [i for i, ref in rising.items() if _confirming(series, i, ref, rise_factor, thresholds)]
     index = (confirmed or list(rising))[-1] if rising else None
@@ -159,27 +159,24 @@ def _latest_rise(
     return Rise(reference, series[first], confirmation, doubled)
 
 
-def _reference(earlier: list[MarkerResult], started: dt.date | None) -> MarkerResult | None:
-    """K2 (amended): the lowest value on the current line, else the line's baseline (the latest value on or
-    before the line start); values before the baseline belong to an earlier line (R10)."""
-    on_therapy = [r for r in earlier if started is None or r.observed_on > started]
-    if on_therapy:
-        return min(on_therapy, key=lambda r: r.value)
-    return earlier[-1] if earlier else None
-
-
 def _rising(
-    series: list[MarkerResult], index: int, thresholds: CeaThresholds, started: dt.date | None
-) -> MarkerResult | None:
-    """The reference of ``series[index]`` when that sample is > ULN and >= (1 + rise) x it, else None."""
-    now = series[index]
-    if started is not None and now.observed_on <= started:
-        return None  # a baseline value is not a rise on the line
-    reference = _reference(series[:index], started)
-    above = now.value > upper_limit(now, thresholds)
-    if reference is None or not above or now.value < (1 + thresholds.rise_rel) * reference.value:
-        return None
-    return reference
+    series: list[MarkerResult], thresholds: CeaThresholds, started: dt.date | None
+) -> dict[int, MarkerResult]:
+    """K2: each sample > ULN and >= (1 + rise) x its reference, with that reference: the lowest value on the
+    current line before it, else the line's baseline (the latest value on or before the line start); values
+    before the baseline belong to an earlier line (R10). One pass, carrying the lowest value so far."""
+    rising: dict[int, MarkerResult] = {}
+    lowest: MarkerResult | None = None
+    factor = 1 + thresholds.rise_rel
+    for index, now in enumerate(series):
+        on_line = started is None or now.observed_on > started  # a baseline value is not a rise on the line
+        reference = lowest if lowest is not None else series[index - 1] if index else None
+        above = now.value > upper_limit(now, thresholds)
+        if on_line and reference is not None and above and now.value >= factor * reference.value:
+            rising[index] = reference
+        if on_line and (lowest is None or now.value < lowest.value):
+            lowest = now
+    return rising
 
 
 def _confirming(
@@ -193,8 +190,9 @@ def _confirming(
     rising = series[index]
     for later in series[index + 1 :]:
         waited = (later.observed_on - rising.observed_on).days
-        in_window = thresholds.confirm_min_days <= waited <= thresholds.confirm_max_days
-        if in_window and later.value >= factor * reference.value:
+        if waited > thresholds.confirm_max_days:
+            return None  # the series is by date: every later sample is later still
+        if waited >= thresholds.confirm_min_days and later.value >= factor * reference.value:
             return later
     return None
 

@@ -108,8 +108,10 @@ def line_timeline(observations: Sequence[f.LesionObservation], start: dt.date | 
     before it), else the first one no more than 7 days after it (flagged); nadir, previous response and best
     response restart there. Without a line the first time point is the baseline."""
     groups: dict[str, list[f.LesionObservation]] = {}
+    by_lesion: dict[str, list[f.LesionObservation]] = {}
     for obs in observations:
         groups.setdefault(obs.timepoint_key, []).append(obs)
+        by_lesion.setdefault(_lesion_id(obs), []).append(obs)
     points = sorted((_time_point(key, group) for key, group in groups.items()), key=lambda tp: tp.date)
     if not points:
         return LineTimeline(None)
@@ -118,7 +120,7 @@ def line_timeline(observations: Sequence[f.LesionObservation], start: dt.date | 
         return LineTimeline(None, flags)
     kept = points[baseline:]
     seen = {m.lesion_id for tp in kept for m in tp.measurements}
-    lesions = tuple(_lesion(lid, [o for o in observations if _lesion_id(o) == lid]) for lid in sorted(seen))
+    lesions = tuple(_lesion(lid, by_lesion[lid]) for lid in sorted(seen))
     return LineTimeline(ImagingTimeline(lesions, tuple(kept), start or kept[0].date), flags)
 
 
@@ -172,10 +174,8 @@ def _lesion_id(obs: f.LesionObservation) -> str:
     return obs.lesion_id or obs.body_structure or obs.source
 
 
+_MODALITIES = {m.value: m for m in Modality}
+
+
 def _modality(code: str | None) -> Modality | None:
-    if code is None:
-        return None
-    try:
-        return Modality(code)
-    except ValueError:
-        return Modality.OTHER
+    return None if code is None else _MODALITIES.get(code, Modality.OTHER)
