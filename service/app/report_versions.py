@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from service.adapters.fhir_in.bundles import content_hash
 from service.app.store_records import EvaluatedWith
 
 if TYPE_CHECKING:
-    from service.app.ports import Writer
+    from service.app.ports import Reader
 
 REPORT, NOT_ASSESSABLE = "report", "not-assessable"  # the outcomes an evaluation records
 
@@ -62,21 +63,31 @@ def names_version(resource: dict[str, Any], knowledge_version: str) -> bool:
 
 
 async def with_version_text(
-    writer: Writer, resources: list[dict[str, Any]], changed: list[dict[str, Any]], knowledge_version: str
-) -> list[dict[str, Any]]:
-    """A result changed: the resources that print the knowledge-base version join the new version unless
-    theirs names it already, so the new report names one version throughout (its Provenance too, though its
-    content may not have changed otherwise)."""
-    keys = {_key(r) for r in changed}
-    out = []
-    for r in resources:
-        if _key(r) in keys:
-            out.append(r)
-        elif names_version(r, knowledge_version):
-            stored = await writer.current(*_key(r))  # unchanged, so stored
-            if stored is not None and not names_version(stored.content, knowledge_version):
-                out.append(r)
-    return out
+    reader: Reader,
+    reports: Sequence[tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+    knowledge_version: str,
+) -> list[list[dict[str, Any]]]:
+    """For each report (all its resources, the changed ones): its result changed, so the resources that
+    print the knowledge-base version join the new version unless theirs names it already, and the new report
+    names one version throughout (its Provenance too, though its content may not have changed otherwise).
+    The stored versions of such resources, unchanged and so stored, are read in one go for the batch."""
+    changed_keys = [{_key(r) for r in changed} for _, changed in reports]
+    printing = [
+        _key(r)
+        for (resources, _), keys in zip(reports, changed_keys, strict=True)
+        for r in resources
+        if _key(r) not in keys and names_version(r, knowledge_version)
+    ]
+    stale: set[tuple[str, str]] = set()
+    if printing:
+        found = await reader.current_of(f"{t}/{i}" for t, i in printing)
+        stale = {
+            (s.resource_type, s.resource_id) for s in found if not names_version(s.content, knowledge_version)
+        }
+    return [
+        [r for r in resources if _key(r) in keys or _key(r) in stale]
+        for (resources, _), keys in zip(reports, changed_keys, strict=True)
+    ]
 
 
 def _key(resource: dict[str, Any]) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from service.app.report_versions import (
     unchanged,
     with_version_text,
 )
-from service.app.store_records import CurrentVersion, EvaluationJob, NewVersion
+from service.app.store_records import CurrentVersion, EvaluationJob, NewVersion, StoredResource
 from service.app.subscriptions import Subscriptions, enqueue_write_back
 from service.domain.assess import NotAssessableError
 from service.domain.assessment import Assessment
@@ -43,6 +43,18 @@ _SHARED = frozenset({"Device"})
 # Bundle or None when not assessable).
 Evaluated = tuple[str, int | None, dict[str, Any] | None]
 Render = Callable[[Assessment, datetime], dict[str, Any]]
+Known = dict[tuple[str, str], CurrentVersion]
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one patient's new report changes: the resources to store as new versions, and of those the
+    ones stored before (amended)."""
+
+    patient: str
+    bundle: dict[str, Any]
+    resources: list[dict[str, Any]]
+    amended: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -78,18 +90,19 @@ class ReportWriter:
         async with self.store.reading() as reader:
             job = await reader.evaluation_jobs.job(patient)
         generation = job.generation if job else None
+        bundle = None
         try:
-            assessment = await self.evaluate(EvaluationRequest(patient))
+            bundle = self.render(await self.evaluate(EvaluationRequest(patient)), _now())
         except NotAssessableError:
             log.info("not_assessable", reason="no follow-up imaging or no baseline")
-            async with self.store.writing({patient}) as writer:
-                await self._evaluated(writer, patient, generation, NOT_ASSESSABLE)
-            return []
         except Exception as exc:  # the data is stored: a failed evaluation must not undo the post
             log.exception("evaluation_failed")
             await self._failed(patient, job, exc)
             return []
-        return await self._store(self.render(assessment, datetime.now(UTC)), patient, generation)
+        if bundle is not None:
+            await self.ensure_shared(bundle)
+        async with self.store.writing({patient}) as writer:
+            return await self.store_evaluated(writer, [(patient, generation, bundle)], _now())
 
     async def _failed(self, patient: str, job: EvaluationJob | None, exc: Exception) -> None:
         """Recorded durably with the error's class only (a message may hold patient data), retried later."""
@@ -100,77 +113,81 @@ class ReportWriter:
                 patient, job.generation, type(exc).__name__, datetime.now(UTC), backoff(job)
             )
 
-    async def _store(self, bundle: dict[str, Any], patient: str, generation: int | None) -> list[str]:
-        """The produced Bundle is kept as a submission (endpoint `evaluation`), its resources as versions;
-        the evaluation request it meets is removed in the same transaction."""
-        await self.ensure_shared(bundle)
-        async with self.store.writing({patient}) as writer:
-            return await self._store_in(writer, bundle, patient, generation)
-
-    async def _store_in(
-        self, writer: Writer, bundle: dict[str, Any], patient: str, generation: int | None
-    ) -> list[str]:
-        await self._evaluated(writer, patient, generation, REPORT)
-        return await self.store_bundle(writer, bundle, patient)
-
-    async def _evaluated(self, writer: Writer, patient: str, generation: int | None, outcome: str) -> None:
-        """The request met, and the versions the evaluation was made with recorded (issue 17)."""
-        await writer.evaluation_jobs.complete(patient, generation)
-        await writer.evaluation_jobs.record_versions([self.versions.evaluated(patient, outcome)], _now())
-
     async def store_evaluated(
         self, writer: Writer, evaluated: Sequence[Evaluated], now: datetime
     ) -> list[str]:
-        """A batch of evaluations stored in the caller's transaction: one current-versions read for the
-        batch, each patient's changed resources, the requests met and the versions recorded in one
-        statement each. The DiagnosticReports written."""
+        """A batch of evaluations stored in the caller's transaction, in a few statements for them all: one
+        current-versions read, the changed resources of every patient written as one batch of versions,
+        then each patient's notifications and write-back queued in the batch's order, the requests met and
+        the versions recorded. The DiagnosticReports written."""
         keys = [_key(r) for _, _, bundle in evaluated if bundle for r in patient_resources(bundle)]
         known = await writer.current_versions(keys)
-        written: list[str] = []
-        for patient, _, bundle in evaluated:
-            if bundle is not None:
-                written += await self.store_bundle(writer, bundle, patient, known)
+        changes = [
+            found
+            for patient, _, bundle in evaluated
+            if bundle is not None and (found := self.changes(patient, bundle, known)) is not None
+        ]
+        written = await self._write(writer, changes, known, now)
         jobs, versions = writer.evaluation_jobs, self.versions
         await jobs.complete_all([(p, generation) for p, generation, _ in evaluated if generation is not None])
         outcomes = [versions.evaluated(p, REPORT if bundle else NOT_ASSESSABLE) for p, _, bundle in evaluated]
         await jobs.record_versions(outcomes, now)
         return written
 
-    async def store_bundle(
-        self,
-        writer: Writer,
-        bundle: dict[str, Any],
-        patient: str,
-        known: dict[tuple[str, str], CurrentVersion] | None = None,
-    ) -> list[str]:
-        """Store the resources whose result changed (the knowledge-base version they print is left out of
-        the comparison, ``report_versions``): an unchanged report keeps its version and notifies no one.
-        ``known``: what ``current_versions`` answered in this transaction for (at least) these resources."""
+    def changes(self, patient: str, bundle: dict[str, Any], known: Known) -> Changes | None:
+        """The resources whose result changed (the knowledge-base version they print is left out of the
+        comparison, ``report_versions``); None when none did: an unchanged report keeps its version and
+        notifies no one. ``known``: what ``current_versions`` answered for (at least) these resources."""
+        knowledge = self.versions.knowledge
         resources = patient_resources(bundle)
-        submission_id, now, knowledge = str(uuid.uuid4()), _now(), self.versions.knowledge
-        keys = [_key(r) for r in resources]
-        current = known if known is not None else await writer.current_versions(keys)
-        changed = [r for r in resources if not unchanged(_current_hash(current, r), r, knowledge)]
+        changed = [r for r in resources if not unchanged(_current_hash(known, r), r, knowledge)]
         if not changed:
+            return None
+        return Changes(patient, bundle, changed)
+
+    async def _write(self, writer: Writer, changes: list[Changes], known: Known, now: datetime) -> list[str]:
+        """Every patient's changed resources as one batch of versions, under one small submission row that
+        names what produced them (the resources are the versions: the rendered Bundle is not kept again);
+        then, patient by patient, the events numbered and the outbox rows queued."""
+        if not changes:
             return []
-        changed = await with_version_text(writer, resources, changed, knowledge)
-        # Issue 15: every changed resource sent before is replaced on the EHR (a conditional update), not
-        # only the report, so an amended report never points at an Observation with its first values.
-        amended = {_key(r) for r in changed if _key(r) in current}
-        for resource in changed:
-            if resource["resourceType"] == "DiagnosticReport" and _key(resource) in amended:
-                resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
-        content = orjson.dumps(bundle)
-        await writer.add_submission(
-            submission_id, now, "evaluation", "collection", self.fhir_version, content
-        )
-        versions = [NewVersion(r, fingerprint(r, knowledge), patient, []) for r in changed]
-        stored = await writer.write_versions(versions, submission_id, now, current)
+        knowledge = self.versions.knowledge
+        reports = [(patient_resources(c.bundle), c.resources) for c in changes]
+        for c, resources in zip(changes, await with_version_text(writer, reports, knowledge), strict=True):
+            c.resources = resources
+            # Issue 15: every changed resource sent before is replaced on the EHR (a conditional update),
+            # not only the report, so an amended report never points at an Observation with its first values.
+            c.amended = {_key(r) for r in resources if _key(r) in known}
+            for resource in resources:
+                if resource["resourceType"] == "DiagnosticReport" and _key(resource) in c.amended:
+                    resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
+        submission_id = await self._producer(writer, now)
+        versions = [
+            NewVersion(r, fingerprint(r, knowledge), c.patient, []) for c in changes for r in c.resources
+        ]
+        stored = await writer.write_versions(versions, submission_id, now, known)
+        written, start = [], 0
+        for c in changes:
+            mine, start = stored[start : start + len(c.resources)], start + len(c.resources)
+            await self._enqueue(writer, c, mine, now)
+            written += [s.reference for s in mine if s.resource_type == "DiagnosticReport"]
+        return written
+
+    async def _enqueue(
+        self, writer: Writer, change: Changes, stored: list[StoredResource], now: datetime
+    ) -> None:
         if self.subscriptions is not None:
-            await self.subscriptions.enqueue_events(writer.enqueue, patient, stored, now)
+            await self.subscriptions.enqueue_events(writer.enqueue, change.patient, stored, now)
         if self.write_back:
-            await enqueue_write_back(writer.enqueue, bundle, amended, now)
-        return [s.reference for s in stored if s.resource_type == "DiagnosticReport"]
+            await enqueue_write_back(writer.enqueue, change.bundle, change.amended, now)
+
+    async def _producer(self, writer: Writer, now: datetime) -> str:
+        """The submission row the versions of an evaluation point at (endpoint ``evaluation``): what
+        produced them, the knowledge-base and rules versions, not a copy of what they hold."""
+        submission_id, versions = str(uuid.uuid4()), self.versions
+        content = orjson.dumps({"knowledgeVersion": versions.knowledge, "rulesVersion": versions.rules})
+        await writer.add_submission(submission_id, now, "evaluation", None, self.fhir_version, content)
+        return submission_id
 
     async def ensure_shared(self, bundle: dict[str, Any]) -> None:
         """The service's Device is the same in every patient's report: written once, in its own transaction
@@ -186,15 +203,7 @@ class ReportWriter:
                 knowledge = self.versions.knowledge
                 new = [r for r in shared if not unchanged(_current_hash(current, r), r, knowledge)]
                 if new:
-                    submission_id = str(uuid.uuid4())
-                    await writer.add_submission(
-                        submission_id,
-                        now,
-                        "evaluation",
-                        "collection",
-                        self.fhir_version,
-                        orjson.dumps(bundle),
-                    )
+                    submission_id = await self._producer(writer, now)
                     versions = [NewVersion(r, fingerprint(r, knowledge), None, []) for r in new]
                     await writer.write_versions(versions, submission_id, now, current)
         except IntegrityError:

@@ -181,14 +181,14 @@ async def test_one_patient_failing_to_store_does_not_hold_back_the_rest_of_its_b
 ) -> None:
     """The batch's transaction fails; each patient is then stored alone: the others are met, the failing
     one is recorded with its error's class and retried later."""
-    store_bundle = type(bumped.report_writer).store_bundle
+    changes = type(bumped.report_writer).changes
 
-    async def broken(self: Any, writer: Any, bundle: dict[str, Any], patient: str, known: Any = None) -> Any:
+    def broken(self: Any, patient: str, bundle: dict[str, Any], known: Any) -> Any:
         if patient == PATIENTS[1]:
             raise RuntimeError("Patient/bench-1 detail")
-        return await store_bundle(self, writer, bundle, patient, known)
+        return changes(self, patient, bundle, known)
 
-    monkeypatch.setattr(type(bumped.report_writer), "store_bundle", broken)
+    monkeypatch.setattr(type(bumped.report_writer), "changes", broken)
     await bumped.evaluations.request_stale()
     assert await bumped.evaluations.drain() == len(PATIENTS)
     async with bumped.store.reading() as reader:

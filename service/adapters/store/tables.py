@@ -1,6 +1,8 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create and change them.
 
-- ``submissions``: every accepted request body, verbatim, so nothing a sender posted is ever lost.
+- ``submissions``: every accepted request body, verbatim, so nothing a sender posted is ever lost; and
+  a small row (endpoint ``evaluation``: the knowledge-base and rules versions) for each batch of versions
+  an evaluation stores, which are the report itself (its Bundle is not kept again, issue 17).
 - ``resources``: every version of every resource, as stored (ids assigned, references resolved).
   ``is_current`` marks the latest version; older ones stay as history.
 - ``resource_identifiers``: the identifiers of current resources, for conditional creates.
