@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
+from service.adapters.store import raw
 from service.adapters.store.connection import Executes, utc
 from service.adapters.store.tables import evaluation_jobs, facts, report_versions
 
@@ -49,25 +50,9 @@ class EvaluationJobs:
 
     async def request(self, patients: set[str], now: datetime, grace: timedelta) -> None:
         """Owe a report for each patient: a new row, or the next generation of the row already there."""
-        existing = await self.generations(patients)
-        for patient in sorted(patients):
-            values = {
-                "requested_at": now,
-                "due_at": now + grace,
-                "attempts": 0,
-                "last_error": None,
-                "reason": DATA,
-            }
-            if patient in existing:
-                await self.conn.execute(
-                    update(evaluation_jobs)
-                    .where(_JOBS.patient_ref == patient)
-                    .values(generation=existing[patient] + 1, **values)
-                )
-            else:
-                await self.conn.execute(
-                    insert(evaluation_jobs).values(patient_ref=patient, generation=1, **values)
-                )
+        requested, due = raw.db_time(self.conn, now), raw.db_time(self.conn, now + grace)
+        rows = [(p, requested, due, DATA) for p in sorted(patients)]
+        await raw.execute_many(self.conn, _REQUEST, rows)
 
     async def job(self, patient: str) -> EvaluationJob | None:
         row = (await self.conn.execute(select(evaluation_jobs).where(_JOBS.patient_ref == patient))).first()
@@ -162,22 +147,13 @@ class EvaluationJobs:
 
     async def complete_all(self, met: list[tuple[str, int]]) -> None:
         """``complete`` for each (patient, generation), in one statement."""
-        if met:
-            await self.conn.execute(
-                delete(evaluation_jobs).where(
-                    and_(_JOBS.patient_ref == bindparam("p"), _JOBS.generation == bindparam("g"))
-                ),
-                [{"p": p, "g": g} for p, g in met],
-            )
+        await raw.execute_many(self.conn, _COMPLETE, met)
 
     async def record_versions(self, evaluated: list[EvaluatedWith], now: datetime) -> None:
-        """The versions of each patient's evaluation, replacing what was recorded."""
-        refs = sorted({e.patient_ref for e in evaluated})
-        for chunk in (refs[i : i + _CHUNK] for i in range(0, len(refs), _CHUNK)):
-            await self.conn.execute(delete(report_versions).where(_VERSIONS.patient_ref.in_(chunk)))
-        if evaluated:
-            rows = {e.patient_ref: {**_columns(e), "evaluated_at": now} for e in evaluated}
-            await self.conn.execute(insert(report_versions), list(rows.values()))
+        """The versions of each patient's evaluation (its last in the list), replacing what was recorded."""
+        at = raw.db_time(self.conn, now)
+        rows = {e.patient_ref: (*_columns(e).values(), at) for e in evaluated}
+        await raw.execute_many(self.conn, _RECORD_VERSIONS, sorted(rows.values()))
 
     async def evaluated_with(self, patient: str) -> EvaluatedWith | None:
         query = select(report_versions).where(_VERSIONS.patient_ref == patient)
@@ -207,13 +183,28 @@ class EvaluationJobs:
         return [_job(row._mapping) for row in rows]
 
     async def generations(self, patients: set[str]) -> dict[str, int]:
-        """The pending generation of each patient that has a request."""
-        found: dict[str, int] = {}
-        refs = sorted(patients)
-        for chunk in (refs[i : i + _CHUNK] for i in range(0, len(refs), _CHUNK)):
-            query = select(_JOBS.patient_ref, _JOBS.generation).where(_JOBS.patient_ref.in_(chunk))
-            found.update((row.patient_ref, row.generation) for row in await self.conn.execute(query))
-        return found
+        """The pending generation of each patient that has a request, in one query."""
+        if not patients:
+            return {}
+        rows = await raw.fetch(self.conn, _GENERATIONS, raw.array(self.conn, sorted(patients)))
+        return {row[0]: row[1] for row in rows}
+
+
+# The statements of the ingest's and the report's transactions (issue 17: prepared, see raw.py).
+_REQUEST = (
+    "INSERT INTO evaluation_jobs (patient_ref, generation, requested_at, due_at, attempts, reason)"
+    " VALUES ($1, 1, $2, $3, 0, $4) ON CONFLICT (patient_ref) DO UPDATE SET"
+    " generation = evaluation_jobs.generation + 1, requested_at = excluded.requested_at,"
+    " due_at = excluded.due_at, attempts = 0, last_error = NULL, reason = excluded.reason"
+)
+_COMPLETE = "DELETE FROM evaluation_jobs WHERE patient_ref = $1 AND generation = $2"
+_RECORD_VERSIONS = (
+    "INSERT INTO report_versions (patient_ref, knowledge_version, rules_version, outcome, evaluated_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (patient_ref) DO UPDATE SET"
+    " knowledge_version = excluded.knowledge_version, rules_version = excluded.rules_version,"
+    " outcome = excluded.outcome, evaluated_at = excluded.evaluated_at"
+)
+_GENERATIONS = "SELECT patient_ref, generation FROM evaluation_jobs WHERE patient_ref = ANY($1::text[])"
 
 
 def _job(row: object) -> EvaluationJob:

@@ -7,6 +7,8 @@ The text is written for asyncpg (``$1``) and turned into SQLite's numbered ``?1`
 drivers run inside the transaction SQLAlchemy began (``SqlStore.writing``). Values are given as each driver
 stores them, as SQLAlchemy's types would: on SQLite a time is text in SQLAlchemy's storage format and a
 list is a JSON array (read with ``json_each``); on PostgreSQL a time is a ``datetime`` and a list an array.
+A list parameter is written ``= ANY($n::text[])`` (:func:`array` gives its value), which SQLite reads as
+``IN (SELECT value FROM json_each(?n))``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from service.adapters.store.connection import Executes, utc
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime storage format on SQLite
+_ANY = re.compile(r"= ANY\(\$(\d+)::text\[\]\)")
 
 
 def is_sqlite(conn: Executes) -> bool:
@@ -28,7 +33,7 @@ def is_sqlite(conn: Executes) -> bool:
 
 @lru_cache(maxsize=256)
 def _sqlite_text(text: str) -> str:
-    return re.sub(r"\$(\d+)", r"?\1", text)
+    return re.sub(r"\$(\d+)", r"?\1", _ANY.sub(r"IN (SELECT value FROM json_each($\1))", text))
 
 
 def _text(conn: Executes, text: str) -> str:
@@ -42,6 +47,11 @@ async def execute_many(conn: Executes, text: str, rows: Sequence[tuple[Any, ...]
 
 async def fetch(conn: Executes, text: str, *params: Any) -> Sequence[Any]:
     return (await conn.exec_driver_sql(_text(conn, text), params)).all()
+
+
+def array(conn: Executes, values: Sequence[str]) -> Any:
+    """The value of a list parameter (``= ANY($n::text[])``)."""
+    return orjson.dumps(list(values)).decode() if is_sqlite(conn) else list(values)
 
 
 def db_time(conn: Executes, value: datetime) -> Any:

@@ -72,23 +72,17 @@ class Reader:
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], CurrentVersion]:
-        """The current version of each (type, id) the store has: one prepared query on PostgreSQL, one per
-        type on SQLite (in process, where a query costs no round trip)."""
+        """The current version of each (type, id) the store has, in one prepared query."""
         grouped = by_type(keys)
         if not grouped:
             return {}
         if raw.is_sqlite(self.conn):
-            rows = [
-                row
-                for resource_type, ids in grouped.items()
-                for row in await raw.fetch(
-                    self.conn, _CURRENT_SQLITE, resource_type, orjson.dumps(ids).decode()
-                )
-            ]
+            pairs = [(t, i) for t, ids in grouped.items() for i in ids]
+            rows = await raw.fetch(self.conn, _CURRENT_SQLITE, orjson.dumps(pairs).decode())
         else:
             types = [t for t, ids in grouped.items() for _ in ids]
             ids = [i for group in grouped.values() for i in group]
-            rows = list(await raw.fetch(self.conn, _CURRENT_POSTGRES, types, ids))
+            rows = await raw.fetch(self.conn, _CURRENT_POSTGRES, types, ids)
         return {
             (row[1], row[2]): CurrentVersion(row[0], row[3], raw.py_time(row[4]), row[5], row[6])
             for row in rows
@@ -152,10 +146,10 @@ class Reader:
 
 
 # Prepared statements of the hot paths (issue 17, raw.py), in asyncpg's parameter style.
-_CURRENT_SQLITE = (
+_CURRENT_SQLITE = (  # the keys a JSON array of [type, id] pairs, each looked up in ix_resources_current
     "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
-    " FROM resources WHERE resource_type = $1 AND resource_id IN (SELECT value FROM json_each($2))"
-    " AND is_current"
+    " FROM json_each($1) AS k JOIN resources ON resource_type = json_extract(k.value, '$[0]')"
+    " AND resource_id = json_extract(k.value, '$[1]') WHERE is_current"
 )
 _CURRENT_POSTGRES = (
     "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
