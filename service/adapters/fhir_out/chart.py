@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from service.adapters.fhir_out.chart_layout import Box, nice_ticks, rows_without_overlap, text_width
 from service.adapters.fhir_out.markup import escape
@@ -60,8 +61,12 @@ class Frame:
         return {day: MARGIN + INSET + width * (day - first).days / span for day in days}
 
     def y(self, value: Decimal) -> float:
-        top = self.top if self.top > 0 else Decimal(1)
-        return self.bottom - float((self.bottom - TOP) * value / top)
+        return value_y(value, self.top, self.bottom)
+
+
+def value_y(value: Decimal, top: Decimal, bottom: int) -> float:
+    """The y of a value on a plot from ``bottom`` (0) up to ``TOP`` (``top``)."""
+    return bottom - float((bottom - TOP) * value / (top if top > 0 else Decimal(1)))
 
 
 def pd_threshold(nadir: Decimal) -> Decimal:
@@ -108,7 +113,7 @@ def line_chart(
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         *(_band(frame, r) for r in references if r.band),
-        _axes(frame, ticks),
+        _axes(bottom, tuple(ticks)),
         *(
             _date_label(bottom, xs[day], row, label)
             for day, row, label in zip(days, rows, labels, strict=True)
@@ -125,13 +130,17 @@ def _date_box(x: float, label: str) -> Box:
     return Box(x - width / 2, x + width / 2)
 
 
-def _axes(frame: Frame, ticks: list[Decimal]) -> str:
+@lru_cache(maxsize=256)
+def _axes(bottom: int, ticks: tuple[Decimal, ...]) -> str:
+    """The axes and the y ticks (the last is the plot's top). Cached: they depend on the plot's bottom and
+    ticks only, and charts share a few scales (ticks are 0 and sums of a positive step, so no negative
+    zero to tell apart from 0)."""
     lines = [
-        f'<line x1="{MARGIN}" y1="{frame.bottom}" x2="{PLOT_RIGHT}" y2="{frame.bottom}" stroke="#000"/>',
-        f'<line x1="{MARGIN}" y1="{TOP}" x2="{MARGIN}" y2="{frame.bottom}" stroke="#000"/>',
+        f'<line x1="{MARGIN}" y1="{bottom}" x2="{PLOT_RIGHT}" y2="{bottom}" stroke="#000"/>',
+        f'<line x1="{MARGIN}" y1="{TOP}" x2="{MARGIN}" y2="{bottom}" stroke="#000"/>',
     ]
     for tick in ticks:
-        y = frame.y(tick)
+        y = value_y(tick, ticks[-1], bottom)
         lines.append(
             f'<line x1="{MARGIN - 4}" y1="{y:.1f}" x2="{MARGIN}" y2="{y:.1f}" stroke="#000"/>'
             f'<text class="tick" x="{MARGIN - 6}" y="{y + 3:.1f}" font-size="{FONT}" text-anchor="end">'
@@ -141,11 +150,10 @@ def _axes(frame: Frame, ticks: list[Decimal]) -> str:
 
 
 def _date_label(bottom: int, x: float, row: int, label: str) -> str:
-    y = bottom + 18 + ROW * row  # clear of the y axis's "0" at the corner
+    y, at = bottom + 18 + ROW * row, f"{x:.1f}"  # clear of the y axis's "0" at the corner
     return (
-        f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="#000"/>'
-        f'<text class="date" x="{x:.1f}" y="{y}" font-size="{FONT}" text-anchor="middle">'
-        f"{escape(label)}</text>"
+        f'<line x1="{at}" y1="{bottom}" x2="{at}" y2="{bottom + 4}" stroke="#000"/>'
+        f'<text class="date" x="{at}" y="{y}" font-size="{FONT}" text-anchor="middle">{escape(label)}</text>'
     )
 
 
@@ -180,17 +188,19 @@ def _band(frame: Frame, reference: Reference) -> str:
 
 
 def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
+    """The line, then each dot with its value (each coordinate formatted once, for the line and the dot)."""
     coordinates = [(xs[day], frame.y(value), value) for day, value in series.points]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in coordinates)
+    placed = [(x, y, f"{x:.1f}", f"{y:.1f}", value) for x, y, value in coordinates]
+    path = " ".join(f"{x},{y}" for _, _, x, y, _ in placed)
     dots, last_right = [], float("-inf")
-    for x, y, value in coordinates:
+    for x, y, at_x, at_y, value in placed:
         text = mm_text(value)  # digits, a point and a sign: nothing to escape
         width = text_width(text, FONT - 1)
         below = x - width / 2 < last_right + 2  # would touch the previous value label: write it under
         last_right = last_right if below else x + width / 2
         dots.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/><text class="value" '
-            f'x="{x:.1f}" y="{y + 14 if below else y - 6:.1f}" font-size="{FONT - 1}" text-anchor="middle">'
+            f'<circle cx="{at_x}" cy="{at_y}" r="3" fill="{series.colour}"/><text class="value" '
+            f'x="{at_x}" y="{y + 14 if below else y - 6:.1f}" font-size="{FONT - 1}" text-anchor="middle">'
             f"{text}</text>"
         )
     label = f'<text class="series" x="{MARGIN + 4}" y="{TOP - 12}" font-size="11" fill="{series.colour}">'
