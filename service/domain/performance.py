@@ -15,6 +15,7 @@ earlier score counts; of two scores on one day the later-listed one is current.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,11 +84,16 @@ def _flags(
     thresholds: PerformanceThresholds,
     objective_pd: bool,
 ) -> tuple[Flag, ...]:
-    if reference is not None and latest.score >= reference.score + thresholds.deterioration_points:
+    if reference is not None and _deteriorated(latest.score, reference.score, thresholds):
         symptomatic = not objective_pd and latest.score >= thresholds.symptomatic_min  # L5
         return (Flag.PS_DETERIORATION, *((Flag.SYMPTOMATIC_DETERIORATION,) if symptomatic else ()))
     missing = (Flag.PS_REFERENCE_MISSING,) if reference is None else ()
     return (*missing, *((Flag.PS_POOR,) if latest.score >= thresholds.poor_min else ()))  # K14
+
+
+def _deteriorated(latest: int, reference: int, thresholds: PerformanceThresholds) -> bool:
+    """K12: worse by at least the points, from the best (lowest) reference score."""
+    return latest >= reference + thresholds.deterioration_points
 
 
 def as_ecog(
@@ -137,14 +143,35 @@ def clinical_stability(
     """I8 (amended) on each imaging date: "worsening of PS" is K12 PS_DETERIORATION, never a poor but
     unchanged score (PS_POOR). The other two I8 criteria (symptoms, symptom management) have no inbound
     convention yet, so they are never set. The last date also counts the scores after it (the facts are
-    already cut at the assessment date), as the marker readings do for the latest time point."""
+    already cut at the assessment date), as the marker readings do for the latest time point. Each date
+    reads the scores up to it, as :func:`assess_performance` would, from one pass over the series."""
+    scores = as_ecog(results, thresholds)
+    days = [s.observed_on for s in scores]
+    references = _reference_scores(scores, therapy_started_on, thresholds)
     stability = {}
     for index, day in enumerate(dates):
-        last = index == len(dates) - 1
-        known = [r for r in results if last or r.observed_on <= day]
-        reading = assess_performance(
-            known, thresholds, therapy_started_on=therapy_started_on, objective_pd=True
-        )
-        if Flag.PS_DETERIORATION in reading.flags:
+        known = len(scores) if index == len(dates) - 1 else bisect_right(days, day)
+        reference = references[known - 1] if known else None
+        if reference is not None and _deteriorated(scores[known - 1].score, reference, thresholds):
             stability[day] = ClinicalStability(performance_status_worsened=True)
     return stability
+
+
+def _reference_scores(
+    scores: list[PerformanceStatus], started: dt.date | None, thresholds: PerformanceThresholds
+) -> list[int | None]:
+    """The score of :func:`_reference` for each ``scores[:n]`` (scores by date), carried forward: the
+    latest score on or before the start if within the baseline window, and the best one after the start
+    (every score without a start)."""
+    references: list[int | None] = []
+    baseline: int | None = None
+    best: int | None = None
+    for score in scores:
+        found = [s for s in (baseline, best) if s is not None]
+        references.append(min(found) if found else None)
+        if started is None or score.observed_on > started:
+            best = score.score if best is None else min(best, score.score)
+        else:  # on or before the start: the latest such score is the baseline, if within the window
+            opens = started - dt.timedelta(days=thresholds.baseline_window_days)
+            baseline = score.score if score.observed_on >= opens else None
+    return references
