@@ -30,14 +30,16 @@ log = structlog.get_logger("service.texts")
 @dataclass(slots=True)
 class Lookups:
     """What results look up that depends only on the knowledge, the canonical base, the texts and the
-    language (issue 19): texts by code (None where there is none), displays of coded findings, and the
-    service's codings by system and code. A context has its own unless it is given one; the service's
-    renderer keeps one per language for all its results. Each is emptied past ``LIMIT`` entries (codes come
-    from posted data too, e.g. ``site.<SNOMED CT code>``)."""
+    language (issue 19): texts by code (None where there is none), displays of coded findings, the
+    service's codings by system and code, and the external codings by the knowledge's reference to them
+    (by identity: the entry holds the reference, so its id is not reused while it is there). A context
+    has its own unless it is given one; the service's renderer keeps one per language for all its results.
+    Each is emptied past ``LIMIT`` entries (codes come from posted data too, e.g. ``site.<SNOMED code>``)."""
 
     texts: dict[str, str | None] = field(default_factory=dict)
     displays: dict[tuple[str, str], str] = field(default_factory=dict)
     codings: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    externals: dict[int, tuple[CodeRef, dict[str, str]]] = field(default_factory=dict)
 
     LIMIT = 10_000
 
@@ -106,8 +108,12 @@ class ResultContext:
         return {"system": found[0], "code": code, "display": found[1]}
 
     def external_coding(self, ref: CodeRef) -> dict[str, str]:
-        code = self.knowledge.output_codes.resolve(ref)
-        return {"system": code.system, "code": code.code, "display": code.display}
+        found = self.lookups.externals.get(id(ref))
+        if found is None or found[0] is not ref:
+            code = self.knowledge.output_codes.resolve(ref)
+            found = (ref, {"system": code.system, "code": code.code, "display": code.display})
+            self.lookups.remember(self.lookups.externals, id(ref), found)
+        return dict(found[1])  # a copy: a result's codings are its own
 
     def concept(self, system_id: str, code: str) -> dict[str, Any]:
         """A CodeableConcept from a CANON CodeSystem, its text in the requested language."""
