@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from service.domain.facts import MolecularCall, MrdResult, SpecimenKind, VariantFact, VariantPresence
 from service.domain.hgvs import parse_alleles
@@ -65,8 +66,13 @@ class CtdnaAssessment:
 
 def variant_key(fact: VariantFact) -> str:
     """Gene and normalised protein change ("EGFR T790M"), else the coding HGVS, else the gene."""
-    changes = "+".join(c.name for allele in parse_alleles(fact.protein_hgvs) for c in allele)
-    return " ".join(p for p in ((fact.gene or "").upper(), changes or fact.coding_hgvs or "") if p)
+    return _key(fact.gene, fact.protein_hgvs, fact.coding_hgvs)
+
+
+@lru_cache(maxsize=1024)  # a pure function of three texts; K5-K8 ask for each variant's key several times
+def _key(gene: str | None, protein_hgvs: str | None, coding_hgvs: str | None) -> str:
+    changes = "+".join(c.name for allele in parse_alleles(protein_hgvs) for c in allele)
+    return " ".join(p for p in ((gene or "").upper(), changes or coding_hgvs or "") if p)
 
 
 def assess_ctdna(

@@ -7,7 +7,7 @@ are the suggested actions with their evidence. One X-ID may have several entries
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -137,6 +137,12 @@ class ResistanceKnowledge:
     drivers: tuple[Driver, ...]
     rules: tuple[ResistanceRule, ...]
     standard_options: tuple[StandardOptions, ...] = ()
+    # Every gene a rule names (K8: a new variant in any of them is molecular progression), gathered once.
+    resistance_genes: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        genes = frozenset(gene for r in self.rules for gene in r.alteration.genes)
+        object.__setattr__(self, "resistance_genes", genes)
 
     def rules_for(self, therapy_class: str) -> tuple[ResistanceRule, ...]:
         return tuple(r for r in self.rules if therapy_class in r.therapy_classes)
@@ -146,8 +152,3 @@ class ResistanceKnowledge:
 
     def variant_class(self, name: str) -> VariantClass | None:
         return next((c for c in self.variant_classes if c.name == name), None)
-
-    @property
-    def resistance_genes(self) -> frozenset[str]:
-        """Every gene a rule names (K8: a new variant in any of them is molecular progression)."""
-        return frozenset(gene for r in self.rules for gene in r.alteration.genes)
