@@ -75,43 +75,59 @@ def target_value(
 ) -> LesionValue:
     """The contribution of one target to the sum of diameters (S1-S5), None when it is missing (S7)."""
     if not measurements:
-        return LesionValue(None, (Rule.S7,))
+        return _MISSING
     if any(m.coalesced_into is not None for m in measurements):
-        return LesionValue(ZERO, (Rule.S5,))  # S5: the whole mass is given to the other target
-    parts = [_fragment_value(lesion, m, thresholds) for m in measurements]
-    rules = tuple(rule for part in parts for rule in part.rules)
-    if any(part.mm is None for part in parts):
+        return _COALESCED
+    total: Decimal | None = ZERO
+    rules: list[Rule] = []
+    for m in measurements:
+        part = _fragment_value(lesion, m, thresholds)
+        rules += part.rules
+        total = None if total is None or part.mm is None else total + part.mm
+    if total is None:
         return LesionValue(None, (*rules, Rule.S7))
-    if len(parts) > 1:
-        rules = (*rules, Rule.S4)  # S4: the fragments of a split lesion are added together
-    return LesionValue(sum((part.mm for part in parts if part.mm is not None), ZERO), rules)
+    if len(measurements) > 1:
+        rules.append(Rule.S4)  # S4: the fragments of a split lesion are added together
+    return LesionValue(total, tuple(rules))
+
+
+# The values that need no size, made once (every rule reads every target on every study)
+_MISSING = LesionValue(None, (Rule.S7,))  # S7: not measured on this study
+_COALESCED = LesionValue(ZERO, (Rule.S5,))  # S5: the whole mass is given to the other target
+_UNSIZED_VALUE = LesionValue(None)
+_ULTRASOUND_VALUE = LesionValue(None, (Rule.M5,))
+_ABSENT_VALUE = LesionValue(ZERO, (Rule.S3,))  # S3: a lesion that has disappeared counts 0 mm
+_NODE_RULES = (Rule.S2,)
 
 
 def _fragment_value(lesion: Lesion, measurement: Measurement, thresholds: ResponseThresholds) -> LesionValue:
     if measurement.status in _UNSIZED:
-        return LesionValue(None)
+        return _UNSIZED_VALUE
     if measurement.modality is Modality.ULTRASOUND:
-        return LesionValue(None, (Rule.M5,))
+        return _ULTRASOUND_VALUE
     size = recorded_size(lesion, measurement)
     if measurement.status is LesionStatus.ABSENT:
-        return LesionValue(ZERO, (Rule.S3,))  # S3: a lesion that has disappeared counts 0 mm
+        return _ABSENT_VALUE
     if measurement.status is LesionStatus.TOO_SMALL_TO_MEASURE:
         # S3: the radiologist's number wins, even below the default [1][3]
         return LesionValue(thresholds.too_small_to_measure_mm if size is None else size, (Rule.S3,))
-    return LesionValue(size, (Rule.S2,) if lesion.is_nodal else ())
+    return LesionValue(size, _NODE_RULES if lesion.is_nodal else ())
 
 
 def presence(
     lesion: Lesion, measurements: tuple[Measurement, ...], thresholds: ResponseThresholds
 ) -> Presence:
-    """Whether a lesion is still disease: gone means 0 mm, or a node with short axis below 10 mm (T1, N1)."""
-    if not measurements or any(m.status in _UNSIZED for m in measurements):
+    """Whether a lesion is still disease: gone means 0 mm, or a node with short axis below 10 mm (T1, N1).
+    Unknown when a measurement has no size; present when merged into another lesion (S5), not gone."""
+    if not measurements:
         return Presence.UNKNOWN
-    if any(m.coalesced_into is not None for m in measurements):
-        return Presence.PRESENT  # S5: merged into another lesion, not gone
-    if all(_is_gone(lesion, m, thresholds) for m in measurements):
-        return Presence.GONE
-    return Presence.PRESENT
+    gone, merged = True, False
+    for m in measurements:
+        if m.status in _UNSIZED:
+            return Presence.UNKNOWN
+        merged = merged or m.coalesced_into is not None
+        gone = gone and _is_gone(lesion, m, thresholds)
+    return Presence.GONE if gone and not merged else Presence.PRESENT
 
 
 def _is_gone(lesion: Lesion, measurement: Measurement, thresholds: ResponseThresholds) -> bool:
