@@ -1,4 +1,6 @@
-"""Reading a FHIR JSON body: media type (415), guarded JSON (400), a resource (400)."""
+"""Reading a FHIR JSON body: media type (415), guarded JSON (400), a resource (400). The body is parsed once
+per request (issue 19): the access guard (:mod:`service.api.guard`) reads the parse before the route, which
+checks it here."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from fastapi import Request
 
-from service.adapters.fhir_in.guard import parse_json
+from service.adapters.fhir_in.guard import ParsedJson
 from service.adapters.fhir_in.versions import FhirVersion, detect_version, version_from_content_type
 from service.errors import BadRequest
 
@@ -24,13 +26,21 @@ class FhirBody:
         return self.declared_version or detect_version(self.resource)
 
 
+async def posted_json(request: Request) -> ParsedJson:
+    """The request's body, parsed on first asking and kept on the request for the guard and the route."""
+    parsed: ParsedJson | None = getattr(request.state, "posted_json", None)
+    if parsed is None:
+        parsed = request.state.posted_json = ParsedJson(await request.body())
+    return parsed
+
+
 async def read_fhir_body(request: Request) -> FhirBody:
     declared = version_from_content_type(request.headers.get("content-type"))
-    raw = await request.body()
-    data = parse_json(raw)  # not JSON, too deep, a repeated key: a 400 naming where (issue 20)
+    posted = await posted_json(request)
+    data = posted.checked()  # not JSON, too deep, a repeated key: a 400 naming where (issue 20)
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise BadRequest(
             "The body is not a FHIR resource: a JSON object with a resourceType is expected",
             expression="resourceType",
         )
-    return FhirBody(data, declared, raw)
+    return FhirBody(data, declared, posted.raw)

@@ -22,6 +22,7 @@ from service.adapters.fhir_in.bundles import patient_reference
 from service.api import compartment
 from service.api.audit_hook import audit, done, expect
 from service.api.auth import authenticate
+from service.api.body import posted_json
 from service.api.fhir_json import FhirJSONResponse
 from service.api.interactions import Interaction, Kind, evaluate_parameters, interaction
 from service.api.rate_limit import WriteRateLimiter
@@ -101,13 +102,12 @@ def _refuse_audit_writes(rule: Interaction | None) -> None:
 
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
-    """The posted JSON, when there is one; a body the route cannot parse either is left to the route."""
+    """The posted JSON object, when there is one. It is the object the route reads (parsed once, issue 19),
+    taken before the route's checks: a body the route refuses (not JSON, too deep, a key repeated) is left to
+    the route to refuse, after the scopes and the compartment, as it always was."""
     if request.method not in ("POST", "PUT"):
         return None
-    try:
-        data = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return None
+    data = (await posted_json(request)).value
     return data if isinstance(data, dict) else None
 
 

@@ -3,13 +3,20 @@ anything walks it.
 
 orjson parses up to 1024 levels, but the service's walkers (reference rewriting, hashing, validation) are
 recursive, and orjson only serialises 255 levels: nesting is refused here at ``MAX_DEPTH``, far beyond any
-real FHIR resource (the shared corpus reaches 11) and far below every recursion limit after it. The check
-walks level by level, never recursively. Duplicate keys, which orjson silently resolves to the last value
-(RFC 8259 section 4 leaves it to the parser; FHIR json.html forbids them), are refused too, so what is
-stored is what was sent.
+real FHIR resource (the shared corpus reaches 11) and far below every recursion limit after it. Duplicate
+keys, which orjson silently resolves to the last value (RFC 8259 section 4 leaves it to the parser; FHIR
+json.html forbids them), are refused too, so what is stored is what was sent.
+
+Both checks start from orjson's own serialisation of the parsed value, which costs a fraction of a walk in
+Python (issue 19). Indented, it writes the elements of a container at level n on lines indented 2n spaces,
+and no string can hold a raw newline: with no line indented ``2 * MAX_DEPTH`` spaces, no container at level
+``MAX_DEPTH`` holds anything, so none lies below it. Compact, it holds each object's keys once: a body equal
+to it once JSON's whitespace is deleted has the same tokens, so the same keys, none repeated (the deletion
+never moves a string's bounds: a backslash is never followed by whitespace). When a shortcut does not
+decide, the level-by-level walk (never recursive) and the key count over the raw bytes do, as before.
 
 Both refusals name the element with a FHIRPath-like path, found by a token scan of the raw bytes (which
-needs no parse and no recursion); the cheap counts decide whether that slower scan is needed at all.
+needs no parse and no recursion); the cheap checks decide whether that slower scan is needed at all.
 """
 
 from __future__ import annotations
@@ -28,22 +35,72 @@ _STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'  # a JSON string, its escapes unrolled (n
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')  # the end of every key, and of a string value holding '":'
 _TOKEN = re.compile(rb"(" + _STRING + rb")([ \t\r\n]*:)?|[\[\]{},]")
 _ROOT = re.compile(rb'"resourceType"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z]{1,64})"')
+_WHITESPACE = b" \t\r\n"  # JSON's four; never inside an escape, so deleting them keeps every token's bounds
+_TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)  # an element of a container at level MAX_DEPTH, indented
+
+
+class ParsedJson:
+    """A body parsed once (issue 19): the access guard reads ``value`` as orjson gave it, the route reads
+    ``checked()``, which refuses what :func:`parse_json` refuses."""
+
+    __slots__ = ("_error", "raw", "value")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.value: Any = None  # also for a body that is not JSON
+        self._error: orjson.JSONDecodeError | None = None
+        try:
+            self.value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            self._error = exc
+
+    def checked(self) -> Any:
+        """The value; BadRequest when it is not JSON, nests deeper than ``MAX_DEPTH`` or repeats a key."""
+        if self._error is not None:
+            text = str(self._error)
+            if "depth" in text or "recursion" in text.lower():
+                _refuse_depth(self.raw)
+            raise BadRequest(f"The body is not valid JSON: {text}")
+        _check_shape(self.raw, self.value)
+        return self.value
 
 
 def parse_json(raw: bytes) -> Any:
     """The parsed body; BadRequest when it is not JSON, nests deeper than ``MAX_DEPTH`` or repeats a key."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if "depth" in str(exc) or "recursion" in str(exc).lower():
+    return ParsedJson(raw).checked()
+
+
+def _check_shape(raw: bytes, data: Any) -> None:
+    """The depth first, then the keys, as before the shortcuts (a refusal names the first problem found)."""
+    keys = None
+    if _may_nest_too_deep(data):
+        depth, keys = _shape(data)
+        if depth > MAX_DEPTH:
             _refuse_depth(raw)
-        raise BadRequest(f"The body is not valid JSON: {exc}") from None
-    depth, keys = _shape(data)
-    if depth > MAX_DEPTH:
-        _refuse_depth(raw)
+    if _keys_unrepeated(raw, data):
+        return
+    if keys is None:
+        keys = _shape(data)[1]
     if len(_KEY_END.findall(raw)) != keys:  # more key ends than keys: a repeated key, or '":' in a string
         _refuse_duplicate(raw)
-    return data
+
+
+def _may_nest_too_deep(data: Any) -> bool:
+    """False when ``data`` surely nests at most ``MAX_DEPTH`` levels (see the module's docstring)."""
+    try:
+        indented = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:  # deeper than orjson serialises, or a value it does not
+        return True
+    return _TOO_DEEP_LINE in indented
+
+
+def _keys_unrepeated(raw: bytes, data: Any) -> bool:
+    """True when ``raw`` surely repeats no key: it is ``data`` serialised, up to whitespace."""
+    try:
+        compact = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return False
+    return raw == compact or raw.translate(None, _WHITESPACE) == compact.translate(None, _WHITESPACE)
 
 
 def _shape(data: Any) -> tuple[int, int]:
