@@ -9,6 +9,7 @@ import httpx
 
 from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
+from service.adapters.store.stored_facts import SqlStoredFacts
 from service.app.delivery import DeliveryWorker, RetryPolicy
 from service.app.evaluate import Evaluate, EvaluateOperation
 from service.app.evaluation_worker import EvaluationWorker
@@ -55,7 +56,7 @@ def build(
     store = store or SqlStore(settings.database_url)
     normaliser = normaliser or _fhir_normaliser(knowledge, settings)
     ingest = Ingest(store, normaliser, settings.strict_validation)
-    evaluate = Evaluate(store, knowledge)
+    evaluate = Evaluate(SqlStoredFacts(store), knowledge)
     render = ResultRenderer(knowledge, settings.canonical_base)
     version = settings.output_fhir_version
     http = httpx.AsyncClient(timeout=settings.fhir_timeout_seconds)
@@ -141,7 +142,7 @@ def _delivery_worker(
         HttpRestHook(http),
         server,
         policy,
-        subscriptions.heartbeat,
+        subscriptions.notifications.heartbeat,
         poll_seconds=settings.delivery_poll_seconds,
         timeout_seconds=settings.fhir_timeout_seconds,
         allowed_endpoints=tuple(settings.subscription_endpoints),

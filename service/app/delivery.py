@@ -17,19 +17,18 @@ import contextlib
 import random
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from service.adapters.fhir_client import DeliveryResult
-from service.adapters.store.outbox_rows import HANDSHAKE, WRITE_BACK
 from service.app.delivery_policy import RetryPolicy as RetryPolicy  # re-exported: bootstrap builds it here
+from service.app.delivery_records import DeliveryResult
 from service.app.egress import endpoint_allowed
-from service.app.ports import Outbox
-from service.app.store_records import Delivery, SubscriptionRow
+from service.app.ports import Outbox, RestHook, WriteBack
+from service.app.store_records import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
 
 log = structlog.get_logger("service.delivery")
 
@@ -40,18 +39,6 @@ LEASE = timedelta(seconds=30)
 RENEW_SECONDS = 10.0
 # On shutdown, how long deliveries already on the wire may take before they are cut off.
 STOP_GRACE_SECONDS = 5.0
-
-
-class RestHook(Protocol):
-    async def post(
-        self, url: str, body: dict[str, Any], headers: Sequence[tuple[str, str]], timeout: float | None
-    ) -> DeliveryResult:
-        """POST a notification Bundle to a subscriber's endpoint."""
-
-
-class WriteBack(Protocol):
-    async def transaction(self, bundle: dict[str, Any]) -> DeliveryResult:
-        """POST a transaction Bundle to the EHR's FHIR server."""
 
 
 def _now() -> datetime:

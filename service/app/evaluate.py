@@ -7,7 +7,7 @@ as FHIR happens at the edge (``service/adapters/fhir_out``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,13 +17,11 @@ from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.adapters.fhir_in.normalise import normalise
 from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
-from service.adapters.store.fact_codec import decode
-from service.adapters.store.fact_reads import FactReads
 from service.app.ingest import Endpoint, IngestResult
-from service.app.ports import Store
+from service.app.ports import StoredFacts
 from service.domain.assess import Policy, assess
 from service.domain.assessment import Assessment, Criteria
-from service.domain.facts import FACT_CLASSES, Fact
+from service.domain.facts import Fact
 from service.domain.readings import ReadingThresholds
 from service.domain.timeline import PatientFacts
 from service.errors import BadRequest, Unprocessable
@@ -46,7 +44,7 @@ class EvaluationRequest:
 
 @dataclass(frozen=True)
 class Evaluate:
-    store: Store
+    facts: StoredFacts
     knowledge: Knowledge
 
     @cached_property
@@ -71,20 +69,11 @@ class Evaluate:
         return assess(request.patient, facts, as_of, self.policy, criteria=request.criteria)
 
     async def stored_facts(
-        self, patient: str, reader: Reader | None = None, replaced: frozenset[str] | set[str] = frozenset()
+        self, patient: str, reader: Reader | None = None, replaced: Set[str] = frozenset()
     ) -> list[Fact]:
         """``replaced``: sources whose stored facts the caller holds already (the facts the ingest just wrote
-        and hands over in memory): not decoded again; ``merge`` would drop them anyway."""
-        if reader is not None:
-            rows = await reader.patient_facts(patient)
-            payloads = [row.payload for row in rows if row.source_ref not in replaced]
-        else:  # issue 19: one prepared query, on SQLite without a pooled connection and its transaction
-            payloads = await self.fact_reads.payloads(patient)
-        return [decode(payload, FACT_CLASSES) for payload in payloads]
-
-    @cached_property
-    def fact_reads(self) -> FactReads:
-        return FactReads(self.store)
+        and hands over in memory), which the store need not read again; ``merge`` drops any it returns."""
+        return await self.facts(patient, reader, replaced)
 
 
 def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:

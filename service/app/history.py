@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
-from service.adapters.fhir_client import DeliveryError
 from service.adapters.fhir_in.versions import FhirVersion
+from service.app.delivery_records import DeliveryError
 from service.app.ingest import Endpoint, Ingest
 from service.app.ports import Store
 

@@ -1,18 +1,21 @@
 """The ports the use cases need (HOUSE-STYLE rule 4): one production adapter and one fake each.
 
 ``Store`` is the database: ``SqlStore`` (``service/adapters/store``) in production, the fake of
-``tests/app/fake_store.py`` in the use cases' tests. The Protocols name no adapter class: what a reader
-and a writer offer is written here, the values they exchange are in ``store_records.py``, and mypy checks
-the SQL store against both where ``bootstrap.build`` takes it as a ``Store``.
+``tests/app/fake_store.py`` in the use cases' tests. ``StoredFacts`` is a patient's stored facts as domain
+objects: only the store encodes and decodes them. ``RestHook`` and ``WriteBack`` are the outbound HTTP
+of the delivery worker. The Protocols name no adapter class: what each offers is written here, the values
+they exchange are in ``store_records.py`` and ``delivery_records.py``, and mypy checks the adapters against
+them where ``bootstrap.build`` wires them. ``service/app/ruff.toml`` keeps the use cases off the adapters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from service.app.delivery_records import DeliveryResult
 from service.app.store_records import (
     CurrentVersion,
     Delivery,
@@ -27,6 +30,7 @@ from service.app.store_records import (
     StoredResource,
     SubscriptionRow,
 )
+from service.domain.facts import Fact
 
 
 class EvaluationJobs(Protocol):
@@ -184,3 +188,25 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+class StoredFacts(Protocol):
+    async def __call__(
+        self, patient: str, within: Reader | None = None, known: Set[str] = frozenset()
+    ) -> list[Fact]:
+        """The patient's current facts, in stored order. ``within``: read in that transaction (the ingest's,
+        which sees what it has just written); without it, the store's cheapest read. ``known``: sources whose
+        facts the caller holds already (the ingest's, in memory), which need not be decoded again; the caller
+        drops any it gets back."""
+
+
+class RestHook(Protocol):
+    async def post(
+        self, url: str, body: dict[str, Any], headers: Sequence[tuple[str, str]], timeout: float | None
+    ) -> DeliveryResult:
+        """POST a notification Bundle to a subscriber's endpoint."""
+
+
+class WriteBack(Protocol):
+    async def transaction(self, bundle: dict[str, Any]) -> DeliveryResult:
+        """POST a transaction Bundle to the EHR's FHIR server."""

@@ -10,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 DATA, REEVALUATION = "data", "reevaluation"  # why a report is owed: new data, or newer knowledge
+# The outbox's row kinds, and the target of write-back rows (subscription rows name their subscription).
+WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
+WRITE_BACK_TARGET = "fhir-server"
 
 
 @dataclass(frozen=True, slots=True)

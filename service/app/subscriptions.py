@@ -1,39 +1,34 @@
-"""Topic-based subscriptions (FHIR-CONTRACT section 6): create, read, update, delete, ``$status``,
-``$events``, and the notification bodies queued when a report or care plan is written.
+"""Topic-based subscriptions (FHIR-CONTRACT section 6): create, read, update, delete, ``$status`` and
+``$events``.
 
 The posted Subscription is kept verbatim as a versioned resource (as everything a sender posts is); the
 ``subscriptions`` row beside it holds what delivery needs and the live status, which reads overlay on
-the stored resource. Notification bodies are built when the event happens and stored in the outbox row,
-so a retry hours later sends exactly what the event said.
+the stored resource. What a subscription is sent, and its queueing when a report or care plan is written,
+is in ``notifications.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from service.adapters.fhir_in.bundles import content_hash
 from service.adapters.fhir_in.subscriptions import SubscriptionSpec, read_subscription, set_status
-from service.adapters.fhir_out.subscriptions import (
-    NotificationEvent,
-    notification_bundle,
-    subscription_status,
-)
+from service.adapters.fhir_out.subscriptions import NotificationEvent, subscription_status
 from service.adapters.fhir_out.topics import topic_url
-from service.adapters.fhir_out.write_back import write_back_bundle
-from service.adapters.store.outbox_rows import HANDSHAKE, NOTIFICATION, WRITE_BACK, WRITE_BACK_TARGET
 from service.app.egress import endpoint_allowed
+from service.app.notifications import Notifications
+from service.app.notifications import enqueue_write_back as enqueue_write_back  # where reports.py takes it
 from service.app.ports import Enqueue, Store
-from service.app.store_records import NewVersion, SearchQuery, StoredResource, SubscriptionRow
+from service.app.store_records import HANDSHAKE, NewVersion, SearchQuery, StoredResource, SubscriptionRow
 from service.errors import BadRequest, NotFound, Unprocessable
 
 SUBSCRIPTION = "Subscription"
-# The topic each produced resource type raises (FHIR-CONTRACT section 6).
-TOPIC_OF = {"DiagnosticReport": "response-assessment", "CarePlan": "care-plan-suggestion"}
 
 
 def _now() -> datetime:
@@ -48,6 +43,10 @@ class Subscriptions:
     clock: Callable[[], datetime] = _now
     # ONCO_SUBSCRIPTION_ENDPOINTS: where notifications may go (empty: any http(s) URL).
     allowed_endpoints: tuple[str, ...] = ()
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        return Notifications(self.canonical_base, self.clock)
 
     async def create(self, resource: dict[str, Any], fhir_version: str, raw: bytes) -> dict[str, Any]:
         """Store it as `requested` and queue the handshake; the worker makes it `active` or `error`."""
@@ -157,7 +156,7 @@ class Subscriptions:
             )
             for e in stored
         ]
-        return self._bundle(row, "query-event", events, content, row.events_since_start)
+        return self.notifications.bundle(row, "query-event", events, content, row.events_since_start)
 
     async def _resources(self, focus: str, version: int | None) -> tuple[dict[str, Any], ...]:
         """The focus as the event announced it; its current version for events recorded without one."""
@@ -196,7 +195,7 @@ class Subscriptions:
             )
             await writer.enqueue.put_subscription(row)
             if handshake:
-                body = self._bundle(row, "handshake", [], spec.payload, 0)
+                body = self.notifications.bundle(row, "handshake", [], spec.payload, 0)
                 await writer.enqueue.add(HANDSHAKE, sub_id, body, now)
         return stored.content
 
@@ -211,69 +210,11 @@ class Subscriptions:
             )
         return spec
 
-    def _bundle(
-        self,
-        row: SubscriptionRow,
-        kind: str,
-        events: Sequence[NotificationEvent],
-        payload: str,
-        events_since_start: int,
-    ) -> dict[str, Any]:
-        return notification_bundle(
-            kind=kind,  # type: ignore[arg-type]  # one of the NotificationKind literals, by construction
-            subscription_ref=f"Subscription/{row.id}",
-            topic_url=topic_url(self.canonical_base, row.topic_id),
-            status=row.status,
-            events_since_start=events_since_start,
-            events=events,
-            payload=payload,  # type: ignore[arg-type]  # checked by read_subscription or events()
-            fhir_version=row.fhir_version,
-            base_url=self.canonical_base,
-            bundle_id=str(uuid.uuid4()),
-            timestamp=self.clock(),
-        )
-
-    def heartbeat(self, row: SubscriptionRow, now: datetime) -> dict[str, Any]:
-        return self._bundle(row, "heartbeat", [], row.payload, row.events_since_start)
-
     async def enqueue_events(
-        self,
-        enqueue: Enqueue,
-        patient: str,
-        written: Iterable[StoredResource],
-        now: datetime,
+        self, enqueue: Enqueue, patient: str, written: Iterable[StoredResource], now: datetime
     ) -> int:
-        """In the report's own transaction: one numbered event and one notification per matching
-        subscription for each report or care plan written. Returns the number queued."""
-        queued = 0
-        for resource in written:
-            topic_id = TOPIC_OF.get(resource.resource_type)
-            if topic_id is None:
-                continue
-            for row in await enqueue.matching(topic_id, patient):
-                number = await enqueue.add_event(
-                    row.id, resource.reference, [patient], now, resource.version_id
-                )
-                event = NotificationEvent(
-                    number,
-                    now,
-                    resource.reference,
-                    (patient,),
-                    (resource.content,) if row.payload == "full-resource" else (),
-                    "update" if resource.version_id > 1 else "create",
-                )
-                active = dataclasses.replace(row, status="active")
-                body = self._bundle(active, "event-notification", [event], row.payload, number)
-                await enqueue.add(NOTIFICATION, row.id, body, now, event_number=number)
-                queued += 1
-        return queued
-
-
-async def enqueue_write_back(
-    enqueue: Enqueue, result_bundle: dict[str, Any], amended: set[tuple[str, str]], now: datetime
-) -> None:
-    """Queue the transaction that writes the result back to the EHR's FHIR server."""
-    await enqueue.add(WRITE_BACK, WRITE_BACK_TARGET, write_back_bundle(result_bundle, amended), now)
+        """The report writer's: see ``Notifications.enqueue_events``."""
+        return await self.notifications.enqueue_events(enqueue, patient, written, now)
 
 
 def _row(sub_id: str, spec: SubscriptionSpec, status: str, now: datetime) -> SubscriptionRow:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
+
+# The outbound ports' values, defined with the ports (service/app/delivery_records.py) and re-exported here.
+from service.app.delivery_records import DeliveryError as DeliveryError
+from service.app.delivery_records import DeliveryResult as DeliveryResult
 
 if TYPE_CHECKING:
     from service.adapters.fhir_client.auth import Auth
@@ -32,27 +35,6 @@ MAX_SEARCH_PAGES = 100  # a server that pages on for ever must not hold the work
 # Request Timeout, Conflict (a concurrent write; https://hl7.org/fhir/R4/http.html#concurrency) and
 # Too Many Requests are worth another try; so is any 5xx. Other 4xx will fail the same way again.
 RETRYABLE_4XX = frozenset({408, 409, 429})
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What one attempt came to. ``detail`` is short and free of patient data: it may be logged."""
-
-    delivered: bool
-    status: int | None  # None: no response at all (a transport error or timeout)
-    retryable: bool
-    retry_after: float | None  # seconds the server asked us to wait (Retry-After)
-    detail: str
-    outcome: JsonObject | None = None  # the server's OperationOutcome, when the error body is one
-    body: JsonObject | None = None  # the JSON body of a 2xx, e.g. the transaction-response Bundle
-
-
-class DeliveryError(Exception):
-    """A failure that is recorded as its ``result`` rather than handled where it happened."""
-
-    def __init__(self, result: DeliveryResult) -> None:
-        super().__init__(result.detail)
-        self.result = result
 
 
 class SearchError(DeliveryError):

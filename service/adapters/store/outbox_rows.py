@@ -11,16 +11,19 @@ import orjson
 
 from service.adapters.store.connection import utc
 
-# The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
+# The values of the store port (the rows, the row kinds, the write-back target), defined with it
+# (service/app/store_records.py) and re-exported here; the row states are the store's own.
+from service.app.store_records import HANDSHAKE as HANDSHAKE
+from service.app.store_records import HEARTBEAT as HEARTBEAT
+from service.app.store_records import NOTIFICATION as NOTIFICATION
+from service.app.store_records import WRITE_BACK as WRITE_BACK
+from service.app.store_records import WRITE_BACK_TARGET as WRITE_BACK_TARGET
 from service.app.store_records import Delivery as Delivery
 from service.app.store_records import EventRow as EventRow
 from service.app.store_records import OutboxEntry as OutboxEntry
 from service.app.store_records import SubscriptionRow as SubscriptionRow
 
-# Outbox row kinds and states.
-WRITE_BACK, NOTIFICATION, HANDSHAKE, HEARTBEAT = "write-back", "notification", "handshake", "heartbeat"
 PENDING, DELIVERED, REJECTED, FAILED, CANCELLED = "pending", "delivered", "rejected", "failed", "cancelled"
-WRITE_BACK_TARGET = "fhir-server"  # the target of write-back rows; subscription rows name the subscription
 # Subscription states for which events are delivered; a `requested` one waits for its handshake.
 DELIVERING = ("active", "error")
 

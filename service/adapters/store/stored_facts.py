@@ -1,0 +1,25 @@
+"""The ``StoredFacts`` port (``service/app/ports.py``) on the SQL store: a patient's stored fact rows,
+decoded into the domain's objects here, so that the use cases never see the store's encoding (issue 17)."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+
+from service.adapters.store.fact_codec import decode
+from service.adapters.store.fact_reads import FactReads
+from service.app.ports import Reader, Store
+from service.domain.facts import Fact
+
+
+class SqlStoredFacts:
+    def __init__(self, store: Store) -> None:
+        self._reads = FactReads(store)
+
+    async def __call__(
+        self, patient: str, within: Reader | None = None, known: Set[str] = frozenset()
+    ) -> list[Fact]:
+        if within is not None:  # the rows of known sources are skipped before decoding
+            rows = await within.patient_facts(patient)
+            return [decode(row.payload) for row in rows if row.source_ref not in known]
+        # issue 19: on SQLite one prepared query without a pooled connection, its rows decoded in one pass
+        return await self._reads.facts(patient)
