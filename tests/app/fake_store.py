@@ -1,15 +1,16 @@
-"""An in-memory fake of the ``Store`` port (``service/app/ports.py``), enough for the ingest use case:
-resource versions, current versions, identifiers, submissions and evaluation requests, in dicts.
+"""In-memory fakes of the ``Store`` and ``StoredFacts`` ports (``service/app/ports.py``), enough for the
+ingest and evaluate use cases: resource versions, current versions, identifiers, submissions, evaluation
+requests and each source's facts (domain objects, so there is nothing to encode), in dicts.
 
 A write transaction works on a copy of the state and publishes it only when the block ends without an
 exception, so a failing transaction leaves nothing behind, as the SQL store's rollback does. The rest of the
-port (search, facts, the outbox, subscriptions) is not needed by the ingest and raises if called.
+port (search, the outbox, subscriptions) is not needed by these use cases and raises if called.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence, Set
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -123,6 +124,7 @@ class FakeWriter(FakeReader):
             sender_version = version.content.get("meta", {}).get("versionId")
             self.state.posted[version.key] = (version.posted_hash, sender_version)
             self.state.retired.discard(version.key)
+            self.state.facts.pop(history[-1].reference, None)  # a new version's facts come last, as new rows
             self.state.facts[history[-1].reference] = list(version.facts)
             for ident in version.content.get("identifier", []):
                 self.state.identifiers[(version.key[0], ident["system"], ident["value"])] = version.key[1]
@@ -156,3 +158,20 @@ class FakeStore:
             for (kind, _), found in self.state.versions.items()
             if kind == resource_type and (kind, found[-1].resource_id) not in self.state.retired
         ]
+
+
+class FakeStoredFacts:
+    """``StoredFacts`` on a ``FakeStore``: a patient's facts in stored order, read from the committed state or
+    from the state of the transaction named ``within``. ``asked`` records each read's ``known`` sources, whose
+    facts are returned all the same (the port allows it), so the caller's own dropping of them is tested."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.asked: list[Set[str]] = []
+
+    async def __call__(
+        self, patient: str, within: FakeReader | None = None, known: Set[str] = frozenset()
+    ) -> list[Any]:
+        self.asked.append(known)
+        state = self.store.state if within is None else within.state
+        return [fact for facts in state.facts.values() for fact in facts if fact.patient == patient]
