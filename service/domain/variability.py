@@ -75,8 +75,11 @@ def _assess(
         return VariabilityAssessment(response, (), (), None, None, None, (), ())
     nadir_changes = context_changes(targets, current, by_date[sums.nadir_date], thresholds)
     increase = sums.sum_mm >= sums.previous_mm
-    comparator_tp = by_date[sums.nadir_date] if increase else by_date[previous_date]
-    band = _relative_band(targets, current, comparator_tp, thresholds)
+    compared_on = sums.nadir_date if increase else previous_date
+    changes = nadir_changes
+    if compared_on != sums.nadir_date:  # a fall is compared with the previous study
+        changes = context_changes(targets, current, by_date[compared_on], thresholds)
+    band = _relative_band(targets, changes, thresholds)
     comparator = sums.nadir_mm if increase else sums.previous_mm
     small = _small_targets(response, thresholds)
     fired = {
@@ -141,9 +144,9 @@ def is_borderline_progression(
 
 
 def _relative_band(
-    targets: tuple[Lesion, ...], current: TimePoint, comparator: TimePoint, thresholds: ResponseThresholds
+    targets: tuple[Lesion, ...], changes: tuple[str, ...], thresholds: ResponseThresholds
 ) -> Decimal:
-    changes = context_changes(targets, current, comparator, thresholds)
+    """V1's band for the changes between a study and its comparator (V3)."""
     if READER in changes and len(targets) == 1:
         return thresholds.var_rel_single_target_other_reader
     if READER in changes or SCANNER in changes:
