@@ -9,8 +9,9 @@ after an NSCLC diagnosis is a transformation.
 from __future__ import annotations
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Coding, Node, read_when
+from service.adapters.fhir_in.elements import Coding, Node
 from service.adapters.fhir_in.labs import observed
+from service.adapters.fhir_in.when import read_when
 from service.domain.facts import CancerCondition, HistologyFact
 from service.knowledge.vocabularies import HistologyCode
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from service.adapters.fhir_in.elements import Coding, Node
 from service.adapters.fhir_in.references import References
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
 from service.knowledge.vocabularies import ResolvedLocalCodes
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,9 @@ class Context:
     # to: every lesion of a time point names the same study, now read once (issue 19); its issues were
     # reported once either way (normalise drops repeats).
     studies: dict[tuple[str, int | None], Any] = field(default_factory=dict)
+    # The same for each part of a resource that :meth:`once` reads (a lesion's BodyStructure, named at every
+    # time point), by the reading, the resource and its path.
+    read: dict[tuple[Callable[..., Any], int, str], Any] = field(default_factory=dict)
 
     def concept(self, coding: Coding) -> str | None:
         """The internal concept of a code: a LOINC code of loinc.yaml, else a local code of
@@ -33,6 +39,16 @@ class Context:
         if entry is not None:
             return entry.concept
         return self.local.concepts.get((coding.system or "", coding.code or ""))
+
+    def once(self, reading: Callable[[Node, Context], T], node: Node) -> T:
+        """``reading(node, self)``, done once per call for each resource: a reading depends only on the
+        resource and this context, and the issues it reports are reported once either way (normalise drops
+        repeats), at the same point, its first reading."""
+        key = (reading, id(node.data), node.path)
+        if key not in self.read:
+            self.read[key] = reading(node, self)
+        found: T = self.read[key]
+        return found
 
     def resolve(self, node: Node, reference: str | None) -> Node | None:
         """The referenced resource in the posted set as a Node whose paths lead to its own entry."""

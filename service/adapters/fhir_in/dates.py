@@ -5,7 +5,7 @@ resource is stored and served back as sent.
 Which elements hold a date, dateTime or instant is told by their name (FHIR names them ``date``,
 ``*Date``, ``*DateTime``, ``*Instant``, ``start``/``end`` of a Period, ``issued``, ``started``, ...); only
 string values are checked, so an integer ``start`` (MolecularSequence) is left alone. The form accepted is
-that of :mod:`service.adapters.fhir_in.elements` (seconds and zone optional); what is refused is a value
+that of :mod:`service.adapters.fhir_in.when` (seconds and zone optional); what is refused is a value
 that is no date at all or no day of the calendar.
 """
 
@@ -19,13 +19,20 @@ import orjson
 
 from service.errors import Issue
 
-_NAMES = (
-    r"date|start|end|started|issued|authoredOn|recorded|lastUpdated|created|timestamp|dateAsserted"
-    r"|whenHandedOver|whenPrepared|[a-z][A-Za-z]*(?:Date|DateTime|Instant)"
+_FIXED_NAMES = (
+    *("date", "start", "end", "started", "issued", "authoredOn", "recorded", "lastUpdated", "created"),
+    *("timestamp", "dateAsserted", "whenHandedOver", "whenPrepared"),
 )
+_SUFFIXES = ("Date", "DateTime", "Instant")  # of the other names, which start with a lower-case letter
+_NAMES = "|".join(_FIXED_NAMES) + f"|[a-z][A-Za-z]*(?:{'|'.join(_SUFFIXES)})"
 _DATE_KEY = re.compile(rf"^(?:{_NAMES})$")
-# In orjson's compact output: a date-named key and its string value (escapes left to the full walk).
-_DATE_PAIR = re.compile(rf'"(?:{_NAMES})":"([^"\\]*)"'.encode())
+# A date-named key and its string value in orjson's compact output ('"name":"value"'), found in the reversed
+# text, where each begins with the three bytes '":"' and then the reversed name: the regex engine finds those
+# bytes by a fast literal search, where the forward pattern would be tried at every quote (issue 19).
+_REVERSED_NAMES = "|".join(name[::-1] for name in _FIXED_NAMES) + (
+    f"|(?:{'|'.join(suffix[::-1] for suffix in _SUFFIXES)})[A-Za-z]*[a-z]"
+)
+_REVERSED_PAIR = re.compile(f'":"(?:{_REVERSED_NAMES})"'.encode())
 _FORM = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
@@ -55,8 +62,21 @@ def may_hold_bad_date(value: Any) -> bool:
     """False when no date-named element in ``value`` can be wrong (found by C code in its JSON); True
     when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
     text = orjson.dumps(value)
-    found = set(_DATE_PAIR.findall(text))  # each distinct value checked once: a Bundle repeats its dates
+    found = _date_values(text)  # each distinct value checked once: a Bundle repeats its dates
     return any(not is_date(v.decode()) for v in found) or (b'\\"' in text and _has_escaped_date(text))
+
+
+def _date_values(text: bytes) -> set[bytes]:
+    """The values of the date-named keys in ``text`` (compact JSON) that hold no escape. In valid JSON the
+    bytes '":"' only ever end a key and open its string value, so each pair is found exactly once."""
+    reverse = text[::-1]
+    values = set()
+    for match in _REVERSED_PAIR.finditer(reverse):
+        end = match.start()
+        value = reverse[reverse.rfind(b'"', 0, end) + 1 : end]
+        if b"\\" not in value:  # an escaped value is left to _has_escaped_date
+            values.add(value[::-1])
+    return values
 
 
 def _has_escaped_date(text: bytes) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Node, When, read_effective, read_when
+from service.adapters.fhir_in.elements import Node
 from service.adapters.fhir_in.labs import fraction
+from service.adapters.fhir_in.when import When, read_effective, read_when
 from service.domain.facts import SpecimenKind, VariantFact, VariantPresence
 
 Components = dict[str, Node]  # concept → component node

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Node, When
+from service.adapters.fhir_in.elements import Node
 from service.adapters.fhir_in.references import Entry, References, resource_key
 from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.fhir_in.when import When
 from service.domain.facts import TimepointBasis
 from service.knowledge.vocabularies import ResolvedLocalCodes
 
@@ -31,13 +32,14 @@ class Imaging:
 
 def imaging_context(node: Node, when: When, ctx: Context) -> Imaging:
     for link in (*node.objs("derivedFrom"), *node.objs("partOf")):
-        name = ctx.named(link, node.data)
+        reference = link.text("reference")
+        name = ctx.references.name(reference, node.data)
         if name and name.startswith("ImagingStudy/"):
-            study = ctx.resolve(node, link.text("reference"))
-            key = (name, id(study.data) if study else None)  # the same name read as the same resource
+            resolved = ctx.references.resolve(reference, node.data)
+            key = (name, id(resolved) if resolved is not None else None)  # the same name, the same resource
             found: Imaging | None = ctx.studies.get(key)
             if found is None:
-                found = ctx.studies[key] = _from_study(name, study, ctx)
+                found = ctx.studies[key] = _from_study(name, ctx.resolve(node, reference), ctx)
             return found
     report = ctx.imaging_reports.get(f"Observation/{node.data.get('id')}")
     if report is not None:

@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Literal
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Node, When, read_effective
+from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.when import When, read_effective
 from service.domain.facts import (
     MarkerResult,
     MolecularCall,

@@ -3,6 +3,8 @@ measurement" to "imaging context").
 
 An mCODE TumorSize (21889-1 with components), a bare 33728-7 with ``valueQuantity``, or a
 ``lesion-assessment`` status. A size without a usable UCUM length unit is an error (a 422), never guessed.
+What a lesion's BodyStructure tells (identifier, role, sites, words) is read once per call, however many time
+points name it (``Context.once``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Coding, Node, When, first_of, read_effective
+from service.adapters.fhir_in.elements import Coding, Node, first_of
 from service.adapters.fhir_in.imaging import imaging_context
 from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.fhir_in.when import When, read_effective
 from service.domain.facts import LesionObservation, SourceCode
 from service.domain.model import LesionRole, LesionStatus
 
@@ -34,9 +37,10 @@ def read_lesion(node: Node, concept: str, ctx: Context) -> list[LesionObservatio
 def _observation(
     node: Node, patient: str, when: When, sizes: Sizes, status: LesionStatus, ctx: Context
 ) -> LesionObservation:
-    focus = first_of(node.objs("focus"))
-    body = ctx.resolve(node, focus.text("reference")) if focus else None
-    performer = first_of(node.objs("performer"))
+    focus = node.first("focus")
+    focus_reference = focus.text("reference") if focus else None
+    body = ctx.resolve(node, focus_reference) if focus else None
+    performer = node.first("performer")
     sites = _sites(node, body, ctx)
     nodal = any(ctx.knowledge.snomed_sites.is_lymph_node(s.system, s.code) for s in sites)
     imaging = imaging_context(node, when, ctx)
@@ -44,7 +48,7 @@ def _observation(
         patient=patient,
         source=f"Observation/{node.data.get('id')}",
         lesion_id=_lesion_id(node, focus, body, ctx),
-        body_structure=ctx.references.name(focus.text("reference"), node.data) if focus else None,
+        body_structure=ctx.references.name(focus_reference, node.data) if focus else None,
         observed_on=when.on,
         observed_at=when.at,
         timepoint_key=imaging.key,
@@ -134,20 +138,24 @@ def _status(node: Node, concept: str, sizes: Sizes | None, ctx: Context) -> Lesi
 
 
 def _role(node: Node, body: Node | None, ctx: Context) -> LesionRole | None:
-    for holder in (node, body):
-        for extension in holder.objs("extension") if holder else []:
-            if extension.text("url") != ctx.local.lesion_role_url:
-                continue
-            role = extension.text("valueCode")
-            if role in ctx.local.lesion_roles:
-                return LesionRole(role)
-            extension.issues.not_recognised(extension.at("valueCode"), f"lesion role '{role}'")
+    """The Observation's lesion-role extension, else its BodyStructure's."""
+    return _own_role(node, ctx) or (ctx.once(_own_role, body) if body else None)
+
+
+def _own_role(holder: Node, ctx: Context) -> LesionRole | None:
+    for extension in holder.objs("extension"):
+        if extension.text("url") != ctx.local.lesion_role_url:
+            continue
+        role = extension.text("valueCode")
+        if role in ctx.local.lesion_roles:
+            return LesionRole(role)
+        extension.issues.not_recognised(extension.at("valueCode"), f"lesion role '{role}'")
     return None
 
 
 def _lesion_id(node: Node, focus: Node | None, body: Node | None, ctx: Context) -> str | None:
     """BodyStructure identifier, else focus.identifier, else an Observation identifier typed lesion id."""
-    ident = first_of([i for i in body.objs("identifier") if i.text("value")]) if body else None
+    ident = ctx.once(_valued_identifier, body) if body else None
     if ident is None and focus is not None:
         ident = focus.obj("identifier")
     if ident is None:
@@ -161,31 +169,48 @@ def _lesion_id(node: Node, focus: Node | None, body: Node | None, ctx: Context) 
     return f"{system}|{value}" if system else value
 
 
+def _valued_identifier(body: Node, ctx: Context) -> Node | None:
+    return first_of([i for i in body.objs("identifier") if i.text("value")])
+
+
 def _has_type(identifier: Node, wanted: tuple[str, str]) -> bool:
     return any((c.system, c.code) == wanted for c in identifier.codings("type"))
 
 
 def _sites(node: Node, body: Node | None, ctx: Context) -> list[SourceCode]:
-    codings = list(node.codings("bodySite"))
-    if body is not None and ctx.version is FhirVersion.R5:
-        for included in body.objs("includedStructure"):
-            codings += included.codings("structure")
-    elif body is not None:
-        codings += body.codings("location")
+    codings = node.codings("bodySite")
+    if body is not None:
+        codings = codings + ctx.once(_located, body)
     unique = {c.source_code() for c in codings} - {None}
     return sorted((s for s in unique if s is not None), key=lambda s: (s.system, s.code))
+
+
+def _located(body: Node, ctx: Context) -> list[Coding]:
+    """The codings of a BodyStructure's location (R5: of each includedStructure's structure)."""
+    if ctx.version is not FhirVersion.R5:
+        return body.codings("location")
+    return [c for included in body.objs("includedStructure") for c in included.codings("structure")]
 
 
 def _site_text(node: Node, body: Node | None, ctx: Context) -> str | None:
     """The words sent about the site and kind of lesion, for P5-P7 (CNS, leptomeningeal, diffuse sites):
     the text of bodySite and of the BodyStructure's location (R5 includedStructure) and morphology, and
     the BodyStructure's description."""
-    concepts = [node.obj("bodySite")]
+    site = node.obj("bodySite")
     if body is not None:
-        located = [i.obj("structure") for i in body.objs("includedStructure")]
-        concepts += located if ctx.version is FhirVersion.R5 else [body.obj("location")]
-        concepts.append(body.obj("morphology"))
-    texts = [c.text("text") for c in concepts if c is not None]
-    texts.append(body.text("description") if body is not None else None)
+        ctx.once(_body_concepts, body)  # read before the texts, as the issues of each come in that order
+    texts = [site.text("text") if site else None]
+    texts += ctx.once(_body_texts, body) if body is not None else [None]
     kept = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
     return " ; ".join(kept) or None
+
+
+def _body_concepts(body: Node, ctx: Context) -> list[Node]:
+    located = [i.obj("structure") for i in body.objs("includedStructure")]
+    concepts = located if ctx.version is FhirVersion.R5 else [body.obj("location")]
+    return [c for c in (*concepts, body.obj("morphology")) if c is not None]
+
+
+def _body_texts(body: Node, ctx: Context) -> list[str | None]:
+    """The texts of the BodyStructure's location (R5: includedStructure) and morphology; its description."""
+    return [c.text("text") for c in ctx.once(_body_concepts, body)] + [body.text("description")]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Coding, Node, When, read_effective, read_when
+from service.adapters.fhir_in.elements import Coding, Node
 from service.adapters.fhir_in.versions import FhirVersion
+from service.adapters.fhir_in.when import When, read_effective, read_when
 from service.domain.facts import TherapyFact, TherapyRecordKind
 from service.domain.therapy_lines import UNMAPPED
 
