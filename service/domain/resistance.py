@@ -8,6 +8,8 @@ Readings taken where the text leaves room:
   therapy class is reported even when the driver fact is not in the data.
 - Ranking: transformation, actionable on-target, actionable bypass, local therapy for oligoprogression (X20,
   "listed as an alternative" below a matched switch), then non-actionable alterations; ties keep file order.
+
+Which facts show a rule's alteration is :mod:`service.domain.resistance_matching`.
 """
 
 from __future__ import annotations
@@ -15,26 +17,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TypeVar
 
-from service.domain.facts import CancerCondition, HistologyFact, VariantFact
-from service.domain.hgvs import ProteinChange
+from service.domain.facts import HistologyFact, VariantFact
 from service.domain.resistance_kb import (
     Alteration,
-    AlterationKind,
-    Companion,
     FindingCategory,
-    Phase,
     ResistanceKnowledge,
     ResistanceRule,
     SampleKind,
 )
+from service.domain.resistance_matching import Histology, Hit, matches
 from service.domain.rules import Rule
 from service.domain.suggestions import SuggestedAction
-from service.domain.variants import ObservedVariant, changes_matching, fusion_partners, observe
+from service.domain.variants import observe
 
-Histology = HistologyFact | CancerCondition
 T = TypeVar("T")
 
 
@@ -72,13 +69,6 @@ class ResistanceFinding:
     evidence: tuple[str, ...]  # source references of the facts
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    label: str
-    sample: SampleKind
-    source: str
-
-
 def find_mechanisms(
     knowledge: ResistanceKnowledge,
     context: ResistanceContext,
@@ -89,8 +79,9 @@ def find_mechanisms(
     observed = tuple(observe(v) for v in variants if _on_therapy(v.observed_on, context, undated=True))
     dated = tuple(h for h in histologies if _on_therapy(_histology_date(h), context, undated=False))
     matched = []
+    oligo = context.oligoprogression
     for rule in knowledge.rules_for(context.therapy_class):
-        hits = _hits(rule.alteration, rule.samples, knowledge, context, observed, dated)
+        hits = matches(rule.alteration, rule.samples, knowledge, observed, dated, oligoprogression=oligo)
         if hits:
             matched.append((rule, _finding(rule, hits)))
     found = {f.mechanism for _, f in matched}
@@ -112,7 +103,7 @@ def shows_alteration(
 ) -> tuple[str, ...]:
     """The sources of the variant facts that show an alteration (K9: is the driver in this plasma?)."""
     observed = tuple(observe(v) for v in variants)
-    hits = _hits(alteration, samples, knowledge, ResistanceContext(""), observed, ())
+    hits = matches(alteration, samples, knowledge, observed)
     return _unique(h.source for h in hits)
 
 
@@ -148,7 +139,7 @@ def ranks_first(finding: ResistanceFinding) -> bool:
     return _rank(finding) < 4
 
 
-def _finding(rule: ResistanceRule, hits: list[_Hit]) -> ResistanceFinding:
+def _finding(rule: ResistanceRule, hits: list[Hit]) -> ResistanceFinding:
     return ResistanceFinding(
         rule=rule.rule,
         mechanism=rule.mechanism,
@@ -164,108 +155,6 @@ def _finding(rule: ResistanceRule, hits: list[_Hit]) -> ResistanceFinding:
         samples=_unique(h.sample for h in hits),
         evidence=_unique(h.source for h in hits if h.source),
     )
-
-
-def _hits(
-    alteration: Alteration,
-    samples: tuple[SampleKind, ...],
-    knowledge: ResistanceKnowledge,
-    context: ResistanceContext,
-    variants: tuple[ObservedVariant, ...],
-    histologies: tuple[Histology, ...],
-) -> list[_Hit]:
-    kind = alteration.kind
-    if kind is AlterationKind.HISTOLOGY:
-        wanted = alteration.histologies
-        return [
-            _Hit(h.histology or "", SampleKind.TISSUE, h.source) for h in histologies if h.histology in wanted
-        ]
-    if kind is AlterationKind.PATTERN:
-        label = alteration.pattern or ""
-        return [_Hit(label, SampleKind.UNKNOWN, "")] if context.oligoprogression else []
-    eligible = [v for v in variants if v.present and v.sample in samples]
-    if kind is AlterationKind.AMPLIFICATION:
-        return [hit for v in eligible if (hit := _amplified(alteration, v))]
-    if kind is AlterationKind.FUSION:
-        genes = set(alteration.genes)
-        return [
-            _Hit(f"{'::'.join(sorted(p))} fusion", v.sample, v.fact.source)
-            for v in eligible
-            if (p := fusion_partners(v)) & genes
-        ]
-    return _mutations(alteration, knowledge, eligible, variants)
-
-
-def _amplified(alteration: Alteration, variant: ObservedVariant) -> _Hit | None:
-    """X6, X7: copy number, or the FISH gene/centromere ratio, at or above the entry's threshold (Decimal,
-    inclusive; "FISH GCN >= 5 or MET/CEP7 >= 2")."""
-    if variant.gene not in alteration.genes:
-        return None
-    number, ratio = variant.fact.copy_number, variant.fact.copy_ratio
-    if _at_least(number, alteration.copy_number_min):
-        return _Hit(f"{variant.gene} copy number {number}", variant.sample, variant.fact.source)
-    if _at_least(ratio, alteration.ratio_min):
-        return _Hit(f"{variant.gene}/centromere ratio {ratio}", variant.sample, variant.fact.source)
-    return None
-
-
-def _at_least(value: Decimal | None, minimum: Decimal | None) -> bool:
-    return value is not None and minimum is not None and value >= minimum
-
-
-def _mutations(
-    alteration: Alteration,
-    knowledge: ResistanceKnowledge,
-    eligible: list[ObservedVariant],
-    everything: tuple[ObservedVariant, ...],
-) -> list[_Hit]:
-    classes = knowledge.variant_classes
-    hits = []
-    for variant in (v for v in eligible if v.gene in alteration.genes):
-        for change in changes_matching(variant, alteration.protein, classes):
-            companion = alteration.companion
-            if (
-                companion is None
-                or _phase(variant, change, companion, everything, knowledge) is companion.phase
-            ):
-                hits.append(_Hit(f"{variant.gene} {_name(change)}", variant.sample, variant.fact.source))
-    return _compound(hits, eligible) if alteration.compound else hits
-
-
-def _compound(hits: list[_Hit], eligible: list[ObservedVariant]) -> list[_Hit]:
-    """X14: two or more distinct changes of the gene in one sample."""
-    sample_of = {v.fact.source: v.sample_key for v in eligible}
-    by_sample: dict[object, list[_Hit]] = {}
-    for hit in hits:
-        by_sample.setdefault(sample_of[hit.source], []).append(hit)
-    return [hit for group in by_sample.values() if len({h.label for h in group}) >= 2 for hit in group]
-
-
-def _phase(
-    variant: ObservedVariant,
-    change: ProteinChange | str,
-    companion: Companion,
-    everything: tuple[ObservedVariant, ...],
-    knowledge: ResistanceKnowledge,
-) -> Phase:
-    """X2-X4: cis when one allele holds both, trans when the fact puts them on two alleles, unknown when
-    another result of the same sample shows the companion, absent otherwise."""
-    partners = set(changes_matching(variant, companion.protein, knowledge.variant_classes)) - {change}
-    if any(change in allele and partners & set(allele) for allele in variant.alleles):
-        return Phase.CIS
-    if partners:
-        return Phase.TRANS
-    same_sample = (
-        w
-        for w in everything
-        if w is not variant and w.present and w.gene == variant.gene and w.sample_key == variant.sample_key
-    )
-    shown = any(changes_matching(w, companion.protein, knowledge.variant_classes) for w in same_sample)
-    return Phase.UNKNOWN if shown else Phase.ABSENT
-
-
-def _name(change: ProteinChange | str) -> str:
-    return change.name if isinstance(change, ProteinChange) else change
 
 
 def _unique(values: Iterable[T]) -> tuple[T, ...]:

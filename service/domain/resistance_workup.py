@@ -28,13 +28,13 @@ from dataclasses import dataclass, replace
 from service.domain.facts import VariantFact
 from service.domain.plasma_categories import REFLEX_TO_TISSUE, latest_plasma_draw, plasma_category
 from service.domain.resistance import (
-    Histology,
     ResistanceContext,
     ResistanceFinding,
     find_mechanisms,
     ranks_first,
 )
 from service.domain.resistance_kb import FindingCategory, ResistanceKnowledge, SampleKind
+from service.domain.resistance_matching import Histology
 from service.domain.rules import Flag, Rule
 from service.domain.standard_options import applicable_entry, standard_options
 from service.domain.suggestions import CareSuggestion, SuggestedAction
