@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 
 from service.adapters.fhir_out.chart_layout import Box, nice_ticks, rows_without_overlap, text_width
 from service.adapters.fhir_out.markup import escape
@@ -118,7 +119,7 @@ def line_chart(
             _date_label(bottom, xs[day], row, label)
             for day, row, label in zip(days, rows, labels, strict=True)
         ),
-        *(_reference(frame, r, label_y) for r, label_y in _label_positions(frame, references)),
+        *(_reference(r, y, label_y) for r, y, label_y in _label_positions(frame, references)),
         *(_series(frame, xs, s) for s in series),
         "</svg>",
     ]
@@ -157,19 +158,19 @@ def _date_label(bottom: int, x: float, row: int, label: str) -> str:
     )
 
 
-def _label_positions(frame: Frame, references: Sequence[Reference]) -> list[tuple[Reference, float]]:
-    """Each label at its line, pushed down just enough not to overlap the one above it."""
-    placed: list[tuple[Reference, float]] = []
-    for reference in sorted(references, key=lambda r: frame.y(r.value)):
-        y = frame.y(reference.value) + 3
-        if placed and y < placed[-1][1] + LABEL_GAP:
-            y = placed[-1][1] + LABEL_GAP
-        placed.append((reference, y))
+def _label_positions(frame: Frame, references: Sequence[Reference]) -> list[tuple[Reference, float, float]]:
+    """Each reference with the y of its line and of its label: the label at its line, pushed down just
+    enough not to overlap the one above it."""
+    placed: list[tuple[Reference, float, float]] = []
+    for y, reference in sorted(((frame.y(r.value), r) for r in references), key=itemgetter(0)):
+        label_y = y + 3
+        if placed and label_y < placed[-1][2] + LABEL_GAP:
+            label_y = placed[-1][2] + LABEL_GAP
+        placed.append((reference, y, label_y))
     return placed
 
 
-def _reference(frame: Frame, reference: Reference, label_y: float) -> str:
-    y = frame.y(reference.value)
+def _reference(reference: Reference, y: float, label_y: float) -> str:
     dash = "2 2" if reference.band else "4 3"
     return (
         f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{PLOT_RIGHT}" y2="{y:.1f}" stroke="{reference.colour}" '
@@ -212,5 +213,5 @@ def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
 
 def mm_text(value: Decimal) -> str:
     """A value as written on the chart: at most one decimal, no trailing zeros."""
-    text = f"{value.quantize(TENTH):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    text = f"{value.quantize(TENTH):f}"  # one decimal exactly (NaN: none)
+    return text[:-2] if text.endswith(".0") else text
