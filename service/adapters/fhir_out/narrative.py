@@ -24,10 +24,13 @@ _FIRST_KEYS = ("resourceType", "id", "meta")  # the narrative follows them, as i
 
 
 def with_narrative(ctx: ResultContext, resource: JsonObject) -> JsonObject:
-    """The resource with its ``text``, placed after ``resourceType``, ``id`` and ``meta``."""
-    first = {key: resource[key] for key in _FIRST_KEYS if key in resource}
-    rest = {key: value for key, value in resource.items() if key not in first and key != "text"}
-    return {**first, "text": narrative(ctx, resource), **rest}
+    """The resource with its ``text``, placed after ``resourceType``, ``id`` and ``meta`` (a ``text`` it had
+    is replaced, in that place)."""
+    text = narrative(ctx, resource)
+    placed = {key: resource[key] for key in _FIRST_KEYS if key in resource} | {"text": text}
+    placed.update(resource)  # the rest in order; keys already placed keep their place
+    placed["text"] = text
+    return placed
 
 
 def narrative(ctx: ResultContext, resource: JsonObject) -> JsonObject:
@@ -50,8 +53,9 @@ def _report(ctx: ResultContext, report: JsonObject) -> str:
 def _observation(ctx: ResultContext, observation: JsonObject) -> str:
     title = concept_text(ctx, observation["code"])
     value = value_text(ctx, observation)
+    colon = _colon(ctx)
     rows = [
-        _item(f"{concept_text(ctx, c['code'])}{_colon(ctx)}{value_text(ctx, c)}")
+        _item(f"{concept_text(ctx, c['code'])}{colon}{value_text(ctx, c)}")
         for c in observation.get("component", [])
     ]
     heading = _line(ctx, title, value) if value else _heading(title)
