@@ -1,14 +1,13 @@
 """Patient identification for the report page and ``presentedForm`` (issue 18): the name, identifiers, birth
 date and gender as the sender posted them in the Patient resource (the page), or the identifiers alone (the
 stored ``presentedForm``); the patient's reference when no identifier was posted. Shown only in the HTML,
-never logged."""
+never logged, and never cached."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape  # not markup.escape: no name or identifier is kept in its cache
 from typing import Any
-
-from service.adapters.fhir_out.markup import escape
 
 # Names and identifiers are shown as posted, never translated (HTML's translate="no"; CLINICAL-RULES Z2 is
 # about the service's words, not the sender's data).
