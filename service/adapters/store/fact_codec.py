@@ -11,7 +11,6 @@ codec it replaces).
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +31,12 @@ def encode(fact: Fact) -> dict[str, Any]:
     return payload
 
 
-def decode(payload: dict[str, Any], classes: Mapping[str, type[Fact]] = FACT_CLASSES) -> Fact:
-    """The inverse of :func:`encode`, for a payload already parsed; ``classes`` maps class names to the fact
-    classes allowed. ``msgspec.ValidationError`` for a payload that is no such fact."""
+def decode(payload: dict[str, Any]) -> Fact:
+    """The inverse of :func:`encode`, for a payload already parsed: ``msgspec.ValidationError`` for a
+    payload that is no fact, ``KeyError`` for an unknown ``kind``."""
     # To the class itself: msgspec.convert to the union would rebuild the union's decoder at every call
     # (ten times slower, issue 19).
-    return msgspec.convert(payload, classes[payload[_KIND]])
+    return msgspec.convert(payload, FACT_CLASSES[payload[_KIND]])
 
 
 def decode_rows(rows: list[str]) -> list[Fact]:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from typing import Any
-
-import orjson
 
 from service.adapters.store.database import SqlStore
 from service.adapters.store.fact_codec import decode, decode_rows
@@ -39,30 +36,15 @@ class FactReads:
         self._own = _sqlite_file(store)  # opened at the first read: the store has migrated the file by then
 
     async def facts(self, patient: str) -> list[Fact]:
-        rows = self._own_rows(patient)
-        if rows is not None:
-            return decode_rows(rows)
+        if self._own is not None:
+            try:
+                rows = self._connection(self._own).execute(_PATIENT_FACTS, (patient,)).fetchall()
+            except sqlite3.OperationalError:  # busy, or the file went away: the store's reader decides
+                pass
+            else:
+                return decode_rows([row[0] for row in rows])
         async with self.store.reading() as reader:
             return [decode(row.payload) for row in await reader.patient_facts(patient)]
-
-    async def payloads(self, patient: str) -> list[dict[str, Any]]:
-        """The payloads as ``fact_codec.encode`` dicts."""
-        rows = self._own_rows(patient)
-        if rows is not None:
-            return [orjson.loads(row) for row in rows]
-        async with self.store.reading() as reader:
-            return [row.payload for row in await reader.patient_facts(patient)]
-
-    def _own_rows(self, patient: str) -> list[str] | None:
-        """The payloads' JSON text read on the own connection; None when there is none or it failed (busy,
-        or the file went away): the store's reader decides then."""
-        if self._own is None:
-            return None
-        try:
-            rows = self._connection(self._own).execute(_PATIENT_FACTS, (patient,)).fetchall()
-        except sqlite3.OperationalError:
-            return None
-        return [row[0] for row in rows]
 
     def _connection(self, database: str) -> sqlite3.Connection:
         if self._sqlite is None:
