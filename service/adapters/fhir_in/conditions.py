@@ -53,7 +53,16 @@ def read_histology(node: Node, ctx: Context) -> list[HistologyFact]:
     if patient is None or when is None or histology is None or code is None:
         return []
     source = f"Observation/{node.data.get('id')}"
-    return [HistologyFact(patient, source, histology.histology, histology.small_cell, code, when.on)]
+    return [
+        HistologyFact(
+            patient=patient,
+            source=source,
+            histology=histology.histology,
+            small_cell=histology.small_cell,
+            code=code,
+            observed_on=when.on,
+        )
+    ]
 
 
 def _morphology(node: Node, ctx: Context) -> list[Coding]:

@@ -53,7 +53,18 @@ def read_marker(node: Node, marker: MarkerCoding, ctx: Context) -> list[MarkerRe
     unit = next(iter(marker.units), "")
     high = next((h for r in node.objs("referenceRange") if (h := r.obj("high"))), None)
     limit = _converted(high, marker, ctx) if high else None
-    return [MarkerResult(patient, _source(node), marker.concept, value, unit, limit, when.on, when.at)]
+    return [
+        MarkerResult(
+            patient=patient,
+            source=_source(node),
+            marker=marker.concept,
+            value=value,
+            unit=unit,
+            upper_limit=limit,
+            observed_on=when.on,
+            observed_at=when.at,
+        )
+    ]
 
 
 def _converted(quantity: Node, marker: MarkerCoding, ctx: Context) -> Decimal | None:
@@ -82,7 +93,16 @@ def read_performance(node: Node, scale: Scale, ctx: Context) -> list[Performance
         score = None
     if patient is None or when is None or score is None:
         return []
-    return [PerformanceStatus(patient, _source(node), PerformanceScale(scale), score, when.on, when.at)]
+    return [
+        PerformanceStatus(
+            patient=patient,
+            source=_source(node),
+            scale=PerformanceScale(scale),
+            score=score,
+            observed_on=when.on,
+            observed_at=when.at,
+        )
+    ]
 
 
 def read_mrd(node: Node, ctx: Context) -> list[MrdResult]:
@@ -97,7 +117,17 @@ def read_mrd(node: Node, ctx: Context) -> list[MrdResult]:
         return []
     unit = quantity.text("code") if quantity else None
     result = MolecularCall(call) if call else None
-    return [MrdResult(patient, _source(node), result, value, unit, when.on, when.at)]
+    return [
+        MrdResult(
+            patient=patient,
+            source=_source(node),
+            call=result,
+            value=value,
+            unit=unit,
+            observed_on=when.on,
+            observed_at=when.at,
+        )
+    ]
 
 
 def read_tumour_fraction(node: Node, ctx: Context) -> list[TumourFractionResult]:
@@ -106,7 +136,10 @@ def read_tumour_fraction(node: Node, ctx: Context) -> list[TumourFractionResult]
     value = fraction(quantity, ctx) if quantity else None
     if patient is None or when is None or value is None:
         return []
-    return [TumourFractionResult(patient, _source(node), value, when.on, when.at)]
+    fact = TumourFractionResult(
+        patient=patient, source=_source(node), fraction=value, observed_on=when.on, observed_at=when.at
+    )
+    return [fact]
 
 
 def fraction(quantity: Node, ctx: Context) -> Decimal | None:
