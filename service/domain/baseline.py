@@ -35,14 +35,17 @@ class BaselineSelection:
 def select_baseline(timeline: ImagingTimeline, thresholds: ResponseThresholds) -> BaselineSelection:
     """Assign every lesion of the timeline its role (M4; L1 for lesions first seen after baseline)."""
     baseline = timeline.ordered[0]
-    on_baseline = [les for les in _by_id(timeline.lesions) if _is_baseline_disease(les, baseline, thresholds)]
-    later = tuple(les for les in _by_id(timeline.lesions) if les not in on_baseline)
+    lesions = _by_id(timeline.lesions)
+    on_baseline = [les for les in lesions if _is_baseline_disease(les, baseline, thresholds)]
+    seen = {les.lesion_id for les in on_baseline}  # a timeline's lesion ids are unique
+    later = tuple(les for les in lesions if les.lesion_id not in seen)
     if any(les.role in (LesionRole.TARGET, LesionRole.NON_TARGET) for les in on_baseline):
         targets = tuple(les for les in on_baseline if les.role is LesionRole.TARGET)
         others = tuple(les for les in on_baseline if les.role is not LesionRole.TARGET)
         return BaselineSelection(baseline, targets, others, later, (Rule.M4,), ())
     chosen = choose_targets([(les, _single(les, baseline)) for les in on_baseline], thresholds)
-    non_targets = tuple(les for les in on_baseline if les not in chosen)
+    chosen_ids = {les.lesion_id for les in chosen}
+    non_targets = tuple(les for les in on_baseline if les.lesion_id not in chosen_ids)
     rules = (Rule.M1, Rule.M2, Rule.M3, Rule.M4)
     return BaselineSelection(baseline, chosen, non_targets, later, rules, (Flag.TARGETS_SELECTED_BY_SERVICE,))
 
