@@ -85,8 +85,10 @@ def imaging_reports(entries: Sequence[Entry], local: ResolvedLocalCodes, refs: R
     listed: dict[str, str] = {}
     for entry in entries:
         report = entry.resource
+        if report.get("resourceType") != "DiagnosticReport":
+            continue
         key = resource_key(report)
-        if report.get("resourceType") != "DiagnosticReport" or key is None or not _is_imaging(report, local):
+        if key is None or not _is_imaging(report, local):
             continue
         for result in report.get("result") or []:
             reference = result.get("reference") if isinstance(result, dict) else None

@@ -40,7 +40,7 @@ class References:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._by_url: dict[str, dict[str, Any]] = {}
         self._names: dict[str, str] = {}  # reference → its name, for references outside any resource
-        self._paths = {id(entry.resource): entry.path for entry in entries}
+        self._entries = {id(entry.resource): entry for entry in entries}  # paths spelled out when asked
         for entry in entries:
             if entry.full_url:
                 self._by_url[entry.full_url] = entry.resource
@@ -64,7 +64,8 @@ class References:
 
     def path_of(self, resource: dict[str, Any]) -> str | None:
         """The FHIRPath of a posted resource from the Bundle root (None for a contained one)."""
-        return self._paths.get(id(resource))
+        entry = self._entries.get(id(resource))
+        return entry.path if entry else None
 
     def name(self, reference: str | None, container: dict[str, Any] | None = None) -> str | None:
         """The stable name of a reference: ``Type/id`` where it can be worked out, else the text as sent."""
