@@ -16,23 +16,29 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Final, cast, get_args
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from service.adapters.fhir_in.elements import Issues, Node
+from service.adapters.fhir_in.subscription_channel import (
+    check_channel_type,
+    read_content_type,
+    read_endpoint,
+    read_headers,
+    read_parameter,
+    read_payload,
+    read_positive,
+)
 from service.adapters.fhir_out.subscriptions import Payload
 from service.adapters.fhir_out.topics import TOPICS, Topic, topic_url
 from service.errors import BadRequest, Unprocessable
 
 BACKPORT: Final = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
-MEDIA_TYPES: Final = frozenset({"application/fhir+json", "application/json"})  # the service sends JSON only
 STATUSES: Final = {
     "4.0": frozenset({"requested", "active", "error", "off"}),
     "4.3": frozenset({"requested", "active", "error", "off"}),
     "5.0": frozenset({"requested", "active", "error", "off", "entered-in-error"}),
 }
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP field name (RFC 9110 section 5.1)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # no CR/LF: a header value must not split the request
 _PATIENT = re.compile(r"^(?:(?:https?://\S+/)?Patient/)?(?P<id>[A-Za-z0-9\-.]{1,64})$")
 
 
@@ -114,16 +120,15 @@ def _read_backport(node: Node, canonical_base: str) -> _Read:
     if channel is None:
         node.issues.error(node.at("channel"), "a Subscription needs a channel", "required")
         return read
-    _channel_type(channel, channel.text("type"), channel.at("type"))
+    check_channel_type(channel, channel.text("type"), channel.at("type"))
     for type_node in _primitive_extensions(channel, "type", f"{BACKPORT}/backport-channel-type"):
         coding = type_node.obj("valueCoding")  # the real channel where it is not one R4 names
-        _channel_type(type_node, coding.text("code") if coding else None, type_node.at("valueCoding"))
-    read.endpoint = _endpoint(channel, "endpoint")
-    read.content_type = _content_type(channel, "payload")
+        check_channel_type(type_node, coding.text("code") if coding else None, type_node.at("valueCoding"))
+    read.endpoint = read_endpoint(channel, "endpoint")
+    read.content_type = read_content_type(channel, "payload")
     for content in _primitive_extensions(channel, "payload", f"{BACKPORT}/backport-payload-content"):
-        read.payload = _content(content, "valueCode")
-    headers = enumerate(_strings(channel, "header"))
-    read.headers = tuple(h for i, text in headers for h in _header(channel, i, text))
+        read.payload = read_payload(content, "valueCode")
+    read.headers = read_headers(channel)
     for ext in channel.objs("extension"):
         _backport_channel_extension(ext, read)
     return read
@@ -138,14 +143,14 @@ def _read_r5(node: Node, canonical_base: str) -> _Read:
     if channel_type is None:
         node.issues.error(node.at("channelType"), "a Subscription needs a channelType", "required")
     else:
-        _channel_type(channel_type, channel_type.text("code"), channel_type.at("code"))
-    read.endpoint = _endpoint(node, "endpoint")
-    read.content_type = _content_type(node, "contentType")
-    read.payload = _content(node, "content")
-    read.headers = tuple(h for p in node.objs("parameter") for h in _parameter(p))
-    read.heartbeat = _positive(node, "heartbeatPeriod")
-    read.timeout = _positive(node, "timeout")
-    read.max_count = _positive(node, "maxCount")
+        check_channel_type(channel_type, channel_type.text("code"), channel_type.at("code"))
+    read.endpoint = read_endpoint(node, "endpoint")
+    read.content_type = read_content_type(node, "contentType")
+    read.payload = read_payload(node, "content")
+    read.headers = tuple(h for p in node.objs("parameter") for h in read_parameter(p))
+    read.heartbeat = read_positive(node, "heartbeatPeriod")
+    read.timeout = read_positive(node, "timeout")
+    read.max_count = read_positive(node, "maxCount")
     return read
 
 
@@ -219,61 +224,6 @@ def _patient_filter(node: Node, name: tuple[str, str], value: tuple[str, str], r
         read.patient = f"Patient/{match['id']}"
 
 
-def _channel_type(node: Node, code: str | None, path: str) -> None:
-    """Delivery is by rest-hook only (FHIR-CONTRACT.md section 6)."""
-    if code is None:
-        node.issues.error(path, "a channel type is needed: rest-hook", "required")
-    elif code != "rest-hook":
-        node.issues.error(path, f"channel '{code}' is not supported; use rest-hook", "not-supported")
-
-
-def _endpoint(node: Node, key: str) -> str | None:
-    """An absolute http(s) URL: a rest-hook POSTs there, and nothing else may be reached from here."""
-    url = node.text(key)
-    if url is None:
-        node.issues.error(node.at(key), "a rest-hook Subscription needs an endpoint", "required")
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        node.issues.error(node.at(key), f"endpoint '{url}' is not an http(s) URL", "value")
-        return None
-    return url
-
-
-def _content_type(node: Node, key: str) -> str:
-    content_type = (node.text(key) or "application/fhir+json").strip()
-    if content_type.split(";")[0].strip().lower() not in MEDIA_TYPES:
-        node.issues.error(node.at(key), f"'{content_type}' is not supported; use application/fhir+json")
-    return content_type
-
-
-def _content(node: Node, key: str) -> Payload:
-    content = node.text(key) or "id-only"
-    if content not in get_args(Payload):
-        node.issues.error(node.at(key), f"payload '{content}' is not empty, id-only or full-resource")
-        return "id-only"
-    return cast(Payload, content)
-
-
-def _header(node: Node, index: int, text: str) -> list[tuple[str, str]]:
-    name, colon, value = text.partition(":")
-    return _checked_header(
-        node, f"{node.at('header')}[{index}]", name.strip() if colon else "", value.strip()
-    )
-
-
-def _parameter(node: Node) -> list[tuple[str, str]]:
-    """R5 ``parameter`` entries are sent as HTTP headers on rest-hook (R5 subscription.html#channels)."""
-    return _checked_header(node, node.path, node.text("name") or "", (node.text("value") or "").strip())
-
-
-def _checked_header(node: Node, path: str, name: str, value: str) -> list[tuple[str, str]]:
-    if not _TOKEN.match(name) or not value or _CONTROL.search(value):
-        node.issues.error(path, "a header must be 'Name: value' with a token name and a one-line value")
-        return []
-    return [(name, value)]
-
-
 # channel extension url -> (its value[x], the _Read field it sets)
 _CHANNEL_EXTENSIONS: Final = {
     f"{BACKPORT}/backport-heartbeat-period": ("valueUnsignedInt", "heartbeat"),
@@ -285,15 +235,7 @@ _CHANNEL_EXTENSIONS: Final = {
 def _backport_channel_extension(ext: Node, read: _Read) -> None:
     key, field = _CHANNEL_EXTENSIONS.get(ext.text("url") or "", (None, None))
     if key is not None and field is not None:
-        setattr(read, field, _positive(ext, key))
-
-
-def _positive(node: Node, key: str) -> int | None:
-    value = node.integer(key)
-    if value is not None and value <= 0:
-        node.issues.error(node.at(key), f"{value} is not allowed here: it must be 1 or more")
-        return None
-    return value
+        setattr(read, field, read_positive(ext, key))
 
 
 def _primitive_extensions(node: Node, key: str, url: str) -> list[Node]:
@@ -302,11 +244,3 @@ def _primitive_extensions(node: Node, key: str, url: str) -> list[Node]:
     if not isinstance(holder, dict):
         return []
     return [e for e in Node(holder, node.at(key), node.issues).objs("extension") if e.data.get("url") == url]
-
-
-def _strings(node: Node, key: str) -> list[str]:
-    values = node.data.get(key) or []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        node.issues.error(node.at(key), f"{key} must be an array of strings")
-        return []
-    return values
