@@ -122,7 +122,8 @@ class ResultContext:
     # --- texts ---------------------------------------------------------------------------------------
 
     def text(self, code: str) -> str:
-        found = self.lookup(code)
+        seen = self.lookups.texts
+        found = seen[code] if code in seen else self.lookup(code)  # a report's labels: mostly seen before
         if found is None:
             raise KeyError(code)
         return found
