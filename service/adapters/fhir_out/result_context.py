@@ -186,7 +186,7 @@ _NAMESPACE = uuid.NAMESPACE_URL.bytes
 def name_uuid(name: str) -> str:
     """``str(uuid.uuid5(uuid.NAMESPACE_URL, name))`` without the UUID object, cached: a result names about
     twenty resources, and a stored patient's results are made again and again with the same names."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE + name.encode()).digest()[:16])  # noqa: S324  # RFC 4122 v5
+    digest = bytearray(hashlib.sha1(_NAMESPACE + name.encode(), usedforsecurity=False).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
     h = digest.hex()
