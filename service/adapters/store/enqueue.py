@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from service.adapters.store.connection import Executes
 from service.adapters.store.outbox_rows import (
@@ -27,6 +27,9 @@ class Enqueue:
 
     def __init__(self, conn: Executes) -> None:
         self.conn = conn
+        # Issue 17: each topic's live subscriptions, read once per transaction until it writes one (an
+        # event's counter included), so a batch of reports no one subscribes to asks once, not per patient.
+        self._subscribed: dict[str, list[SubscriptionRow]] = {}
 
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:
         row = (await self.conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id))).first()
@@ -35,6 +38,7 @@ class Enqueue:
     async def put_subscription(self, sub: SubscriptionRow) -> None:
         """Create, or replace the channel of, a subscription; its event counter is kept on replace."""
         values = subscription_values(sub)
+        self._subscribed.clear()
         if await self.subscription(sub.id) is None:
             await self.conn.execute(insert(subscriptions).values(values))
             return
@@ -42,6 +46,7 @@ class Enqueue:
         await self.conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(kept))
 
     async def set_status(self, sub_id: str, status: str) -> None:
+        self._subscribed.clear()
         await self.conn.execute(
             update(subscriptions).where(subscriptions.c.id == sub_id).values(status=status)
         )
@@ -57,17 +62,12 @@ class Enqueue:
 
     async def matching(self, topic_id: str, patient_ref: str) -> list[SubscriptionRow]:
         """Subscriptions to a topic whose filter lets this patient through, in a fixed order."""
-        s = subscriptions.c
-        query = (
-            select(subscriptions)
-            .where(
-                s.topic_id == topic_id,
-                s.status != "off",
-                or_(s.patient_ref.is_(None), s.patient_ref == patient_ref),
-            )
-            .order_by(s.id)
-        )
-        return [subscription_row(row._mapping) for row in await self.conn.execute(query)]
+        if topic_id not in self._subscribed:
+            s = subscriptions.c
+            query = select(subscriptions).where(s.topic_id == topic_id, s.status != "off").order_by(s.id)
+            rows = await self.conn.execute(query)
+            self._subscribed[topic_id] = [subscription_row(row._mapping) for row in rows]
+        return [row for row in self._subscribed[topic_id] if row.patient_ref in (None, patient_ref)]
 
     async def add_event(
         self,
@@ -78,6 +78,7 @@ class Enqueue:
         focus_version: int | None = None,
     ) -> int:
         """Number the subscription's next event; the counter's row lock orders concurrent writers."""
+        self._subscribed.clear()
         s = subscriptions.c
         number = (
             await self.conn.execute(

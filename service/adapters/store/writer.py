@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, update
 
 from service.adapters.store import raw
-from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
 from service.adapters.store.fact_codec import encode
 from service.adapters.store.repository import CurrentVersion, Reader, StoredResource
@@ -30,9 +30,10 @@ class Writer(Reader):
                 insert(history_fetches).values(patient_ref=patient_ref, fetched_at=now, resources=resources)
             )
 
-    @property
+    @cached_property
     def enqueue(self) -> Enqueue:
-        """Subscriptions, events and outbox rows written in this same transaction."""
+        """Subscriptions, events and outbox rows written in this same transaction (one for it: it keeps
+        what it read of the subscriptions until it writes one)."""
         return Enqueue(self.conn)
 
     async def add_submission(
@@ -56,7 +57,8 @@ class Writer(Reader):
         await raw.execute_many(self.conn, _INSERT_SUBMISSION, [row])
 
     async def retire(self, resource_type: str, resource_id: str) -> None:
-        """A deleted resource: no current version any more (its versions stay as history)."""
+        """A deleted resource: no current version any more (its versions and facts stay as history), and
+        so, as ``write_versions`` relies on, no identifiers and no current facts either."""
         r, i = resources.c, resource_identifiers.c
         await self.conn.execute(
             update(resources)
@@ -66,6 +68,7 @@ class Writer(Reader):
         await self.conn.execute(
             delete(resource_identifiers).where(i.resource_type == resource_type, i.resource_id == resource_id)
         )
+        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{resource_type}/{resource_id}",)])
 
     async def write_versions(
         self,
@@ -79,7 +82,9 @@ class Writer(Reader):
         Earlier versions stay as history (``is_current`` false), and so do the facts read from them. A
         resource that appears twice in ``versions`` gets two versions; the later one is current. ``known``:
         what ``current_versions`` answered in this same transaction for (at least) these resources, so it is
-        not asked twice.
+        not asked twice. Only a resource with a current version can have identifiers and current facts
+        (``retire`` removes both), so only those are unindexed and have their facts retired: a batch of
+        new resources runs two statements fewer (two round trips on PostgreSQL).
         """
         keys = [v.key for v in versions]
         if known is None:
@@ -88,38 +93,36 @@ class Writer(Reader):
             current = {key: known[key] for key in dict.fromkeys(keys) if key in known}
         next_version = {key: c.version_id + 1 for key, c in current.items()}
         last_index = {v.key: i for i, v in enumerate(versions)}
-        stored, rows = [], []
+        stored, rows, at = [], [], raw.db_time(self.conn, now)
         for i, version in enumerate(versions):
             number = next_version.get(version.key, 1)
             next_version[version.key] = number + 1
             stored.append(_with_meta(version.content, number, now))
             rows.append(
-                _resource_row(
-                    self.conn, version, stored[-1], number, last_index[version.key] == i, submission_id
-                )
+                _resource_row(version, stored[-1], number, last_index[version.key] == i, submission_id, at)
             )
         await raw.execute_many(self.conn, _RETIRE, [(c.pk,) for c in current.values()])
         await raw.execute_many(self.conn, _INSERT_RESOURCE, rows)
-        await self._reindex_identifiers(versions, last_index)
-        await self._replace_facts(versions, stored, last_index)
+        await raw.execute_many(self.conn, _UNINDEX, list(current))
+        await self._index_identifiers(versions, last_index)
+        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in current])
+        await self._add_facts(versions, stored, last_index)
         return stored
 
-    async def _reindex_identifiers(
+    async def _index_identifiers(
         self, versions: Sequence[NewVersion], last_index: dict[tuple[str, str], int]
     ) -> None:
-        await raw.execute_many(self.conn, _UNINDEX, list(last_index))
         rows = [
             row for key, index in last_index.items() for row in _identifier_rows(key, versions[index].content)
         ]
         await raw.execute_many(self.conn, _INDEX, rows)
 
-    async def _replace_facts(
+    async def _add_facts(
         self,
         versions: Sequence[NewVersion],
         stored: list[StoredResource],
         last_index: dict[tuple[str, str], int],
     ) -> None:
-        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in last_index])
         rows = [
             (
                 fact.patient,
@@ -164,12 +167,12 @@ def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredRe
 
 
 def _resource_row(
-    conn: Executes,
     version: NewVersion,
     stored: StoredResource,
     number: int,
     is_current: bool,
     submission_id: str,
+    last_updated: Any,  # as the driver stores it (raw.db_time)
 ) -> tuple[Any, ...]:
     return (
         stored.resource_type,
@@ -180,7 +183,7 @@ def _resource_row(
         version.posted_hash,
         version.content.get("meta", {}).get("versionId"),
         orjson.dumps(stored.content).decode(),
-        raw.db_time(conn, stored.last_updated),
+        last_updated,
         submission_id,
     )
 
