@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
+from service.adapters.store import raw
 from service.adapters.store.connection import Executes
 from service.adapters.store.outbox_rows import (
     CANCELLED,
@@ -27,9 +28,9 @@ class Enqueue:
 
     def __init__(self, conn: Executes) -> None:
         self.conn = conn
-        # Issue 17: each topic's live subscriptions, read once per transaction until it writes one (an
-        # event's counter included), so a batch of reports no one subscribes to asks once, not per patient.
-        self._subscribed: dict[str, list[SubscriptionRow]] = {}
+        # Issue 17: the topics with a live subscription, read once per transaction until it writes a
+        # subscription, so a batch of reports no one subscribes to asks once, not twice per patient.
+        self._live_topics: set[str] | None = None
 
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:
         row = (await self.conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id))).first()
@@ -38,7 +39,7 @@ class Enqueue:
     async def put_subscription(self, sub: SubscriptionRow) -> None:
         """Create, or replace the channel of, a subscription; its event counter is kept on replace."""
         values = subscription_values(sub)
-        self._subscribed.clear()
+        self._live_topics = None
         if await self.subscription(sub.id) is None:
             await self.conn.execute(insert(subscriptions).values(values))
             return
@@ -46,7 +47,7 @@ class Enqueue:
         await self.conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(kept))
 
     async def set_status(self, sub_id: str, status: str) -> None:
-        self._subscribed.clear()
+        self._live_topics = None
         await self.conn.execute(
             update(subscriptions).where(subscriptions.c.id == sub_id).values(status=status)
         )
@@ -62,12 +63,21 @@ class Enqueue:
 
     async def matching(self, topic_id: str, patient_ref: str) -> list[SubscriptionRow]:
         """Subscriptions to a topic whose filter lets this patient through, in a fixed order."""
-        if topic_id not in self._subscribed:
-            s = subscriptions.c
-            query = select(subscriptions).where(s.topic_id == topic_id, s.status != "off").order_by(s.id)
-            rows = await self.conn.execute(query)
-            self._subscribed[topic_id] = [subscription_row(row._mapping) for row in rows]
-        return [row for row in self._subscribed[topic_id] if row.patient_ref in (None, patient_ref)]
+        s = subscriptions.c
+        if self._live_topics is None:
+            self._live_topics = {row[0] for row in await raw.fetch(self.conn, _LIVE_TOPICS)}
+        if topic_id not in self._live_topics:
+            return []
+        query = (
+            select(subscriptions)
+            .where(
+                s.topic_id == topic_id,
+                s.status != "off",
+                or_(s.patient_ref.is_(None), s.patient_ref == patient_ref),
+            )
+            .order_by(s.id)
+        )
+        return [subscription_row(row._mapping) for row in await self.conn.execute(query)]
 
     async def add_event(
         self,
@@ -78,7 +88,6 @@ class Enqueue:
         focus_version: int | None = None,
     ) -> int:
         """Number the subscription's next event; the counter's row lock orders concurrent writers."""
-        self._subscribed.clear()
         s = subscriptions.c
         number = (
             await self.conn.execute(
@@ -120,3 +129,6 @@ class Enqueue:
                 next_attempt_at=now,
             )
         )
+
+
+_LIVE_TOPICS = "SELECT DISTINCT topic_id FROM subscriptions WHERE status <> 'off'"  # prepared (raw.py)

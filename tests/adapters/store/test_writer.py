@@ -94,8 +94,8 @@ def _subscription(sub_id: str, patient: str | None) -> SubscriptionRow:
 
 
 async def test_a_transaction_matches_the_subscriptions_it_has_written_itself(store: SqlStore) -> None:
-    """The report writer's transaction reads a topic's subscriptions once, until it writes one: a
-    subscription created, filtered to another patient or turned off in the same transaction counts."""
+    """The report writer's transaction reads which topics have a live subscription once, until it writes
+    a subscription: one created, filtered to another patient or turned off in the same transaction counts."""
     async with store.writing({PATIENT}) as writer:
         enqueue = writer.enqueue
         assert await enqueue.matching("response-assessment", PATIENT) == []
