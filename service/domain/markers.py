@@ -188,7 +188,8 @@ def _confirming(
 ) -> MarkerResult | None:
     """K2: the first later sample 14-42 days after ``series[index]`` still >= factor x the reference."""
     rising = series[index]
-    for later in series[index + 1 :]:
+    for position in range(index + 1, len(series)):  # no copy of the series' tail for each rise
+        later = series[position]
         waited = (later.observed_on - rising.observed_on).days
         if waited > thresholds.confirm_max_days:
             return None  # the series is by date: every later sample is later still

@@ -78,6 +78,9 @@ def target_value(
         return _MISSING
     if any(m.coalesced_into is not None for m in measurements):
         return _COALESCED
+    if len(measurements) == 1:  # the usual case: one lesion, one measurement, its value as it is
+        value = _fragment_value(lesion, measurements[0], thresholds)
+        return value if value.mm is not None else LesionValue(None, (*value.rules, Rule.S7))
     total: Decimal | None = ZERO
     rules: list[Rule] = []
     for m in measurements:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from service.domain.facts import MarkerResult
 from service.domain.markers import CeaThresholds
@@ -46,22 +45,23 @@ def _series(results: Sequence[MarkerResult], marker: str) -> list[MarkerResult]:
 def _confirmed_rise(
     series: list[MarkerResult], thresholds: CeaThresholds
 ) -> tuple[MarkerResult, MarkerResult, MarkerResult] | None:
-    """The latest (previous, rising, confirming) triple, or None."""
-    triples = [
-        (previous, now, confirming)
-        for index, (previous, now) in enumerate(pairwise(series), start=1)
-        if _risen(previous, now, thresholds)
-        for confirming in series[index + 1 :]
-        if _in_window(now, confirming, thresholds) and _risen(previous, confirming, thresholds)
-    ]
-    return triples[-1] if triples else None
+    """The latest (previous, rising, confirming) triple, or None. The series is by date, so each rise's
+    confirmation search stops past its window: the work grows with the series, not with its square."""
+    latest = None
+    for index in range(1, len(series)):
+        previous, now = series[index - 1], series[index]
+        if not _risen(previous, now, thresholds):
+            continue
+        for later in range(index + 1, len(series)):
+            confirming = series[later]
+            waited = (confirming.observed_on - now.observed_on).days
+            if waited > thresholds.confirm_max_days:
+                break
+            if waited >= thresholds.confirm_min_days and _risen(previous, confirming, thresholds):
+                latest = (previous, now, confirming)
+    return latest
 
 
 def _risen(previous: MarkerResult, now: MarkerResult, thresholds: CeaThresholds) -> bool:
     above = now.upper_limit is not None and now.value > now.upper_limit
     return above and now.value >= (1 + thresholds.rise_rel) * previous.value
-
-
-def _in_window(rising: MarkerResult, later: MarkerResult, thresholds: CeaThresholds) -> bool:
-    waited = (later.observed_on - rising.observed_on).days
-    return thresholds.confirm_min_days <= waited <= thresholds.confirm_max_days
