@@ -35,11 +35,12 @@ class Issues:
 
 
 class Coding(msgspec.Struct, frozen=True, gc=False):
-    """One coding as sent (a struct: built in C, several times faster than a NamedTuple)."""
+    """One coding as sent (a struct: built in C, several times faster than a NamedTuple). Each element
+    defaults to absent, so a well-formed coding can also be decoded into one (:mod:`plain_lesions`)."""
 
-    system: str | None
-    code: str | None
-    display: str | None
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
 
     def source_code(self) -> SourceCode | None:
         if self.system is None or self.code is None:

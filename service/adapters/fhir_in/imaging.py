@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.elements import Issues, Node
 from service.adapters.fhir_in.references import Entry, References, resource_key
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.fhir_in.when import When
@@ -45,6 +45,14 @@ def imaging_context(node: Node, when: When, ctx: Context) -> Imaging:
     if report is not None:
         return Imaging(report, TimepointBasis.IMAGING_REPORT)
     return Imaging(f"date:{when.on.isoformat()}", TimepointBasis.CALENDAR_DATE)
+
+
+def quiet_study(name: str, study: dict[str, Any] | None, ctx: Context) -> Imaging | None:
+    """What an ImagingStudy tells when reading it reports nothing; else None, and nothing is reported (the
+    checked reading, :func:`imaging_context`, then reads it again and reports)."""
+    scratch = Issues()
+    found = _from_study(name, None if study is None else Node(study, "", scratch), ctx)
+    return None if scratch.items else found
 
 
 def _from_study(name: str, study: Node | None, ctx: Context) -> Imaging:

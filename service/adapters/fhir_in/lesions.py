@@ -54,7 +54,7 @@ def _observation(
         timepoint_key=imaging.key,
         timepoint_basis=imaging.basis,
         longest_diameter_mm=sizes.get("longest-diameter"),
-        short_axis_mm=_short_axis(sizes, nodal),
+        short_axis_mm=short_axis(sizes, nodal),
         sites=tuple(sites),
         nodal=nodal,
         role=_role(node, body, ctx),
@@ -77,7 +77,7 @@ def _sizes(node: Node, concept: str, ctx: Context) -> Sizes | None:
         return None if size is None else {"longest-diameter": size}
     sizes: Sizes = {}
     for component in node.objs("component"):
-        part = _component_concept(component.codings("code"), ctx)
+        part = component_concept(component.codings("code"), ctx)
         quantity = component.obj("valueQuantity")
         if part is None or quantity is None:
             continue
@@ -88,7 +88,7 @@ def _sizes(node: Node, concept: str, ctx: Context) -> Sizes | None:
     return sizes
 
 
-def _component_concept(codings: list[Coding], ctx: Context) -> str | None:
+def component_concept(codings: list[Coding], ctx: Context) -> str | None:
     for coding in codings:
         concept = ctx.concept(coding)
         if concept in ("longest-diameter", "other-dimension", "short-axis"):
@@ -114,7 +114,7 @@ def _millimetres(quantity: Node, ctx: Context) -> Decimal | None:
     return value * factor
 
 
-def _short_axis(sizes: Sizes, nodal: bool) -> Decimal | None:
+def short_axis(sizes: Sizes, nodal: bool) -> Decimal | None:
     """An explicit short axis; for a node without one, the smaller of its two dimensions (contract sec. 3)."""
     if "short-axis" in sizes:
         return sizes["short-axis"]
@@ -181,6 +181,11 @@ def _sites(node: Node, body: Node | None, ctx: Context) -> list[SourceCode]:
     codings = node.codings("bodySite")
     if body is not None:
         codings = codings + ctx.once(_located, body)
+    return sorted_sites(codings)
+
+
+def sorted_sites(codings: list[Coding]) -> list[SourceCode]:
+    """The distinct complete codings, by system and code."""
     unique = {c.source_code() for c in codings} - {None}
     return sorted((s for s in unique if s is not None), key=lambda s: (s.system, s.code))
 
@@ -201,6 +206,11 @@ def _site_text(node: Node, body: Node | None, ctx: Context) -> str | None:
         ctx.once(_body_concepts, body)  # read before the texts, as the issues of each come in that order
     texts = [site.text("text") if site else None]
     texts += ctx.once(_body_texts, body) if body is not None else [None]
+    return joined_texts(texts)
+
+
+def joined_texts(texts: list[str | None]) -> str | None:
+    """The distinct words sent, each once, in the order sent."""
     kept = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
     return " ; ".join(kept) or None
 

@@ -18,6 +18,7 @@ from service.adapters.fhir_in.labs import (
     read_tumour_fraction,
 )
 from service.adapters.fhir_in.lesions import read_lesion
+from service.adapters.fhir_in.plain_lesions import read_plain_lesion
 from service.domain.facts import Fact
 
 _LESION = frozenset({"tumour-size", "longest-diameter", "lesion-assessment"})
@@ -32,7 +33,8 @@ def read_observation(node: Node, ctx: Context) -> Sequence[Fact]:
         node.issues.not_recognised(node.at("code"), "Observation.code")
         return []
     if concept in _LESION:
-        return read_lesion(node, concept, ctx)
+        plain = read_plain_lesion(node.data, concept, ctx)  # the fast path, for a well-formed resource
+        return [plain] if plain is not None else read_lesion(node, concept, ctx)
     if concept in _MARKERS and entry is not None:
         return read_marker(node, entry, ctx)
     if concept == "ecog":

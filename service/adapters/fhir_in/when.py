@@ -44,6 +44,12 @@ def read_when(node: Node, key: str, today: date) -> When | None:
     return when
 
 
+def plain_when(text: str, today: date) -> When | None:
+    """The ``When`` of a text that :func:`read_when` reads without any issue; else None."""
+    when = _parse(text)
+    return when if isinstance(when, When) and EARLIEST <= when.on <= today else None
+
+
 def read_effective(node: Node, prefix: str, today: date) -> When | None:
     """``{prefix}DateTime``, else ``{prefix}Period.start`` (e.g. Observation.effective[x])."""
     when = read_when(node, f"{prefix}DateTime", today)
