@@ -93,8 +93,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
     # issue 16: security headers on every answer (HTML pages strictly), a read timeout on request bodies
     app.add_middleware(HardeningMiddleware, body_timeout_seconds=settings.body_read_timeout_seconds)
-    # subscriptions and audit before read: their routes are more specific than /{type}/{id}
-    routers = (health, smart, metadata, validate, evaluate, code_systems, ingest, subscriptions, audit, read)
+    # subscriptions and audit before read: their routes are more specific than /{type}/{id}. $evaluate first:
+    # no other route matches its path, and each router tried before it costs the request (issue 19).
+    routers = (evaluate, health, smart, metadata, validate, code_systems, ingest, subscriptions, audit, read)
     for module in (*routers, cds_hooks, view, docs):
         app.include_router(module.router)
     return app

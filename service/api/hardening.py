@@ -61,8 +61,9 @@ class HardeningMiddleware:
             nonlocal body_done
             if body_done:
                 return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), timeout=self.body_timeout)
+            try:  # a timeout scope, not wait_for: no task per read (issue 19)
+                async with asyncio.timeout(self.body_timeout):
+                    message = await receive()
             except TimeoutError:
                 raise RequestTimeout(
                     f"The request body did not arrive within {self.body_timeout:g} s"
