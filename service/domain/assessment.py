@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+import msgspec
+
 from service.domain.coherence import DroppedSuggestion
 from service.domain.model import Lesion
 from service.domain.resistance import ResistanceFinding
@@ -64,8 +66,7 @@ class SumPoint:
     statuses: tuple[tuple[str, str], ...] = ()  # (lesion id, LesionStatus) of each non-target or new lesion
 
 
-@dataclass(frozen=True, slots=True)
-class MarkerPoint:
+class MarkerPoint(msgspec.Struct, frozen=True, gc=False):
     """One tumour-marker or ctDNA value for the report's chart."""
 
     date: dt.date

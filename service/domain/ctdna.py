@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+import msgspec
+
 from service.domain.facts import MolecularCall, MrdResult, SpecimenKind, VariantFact, VariantPresence
 from service.domain.hgvs import parse_alleles
 from service.domain.rules import Flag, Rule
@@ -42,8 +44,7 @@ class CtdnaThresholds:
     mrd_negative_interval_days: int  # K10
 
 
-@dataclass(frozen=True, slots=True)
-class Draw:
+class Draw(msgspec.Struct, frozen=True, gc=False):
     on: dt.date
     tracked_vaf_sum: Decimal
     tracked_mean: Decimal  # for display only; decisions compare sums

@@ -26,6 +26,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import msgspec
+
 from service.domain.irecist_types import IrecistResponse, IrecistTimePoint
 from service.domain.irecist_unconfirmed import (
     IrecistStep,
@@ -74,7 +76,7 @@ def evaluate_irecist(
         stability = (clinical or {}).get(time_point.date)
         if stability is not None and not stability.is_stable:
             flags = (*point.flags, Flag.NOT_CLINICALLY_STABLE)
-            point = replace(point, rules=(*point.rules, Rule.I8), flags=flags)
+            point = msgspec.structs.replace(point, rules=(*point.rules, Rule.I8), flags=flags)
         points.append(point)
     return tuple(points)
 
@@ -132,7 +134,7 @@ def _unconfirmed_notes(
     }
     fired = [(rule, flag) for rule, (hit, flag) in notes.items() if hit]
     rules = (*point.rules, *(rule for rule, _ in fired))
-    return replace(point, rules=rules, flags=(*point.flags, *(flag for _, flag in fired)))
+    return msgspec.structs.replace(point, rules=rules, flags=(*point.flags, *(flag for _, flag in fired)))
 
 
 def _category(category: OverallResponse, known_new: frozenset[str], step: IrecistStep) -> IrecistResponse:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+
+import msgspec
 
 from service.domain.response import TimePointResponse
 from service.domain.rules import Flag, Rule
@@ -24,8 +25,7 @@ class IrecistResponse(StrEnum):
     NON_ICR_NON_IUPD = "NON-iCR-NON-iUPD"
 
 
-@dataclass(frozen=True, slots=True)
-class IrecistTimePoint:
+class IrecistTimePoint(msgspec.Struct, frozen=True, gc=False):
     """One iRECIST time point with the RECIST result it was built on.
 
     While an iUPD is followed, ``iupd_date`` is its date and ``confirmation_window`` the 4-8 weeks after it

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import msgspec
+
 from service.domain.baseline import choose_targets
 from service.domain.measurability import ZERO, Presence, presence, recorded_size, target_value
 from service.domain.model import Lesion, LesionStatus, TimePoint
@@ -27,8 +29,7 @@ from service.domain.thresholds import ResponseThresholds
 _UNEQUIVOCAL, _FURTHER = LesionStatus.UNEQUIVOCAL_PROGRESSION, LesionStatus.FURTHER_INCREASE
 
 
-@dataclass(frozen=True, slots=True)
-class IrecistStep:
+class IrecistStep(msgspec.Struct, frozen=True, gc=False):
     """One time point with what it needs from the timeline."""
 
     response: TimePointResponse

@@ -5,9 +5,10 @@ These are the per-lesion facts every later rule builds on; they read only the mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+
+import msgspec
 
 from service.domain.model import Lesion, LesionStatus, Measurement, Modality
 from service.domain.rules import Rule
@@ -26,8 +27,7 @@ class Presence(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class LesionValue:
+class LesionValue(msgspec.Struct, frozen=True, gc=False):
     """The millimetres a target contributes to the sum, or None when it cannot be evaluated (S7)."""
 
     mm: Decimal | None

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+import msgspec
+
 
 class LesionRole(StrEnum):
     """The RECIST role of a lesion, as sent (``CANON/CodeSystem/lesion-role``)."""
@@ -55,8 +57,7 @@ class MarkerStatus(StrEnum):
     NOT_ASSESSED = "not-assessed"
 
 
-@dataclass(frozen=True, slots=True)
-class Lesion:
+class Lesion(msgspec.Struct, frozen=True, gc=False):
     """One lesion, identified the same way at every time point.
 
     ``role`` is None when the sender gave none: the service then selects targets at baseline (M4) and
@@ -76,8 +77,7 @@ class Lesion:
     site_text: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
+class Measurement(msgspec.Struct, frozen=True, gc=False):
     """One lesion on one study.
 
     ``diameter_mm`` is the longest diameter; ``short_axis_mm`` is what counts for a node (M2, S1) and, when
@@ -146,8 +146,7 @@ class ImagingTimeline:
         object.__setattr__(self, "ordered", tuple(sorted(self.time_points, key=lambda tp: tp.date)))
 
 
-@dataclass(frozen=True, slots=True)
-class ClinicalStability:
+class ClinicalStability(msgspec.Struct, frozen=True, gc=False):
     """I8: what makes a patient *not* clinically stable for treatment beyond iUPD."""
 
     performance_status_worsened: bool = False

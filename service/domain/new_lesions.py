@@ -8,8 +8,9 @@ equivocal. L3: a site seen only on PET, when the baseline had no PET, is equivoc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from service.domain.measurability import Presence, presence, recorded_size
 from service.domain.model import Lesion, LesionStatus, Measurement, Modality, TimePoint
@@ -18,8 +19,7 @@ from service.domain.rules import Flag, Rule
 from service.domain.thresholds import ResponseThresholds
 
 
-@dataclass(frozen=True, slots=True)
-class NewLesionAssessment:
+class NewLesionAssessment(msgspec.Struct, frozen=True, gc=False):
     status: NewLesions
     unequivocal: tuple[str, ...]
     equivocal: tuple[str, ...]

@@ -9,7 +9,7 @@ never computed from sizes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from service.domain.measurability import Presence, presence
 from service.domain.model import Lesion, LesionStatus, MarkerStatus, TimePoint
@@ -18,8 +18,7 @@ from service.domain.rules import Rule
 from service.domain.thresholds import ResponseThresholds
 
 
-@dataclass(frozen=True, slots=True)
-class NonTargetAssessment:
+class NonTargetAssessment(msgspec.Struct, frozen=True, gc=False):
     response: NonTargetResponse
     rules: tuple[Rule, ...]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from service.domain.response import BestOverallResponse, DatedResponse, OverallResponse
 from service.domain.rules import Flag, Rule

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+import msgspec
+
 from service.domain.rules import Flag, Rule
 from service.domain.thresholds import ConfirmationMode
 
@@ -64,8 +66,7 @@ def percent_change(current: Decimal, reference: Decimal) -> Decimal | None:
     return (current - reference) * 100 / reference
 
 
-@dataclass(frozen=True, slots=True)
-class SumOfDiameters:
+class SumOfDiameters(msgspec.Struct, frozen=True, gc=False):
     """The target sum on one time point with its references (S1, S6). ``partial`` means S7 applied."""
 
     sum_mm: Decimal
@@ -113,8 +114,7 @@ class TimePointResponse:
     flags: tuple[Flag, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DatedResponse:
+class DatedResponse(msgspec.Struct, frozen=True, gc=False):
     """The part of a time point that best overall response needs (B1-B5); ``non_target_only`` marks
     Table 2 (no target disease), where stable disease is called Non-CR/non-PD."""
 
@@ -130,8 +130,7 @@ class DatedResponse:
         return cls(response.date, response.overall, response.progression_date, response.flags, only_nt)
 
 
-@dataclass(frozen=True, slots=True)
-class BestOverallResponse:
+class BestOverallResponse(msgspec.Struct, frozen=True, gc=False):
     """B1-B5. ``confirmed`` says whether a CR/PR was confirmed, in both confirmation modes (B2 asks to show
     "unconfirmed" even when confirmation is not required). ``alternative`` is the answer under the other
     reading of Table 3 footnote a (the first CR was doubtful), raised with ``REVIEW_CR_VALIDITY``."""

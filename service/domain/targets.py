@@ -8,8 +8,9 @@ Thresholds are compared by multiplication on exact ``Decimal`` values, never thr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from service.domain.measurability import ZERO, LesionValue, target_value
 from service.domain.model import Lesion, TimePoint
@@ -18,8 +19,7 @@ from service.domain.rules import Flag, Rule
 from service.domain.thresholds import ResponseThresholds
 
 
-@dataclass(frozen=True, slots=True)
-class TargetReference:
+class TargetReference(msgspec.Struct, frozen=True, gc=False):
     """What a follow-up is measured against: baseline (T2), nadir (T4, S6), previous sum (V1), and T5."""
 
     baseline_mm: Decimal
@@ -29,8 +29,7 @@ class TargetReference:
     pr_carried: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class TargetAssessment:
+class TargetAssessment(msgspec.Struct, frozen=True, gc=False):
     response: TargetResponse
     sums: SumOfDiameters | None
     sizes: tuple[tuple[str, Decimal], ...]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
+
+import msgspec
 
 from service.domain.irecist_types import IrecistResponse, IrecistTimePoint
 from service.domain.model import ImagingTimeline, Lesion, Measurement, TimePoint
@@ -34,8 +35,7 @@ READER, SCANNER, MODALITY = "reader", "scanner", "modality"
 SLICE, CONTRAST = "slice-thickness", "contrast-phase"
 
 
-@dataclass(frozen=True, slots=True)
-class VariabilityAssessment:
+class VariabilityAssessment(msgspec.Struct, frozen=True, gc=False):
     """The V flags of one time point and the numbers behind V1 (comparator, change, band used)."""
 
     response: TimePointResponse
@@ -106,7 +106,9 @@ def beyond_unconfirmed_progression(
 
 def _without_v1(assessment: VariabilityAssessment) -> VariabilityAssessment:
     flags = tuple(f for f in assessment.flags if f is not Flag.WITHIN_MEASUREMENT_ERROR)
-    return replace(assessment, flags=flags, rules=tuple(r for r in assessment.rules if r is not Rule.V1))
+    return msgspec.structs.replace(
+        assessment, flags=flags, rules=tuple(r for r in assessment.rules if r is not Rule.V1)
+    )
 
 
 _FLAG_OF = {
