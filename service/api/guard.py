@@ -23,6 +23,7 @@ from service.api import compartment
 from service.api.audit_hook import audit, done, expect
 from service.api.auth import authenticate
 from service.api.body import posted_json
+from service.api.direct import direct_handler
 from service.api.fhir_json import FhirJSONResponse
 from service.api.interactions import Interaction, Kind, evaluate_parameters, interaction
 from service.api.rate_limit import WriteRateLimiter
@@ -35,7 +36,7 @@ _PATIENT_PARAMS = ("patient", "subject")
 
 class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
+        handler = direct_handler(self.dependant, super().get_route_handler())
         name = self.name
 
         async def guarded(request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.types import Message
 
 from service.api.app import create_app
 from service.api.hardening import HardeningMiddleware
@@ -32,9 +33,9 @@ async def test_a_body_that_never_arrives_is_a_408(tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'onco.db'}"
     settings = Settings(database_url=database, body_read_timeout_seconds=0.05)
     app = create_app(settings)
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     async with app.router.lifespan_context(app):
