@@ -16,7 +16,7 @@ from service.domain.thresholds import ResponseThresholds
 
 ZERO = Decimal(0)
 NODES_AS_ONE_ORGAN = "lymph node"  # M4: all lymph nodes together count as one organ [3]
-_UNSIZED = frozenset({LesionStatus.NOT_EVALUATED})
+_NOT_EVALUATED = LesionStatus.NOT_EVALUATED  # the one status without a size (compared by identity)
 
 
 class Presence(StrEnum):
@@ -76,11 +76,14 @@ def target_value(
     """The contribution of one target to the sum of diameters (S1-S5), None when it is missing (S7)."""
     if not measurements:
         return _MISSING
+    if len(measurements) == 1:  # the usual case: one lesion, one measurement, its value as it is
+        only = measurements[0]
+        if only.coalesced_into is not None:
+            return _COALESCED
+        value = _fragment_value(lesion, only, thresholds)
+        return value if value.mm is not None else LesionValue(None, (*value.rules, Rule.S7))
     if any(m.coalesced_into is not None for m in measurements):
         return _COALESCED
-    if len(measurements) == 1:  # the usual case: one lesion, one measurement, its value as it is
-        value = _fragment_value(lesion, measurements[0], thresholds)
-        return value if value.mm is not None else LesionValue(None, (*value.rules, Rule.S7))
     total: Decimal | None = ZERO
     rules: list[Rule] = []
     for m in measurements:
@@ -104,14 +107,15 @@ _NODE_RULES = (Rule.S2,)
 
 
 def _fragment_value(lesion: Lesion, measurement: Measurement, thresholds: ResponseThresholds) -> LesionValue:
-    if measurement.status in _UNSIZED:
+    status = measurement.status
+    if status is _NOT_EVALUATED:
         return _UNSIZED_VALUE
     if measurement.modality is Modality.ULTRASOUND:
         return _ULTRASOUND_VALUE
-    size = recorded_size(lesion, measurement)
-    if measurement.status is LesionStatus.ABSENT:
+    if status is LesionStatus.ABSENT:
         return _ABSENT_VALUE
-    if measurement.status is LesionStatus.TOO_SMALL_TO_MEASURE:
+    size = recorded_size(lesion, measurement)
+    if status is LesionStatus.TOO_SMALL_TO_MEASURE:
         # S3: the radiologist's number wins, even below the default [1][3]
         return LesionValue(thresholds.too_small_to_measure_mm if size is None else size, (Rule.S3,))
     return LesionValue(size, _NODE_RULES if lesion.is_nodal else ())
@@ -126,7 +130,7 @@ def presence(
         return Presence.UNKNOWN
     gone, merged = True, False
     for m in measurements:
-        if m.status in _UNSIZED:
+        if m.status is _NOT_EVALUATED:
             return Presence.UNKNOWN
         merged = merged or m.coalesced_into is not None
         gone = gone and _is_gone(lesion, m, thresholds)

@@ -111,10 +111,11 @@ class TimePoint:
     _by_lesion: dict[str, tuple[Measurement, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_lesion: dict[str, list[Measurement]] = {}
-        for m in self.measurements:
-            by_lesion.setdefault(m.lesion_id, []).append(m)
-        object.__setattr__(self, "_by_lesion", {k: tuple(v) for k, v in by_lesion.items()})
+        by_lesion: dict[str, tuple[Measurement, ...]] = {}
+        for m in self.measurements:  # mostly one measurement per lesion: a tuple at once, no list
+            found = by_lesion.get(m.lesion_id)
+            by_lesion[m.lesion_id] = (m,) if found is None else (*found, m)
+        object.__setattr__(self, "_by_lesion", by_lesion)
 
     def of(self, lesion_id: str) -> tuple[Measurement, ...]:
         """Every measurement of one lesion on this study (more than one means fragments, S4)."""

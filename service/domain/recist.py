@@ -113,7 +113,7 @@ def _evaluate_time_point(
         progression_sources=tuple(sources),
         progression_date=progression_date,
         rules=tuple(dict.fromkeys([*rules, *date_rules])),
-        flags=tuple(dict.fromkeys(flags)),
+        flags=tuple(dict.fromkeys(flags)) if flags else (),
     )
 
 
@@ -150,7 +150,7 @@ class _Course:
     pr_assigned_on: dt.date | None = None
     pr_confirmed: bool = False
     last_overall: OverallResponse | None = None
-    states: dict[str, Presence] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)  # the lesions last seen gone (T6)
     sizes: dict[str, Decimal] = field(default_factory=dict)
     first_equivocal: dict[str, dt.date] = field(default_factory=dict)
 
@@ -173,9 +173,11 @@ class _Course:
 
     def reappeared(self, time_point: TimePoint, thresholds: ResponseThresholds) -> bool:
         """T6: a target or non-target that had gone is present again."""
+        if not self.gone:
+            return False
         lesions = (*self.selection.targets, *self.selection.non_targets)
         return any(
-            self.states.get(les.lesion_id) is Presence.GONE
+            les.lesion_id in self.gone
             and presence(les, time_point.of(les.lesion_id), thresholds) is Presence.PRESENT
             for les in lesions
         )
@@ -229,8 +231,10 @@ class _Course:
         for lesion in lesions:
             measurements = time_point.of(lesion.lesion_id)
             state = presence(lesion, measurements, thresholds)
-            if state is not Presence.UNKNOWN:
-                self.states[lesion.lesion_id] = state
+            if state is Presence.GONE:
+                self.gone.add(lesion.lesion_id)
+            elif state is Presence.PRESENT:
+                self.gone.discard(lesion.lesion_id)
             known = [s for m in measurements if (s := recorded_size(lesion, m)) is not None]
             if known:
                 self.sizes[lesion.lesion_id] = max(known)

@@ -107,11 +107,12 @@ def line_timeline(observations: Sequence[f.LesionObservation], start: dt.date | 
     """R10: the baseline is the latest time point on or before the line start (flagged when more than 28 days
     before it), else the first one no more than 7 days after it (flagged); nadir, previous response and best
     response restart there. Without a line the first time point is the baseline."""
-    groups: dict[str, list[f.LesionObservation]] = {}
+    groups: dict[str, list[tuple[str, f.LesionObservation]]] = {}
     by_lesion: dict[str, list[f.LesionObservation]] = {}
     for obs in observations:
-        groups.setdefault(obs.timepoint_key, []).append(obs)
-        by_lesion.setdefault(_lesion_id(obs), []).append(obs)
+        lesion_id = _lesion_id(obs)
+        groups.setdefault(obs.timepoint_key, []).append((lesion_id, obs))
+        by_lesion.setdefault(lesion_id, []).append(obs)
     points = sorted((_time_point(key, group) for key, group in groups.items()), key=lambda tp: tp.date)
     if not points:
         return LineTimeline(None)
@@ -136,17 +137,16 @@ def _baseline_index(points: list[TimePoint], start: dt.date | None) -> tuple[int
     return None, ()
 
 
-def _time_point(key: str, group: list[f.LesionObservation]) -> TimePoint:
-    first = min(group, key=lambda o: o.observed_on)
+def _time_point(key: str, group: list[tuple[str, f.LesionObservation]]) -> TimePoint:
+    first = min(group, key=lambda pair: pair[1].observed_on)[1]
     study = key if first.timepoint_basis is f.TimepointBasis.IMAGING_STUDY else None
-    return TimePoint(
-        first.observed_on, tuple(_measurement(o) for o in group), study, _modality(first.modality)
-    )
+    measurements = tuple([_measurement(lesion_id, o) for lesion_id, o in group])
+    return TimePoint(first.observed_on, measurements, study, _modality(first.modality))
 
 
-def _measurement(obs: f.LesionObservation) -> Measurement:
+def _measurement(lesion_id: str, obs: f.LesionObservation) -> Measurement:
     return Measurement(
-        lesion_id=_lesion_id(obs),
+        lesion_id=lesion_id,
         diameter_mm=obs.longest_diameter_mm,
         short_axis_mm=obs.short_axis_mm,
         status=obs.status,

@@ -166,22 +166,24 @@ def context_changes(
     for lesion in targets:
         for now in current.of(lesion.lesion_id):
             for then in reference.of(lesion.lesion_id):
-                changed |= _measurement_changes(now, then, thresholds)
+                _add_measurement_changes(changed, now, then, thresholds)
     return tuple(sorted(changed))
 
 
-def _measurement_changes(now: Measurement, then: Measurement, thresholds: ResponseThresholds) -> set[str]:
-    pairs = {
-        READER: (now.reader, then.reader),
-        SCANNER: (now.scanner, then.scanner),
-        CONTRAST: (now.contrast_phase, then.contrast_phase),
-        MODALITY: (now.modality, then.modality),
-    }
-    changed = {name for name, (a, b) in pairs.items() if _differs(a, b)}
+def _add_measurement_changes(
+    changed: set[str], now: Measurement, then: Measurement, thresholds: ResponseThresholds
+) -> None:
+    if _differs(now.reader, then.reader):
+        changed.add(READER)
+    if _differs(now.scanner, then.scanner):
+        changed.add(SCANNER)
+    if _differs(now.contrast_phase, then.contrast_phase):
+        changed.add(CONTRAST)
+    if _differs(now.modality, then.modality):
+        changed.add(MODALITY)
     a, b = now.slice_thickness_mm, then.slice_thickness_mm
     if a is not None and b is not None and abs(a - b) > thresholds.context_slice_tolerance_mm:
         changed.add(SLICE)
-    return changed
 
 
 def _differs(a: object, b: object) -> bool:
