@@ -98,7 +98,8 @@ def imaging_reports(entries: Sequence[Entry], local: ResolvedLocalCodes, refs: R
         key = resource_key(report)
         if key is None or not _is_imaging(report, local):
             continue
-        for result in report.get("result") or []:
+        results = report.get("result")
+        for result in results if isinstance(results, list) else []:  # a number there is no list of results
             reference = result.get("reference") if isinstance(result, dict) else None
             name = refs.name(reference if isinstance(reference, str) else None, report)
             if name:
@@ -118,4 +119,6 @@ def _is_imaging(report: dict[str, Any], local: ResolvedLocalCodes) -> bool:
         for coding in category["coding"]
         if isinstance(coding, dict)
     ]
-    return any((c.get("system"), c.get("code")) in local.imaging_report_categories for c in codings)
+    pairs = [(c.get("system"), c.get("code")) for c in codings]
+    wanted = local.imaging_report_categories  # a list or an object sent as a system or code matches none
+    return any(type(s) is str and type(c) is str and (s, c) in wanted for s, c in pairs)
