@@ -89,6 +89,7 @@ def assess(
         markers=marker_statuses(facts, timeline, policy.readings.cea),
         clinical=clinical,
         unmarked=imaging_of.recist(start),
+        latest_variability=True,  # the V flags of the assessed date are all it reports
     )
     point = imaging.recist.time_points[-1]
     flags = [*therapy.flags, *baseline.flags, *point.flags, *_variability_flags(imaging, point)]

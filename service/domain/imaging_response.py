@@ -43,15 +43,19 @@ def evaluate_imaging_response(
     markers: Mapping[dt.date, MarkerStatus] | None = None,
     clinical: Mapping[dt.date, ClinicalStability] | None = None,
     unmarked: RecistEvaluation | None = None,
+    latest_variability: bool = False,
 ) -> ImagingResponse:
     """Sections 1-3 for one timeline; the iRECIST fields are None unless an ICI is given. ``unmarked``: the
-    timeline's RECIST 1.1 evaluation without markers, when the caller has made it already."""
+    timeline's RECIST 1.1 evaluation without markers, when the caller has made it already.
+    ``latest_variability``: the V flags of the follow-ups on the latest date only, all an assessment reports
+    (they read no later time point, so they are the same as in the whole series)."""
     if unmarked is None:
         recist = evaluate_recist(timeline, thresholds, markers)
     else:
         recist = with_markers(unmarked, timeline, thresholds, markers or {})
     best = best_overall_response(recist.dated, timeline.treatment_start, thresholds)
-    variability = assess_variability(timeline, recist, thresholds)
+    since = recist.time_points[-1].date if latest_variability and recist.time_points else None
+    variability = assess_variability(timeline, recist, thresholds, since=since)
     if not immune_checkpoint_inhibitor:
         return ImagingResponse(recist, best, variability, None, None)
     irecist = evaluate_irecist(timeline, recist, thresholds, clinical)

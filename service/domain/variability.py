@@ -49,15 +49,22 @@ class VariabilityAssessment(msgspec.Struct, frozen=True, gc=False):
 
 
 def assess_variability(
-    timeline: ImagingTimeline, evaluation: RecistEvaluation, thresholds: ResponseThresholds
+    timeline: ImagingTimeline,
+    evaluation: RecistEvaluation,
+    thresholds: ResponseThresholds,
+    *,
+    since: dt.date | None = None,
 ) -> tuple[VariabilityAssessment, ...]:
-    """V1-V4 for every follow-up of a RECIST evaluation."""
+    """V1-V4 for every follow-up of a RECIST evaluation, or for those dated on or after ``since`` only (an
+    assessment reports the V flags of its latest date; the earlier follow-ups still give V1 its previous
+    evaluable sum)."""
     by_date = {tp.date: tp for tp in timeline.ordered}
     targets = evaluation.selection.targets
     previous_dates = [evaluation.selection.baseline.date]
     results = []
     for response in evaluation.time_points:
-        results.append(_assess(response, by_date, targets, previous_dates[-1], thresholds))
+        if since is None or response.date >= since:
+            results.append(_assess(response, by_date, targets, previous_dates[-1], thresholds))
         if response.sums is not None and not response.sums.partial:
             previous_dates.append(response.date)
     return tuple(results)
