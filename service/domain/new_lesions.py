@@ -38,6 +38,8 @@ def assess_new_lesions(
     thresholds: ResponseThresholds,
 ) -> NewLesionAssessment:
     """Sort the new lesions seen on this time point into unequivocal (L1) and equivocal (L2-L4)."""
+    if not new:
+        return _NO_NEW_LESIONS
     unequivocal: list[str] = []
     equivocal: list[str] = []
     rules: set[Rule] = set()
@@ -52,6 +54,9 @@ def assess_new_lesions(
     status = NewLesions.EQUIVOCAL if equivocal else NewLesions.NONE
     status = NewLesions.UNEQUIVOCAL if unequivocal else status
     return NewLesionAssessment(status, tuple(unequivocal), tuple(equivocal), tuple(sorted(rules)))
+
+
+_NO_NEW_LESIONS = NewLesionAssessment(NewLesions.NONE, (), (), ())
 
 
 def _classify(

@@ -81,11 +81,16 @@ def assess_targets(
 
 
 def _sum_rules(values: dict[str, LesionValue], reference: TargetReference) -> tuple[Rule, ...]:
-    lesion_rules = {rule for value in values.values() for rule in value.rules}
-    rules = [Rule.S1, *sorted(lesion_rules), Rule.S6]
-    if reference.nadir_mm == ZERO:
-        rules.append(Rule.S8)
-    return tuple(dict.fromkeys(rules))
+    """S1 and S6 around the rules of the targets' values (never S1, S6 or S8 themselves), S8 at a 0 nadir."""
+    lesion_rules: set[Rule] = set()
+    for value in values.values():
+        if value.rules:
+            lesion_rules.update(value.rules)
+    rules = (Rule.S1, *sorted(lesion_rules), Rule.S6) if lesion_rules else _PLAIN_SUM_RULES
+    return (*rules, Rule.S8) if reference.nadir_mm == ZERO else rules
+
+
+_PLAIN_SUM_RULES = (Rule.S1, Rule.S6)
 
 
 def _with_missing_target(
