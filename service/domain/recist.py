@@ -230,11 +230,17 @@ class _Course:
     ) -> None:
         for lesion in lesions:
             measurements = time_point.of(lesion.lesion_id)
+            if not measurements:
+                continue  # not seen on this study: its presence is unknown and it has no size
             state = presence(lesion, measurements, thresholds)
             if state is Presence.GONE:
                 self.gone.add(lesion.lesion_id)
             elif state is Presence.PRESENT:
                 self.gone.discard(lesion.lesion_id)
-            known = [s for m in measurements if (s := recorded_size(lesion, m)) is not None]
-            if known:
-                self.sizes[lesion.lesion_id] = max(known)
+            if len(measurements) == 1:  # the usual case, without a generator
+                size = recorded_size(lesion, measurements[0])
+            else:
+                sizes = (s for m in measurements if (s := recorded_size(lesion, m)) is not None)
+                size = max(sizes, default=None)
+            if size is not None:
+                self.sizes[lesion.lesion_id] = size
