@@ -138,22 +138,25 @@ def _baseline_index(points: list[TimePoint], start: dt.date | None) -> tuple[int
 
 
 def _time_point(key: str, group: list[tuple[str, f.LesionObservation]]) -> TimePoint:
-    first = min(group, key=lambda pair: pair[1].observed_on)[1]
+    """One study's measurements, dated by its earliest observation (the first of equals), in one pass."""
+    first = group[0][1]
+    measurements = []
+    for lesion_id, obs in group:
+        if obs.observed_on < first.observed_on:
+            first = obs
+        measurements.append(
+            Measurement(
+                lesion_id=lesion_id,
+                diameter_mm=obs.longest_diameter_mm,
+                short_axis_mm=obs.short_axis_mm,
+                status=obs.status,
+                modality=None if obs.modality is None else _MODALITIES.get(obs.modality, Modality.OTHER),
+                reader=obs.reader,
+                scanner=obs.scanner,
+            )
+        )
     study = key if first.timepoint_basis is f.TimepointBasis.IMAGING_STUDY else None
-    measurements = tuple([_measurement(lesion_id, o) for lesion_id, o in group])
-    return TimePoint(first.observed_on, measurements, study, _modality(first.modality))
-
-
-def _measurement(lesion_id: str, obs: f.LesionObservation) -> Measurement:
-    return Measurement(
-        lesion_id=lesion_id,
-        diameter_mm=obs.longest_diameter_mm,
-        short_axis_mm=obs.short_axis_mm,
-        status=obs.status,
-        modality=_modality(obs.modality),
-        reader=obs.reader,
-        scanner=obs.scanner,
-    )
+    return TimePoint(first.observed_on, tuple(measurements), study, _modality(first.modality))
 
 
 def _lesion(lesion_id: str, observations: list[f.LesionObservation]) -> Lesion:
