@@ -31,6 +31,9 @@ class Context:
     # The same for each part of a resource that :meth:`once` reads (a lesion's BodyStructure, named at every
     # time point), by the reading, the resource and its path.
     read: dict[tuple[Callable[..., Any], int, str], Any] = field(default_factory=dict)
+    # What the lesion fast path (plain_lesions.py) worked out from values alone, by those values: a lesion's
+    # sites and words, a size in mm; each time point repeats them.
+    worked_out: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def concept(self, coding: Coding) -> str | None:
         """The internal concept of a code: a LOINC code of loinc.yaml, else a local code of

@@ -18,6 +18,16 @@ import msgspec
 from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Coding
 from service.adapters.fhir_in.imaging import Imaging, quiet_study
+from service.adapters.fhir_in.lesion_shapes import (
+    BodyStructureShape,
+    Concept,
+    Extension,
+    Focus,
+    Identifier,
+    ObservationShape,
+    Quantity,
+    codings,
+)
 from service.adapters.fhir_in.lesions import (
     Sizes,
     component_concept,
@@ -27,77 +37,8 @@ from service.adapters.fhir_in.lesions import (
 )
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.fhir_in.when import When, plain_when
-from service.domain.facts import LesionObservation, TimepointBasis
+from service.domain.facts import LesionObservation, SourceCode, TimepointBasis
 from service.domain.model import LesionRole, LesionStatus
-
-
-class _Shape(msgspec.Struct, gc=False, rename="camel"):
-    """A part of a resource as the lesion reading uses it (``value_quantity`` decodes ``valueQuantity``); the
-    elements it does not use are skipped."""
-
-
-class _Concept(_Shape):
-    coding: list[Coding] = []
-    text: str | None = None
-
-
-class _Reference(_Shape):
-    reference: str | None = None
-
-
-class _Quantity(_Shape):
-    value: int | float | None = None  # msgspec takes no bool for a number, as Node.number does not
-    system: str | None = None
-    code: str | None = None
-
-
-class _Component(_Shape):
-    code: _Concept | None = None
-    value_quantity: _Quantity | None = None
-
-
-class _Extension(_Shape):
-    url: str | None = None
-    value_code: str | None = None
-
-
-class _Identifier(_Shape):
-    system: str | None = None
-    value: str | None = None
-    type: _Concept | None = None
-
-
-class _Focus(_Reference):
-    identifier: _Identifier | None = None
-
-
-class _Observation(_Shape):
-    subject: _Reference | None = None
-    effective_date_time: str | None = None
-    focus: list[_Focus] = []
-    derived_from: list[_Reference] = []
-    part_of: list[_Reference] = []
-    performer: list[_Reference] = []
-    device: _Reference | None = None
-    body_site: _Concept | None = None
-    extension: list[_Extension] = []
-    component: list[_Component] = []
-    value_quantity: _Quantity | None = None
-    value_codeable_concept: _Concept | None = None
-    identifier: list[_Identifier] = []
-
-
-class _Included(_Shape):
-    structure: _Concept | None = None
-
-
-class _BodyStructure(_Shape):
-    identifier: list[_Identifier] = []
-    location: _Concept | None = None
-    included_structure: list[_Included] = []
-    morphology: _Concept | None = None
-    description: str | None = None
-    extension: list[_Extension] = []
 
 
 class _Body(msgspec.Struct, frozen=True, gc=False):
@@ -105,10 +46,12 @@ class _Body(msgspec.Struct, frozen=True, gc=False):
 
     located: list[Coding]
     role: LesionRole | None
-    identifier: _Identifier | None  # the first with a value
+    identifier: Identifier | None  # the first with a value
     texts: list[str | None]
 
 
+_ROLES = {role.value: role for role in LesionRole}  # a dict lookup, where an Enum call costs a Python call
+_STATUSES = {status.value: status for status in LesionStatus}
 _UNUSABLE = "unusable"  # the cached answer for a BodyStructure the checked reading must read
 
 
@@ -117,7 +60,7 @@ def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> Lesio
     if "effectivePeriod" in data:  # read by the checked reading only
         return None
     try:
-        obs = msgspec.convert(data, _Observation)
+        obs = msgspec.convert(data, ObservationShape)
     except msgspec.ValidationError:
         return None
     patient = ctx.references.name(obs.subject.reference, data) if obs.subject else None
@@ -133,8 +76,7 @@ def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> Lesio
     imaging = _imaging(obs, data, when, ctx)
     if status is None or role is False or isinstance(body, str) or imaging is None:
         return None
-    sites = sorted_sites(_codings(obs.body_site) + body.located if body else _codings(obs.body_site))
-    nodal = any(ctx.knowledge.snomed_sites.is_lymph_node(s.system, s.code) for s in sites)
+    sites, nodal, site_text = _where(obs.body_site, body, ctx)
     device = ctx.references.name(obs.device.reference, data) if obs.device else None
     performer = obs.performer[0] if obs.performer else None
     return LesionObservation(
@@ -148,30 +90,40 @@ def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> Lesio
         timepoint_basis=imaging.basis,
         longest_diameter_mm=sizes.get("longest-diameter"),
         short_axis_mm=short_axis(sizes, nodal),
-        sites=tuple(sites),
+        sites=sites,
         nodal=nodal,
         role=role or (body.role if body else None),
         status=status,
         reader=ctx.references.name(performer.reference, data) if performer else None,
         scanner=device or imaging.scanner,
         modality=imaging.modality,
-        site_text=joined_texts(
-            [obs.body_site.text if obs.body_site else None, *(body.texts if body else [None])]
-        ),
+        site_text=site_text,
     )
 
 
-def _codings(concept: _Concept | None) -> list[Coding]:
-    return concept.coding if concept is not None else []
+def _where(
+    site: Concept | None, body: _Body | None, ctx: Context
+) -> tuple[tuple[SourceCode, ...], bool, str | None]:
+    """The lesion's sites, whether it is a lymph node and the words sent about it, worked out once per call
+    for each bodySite and BodyStructure: every time point sends the same."""
+    sent = codings(site)
+    key = ("where", *sent, site.text if site else None, id(body))
+    found = ctx.worked_out.get(key)
+    if found is None:
+        sites = tuple(sorted_sites(sent + body.located if body else sent))
+        nodal = any(ctx.knowledge.snomed_sites.is_lymph_node(s.system, s.code) for s in sites)
+        texts = [site.text if site else None, *(body.texts if body else [None])]
+        found = ctx.worked_out[key] = (sites, nodal, joined_texts(texts))
+    return found
 
 
-def _sizes(obs: _Observation, concept: str, ctx: Context) -> Sizes | None:
+def _sizes(obs: ObservationShape, concept: str, ctx: Context) -> Sizes | None:
     if concept == "longest-diameter":
         size = _millimetres(obs.value_quantity, ctx) if obs.value_quantity is not None else None
         return None if size is None else {"longest-diameter": size}
     sizes: Sizes = {}
     for component in obs.component:
-        part = component_concept(_codings(component.code), ctx)
+        part = component_concept(codings(component.code), ctx)
         if part is None or component.value_quantity is None:
             continue
         size = _millimetres(component.value_quantity, ctx)
@@ -181,31 +133,38 @@ def _sizes(obs: _Observation, concept: str, ctx: Context) -> Sizes | None:
     return sizes
 
 
-def _millimetres(quantity: _Quantity, ctx: Context) -> Decimal | None:
-    factor = ctx.knowledge.units.factor_to_mm(quantity.system, quantity.code)
-    value = None if quantity.value is None else Decimal(str(quantity.value))
-    if factor is None or value is None or value < 0:
+def _millimetres(quantity: Quantity, ctx: Context) -> Decimal | None:
+    """As :func:`lesions._millimetres`, once per call for each value and unit (by the value's text: ``-0.0``
+    and ``0`` are different Decimals)."""
+    if quantity.value is None:
         return None
-    return value * factor
+    key = ("mm", str(quantity.value), quantity.system, quantity.code)
+    if key in ctx.worked_out:
+        found: Decimal | None = ctx.worked_out[key]
+        return found
+    factor = ctx.knowledge.units.factor_to_mm(quantity.system, quantity.code)
+    value = Decimal(key[1])
+    found = ctx.worked_out[key] = None if factor is None or value < 0 else value * factor
+    return found
 
 
-def _status(obs: _Observation, concept: str, sizes: Sizes | None, ctx: Context) -> LesionStatus | None:
+def _status(obs: ObservationShape, concept: str, sizes: Sizes | None, ctx: Context) -> LesionStatus | None:
     if concept != "lesion-assessment":
         if sizes is None or "longest-diameter" not in sizes:
             return None
         return LesionStatus.ABSENT if sizes["longest-diameter"] == 0 else LesionStatus.PRESENT
-    for coding in _codings(obs.value_codeable_concept):
+    for coding in codings(obs.value_codeable_concept):
         if coding.system == ctx.local.lesion_status_system and coding.code in ctx.local.lesion_statuses:
-            return LesionStatus(coding.code)
+            return _STATUSES[coding.code]
     return None
 
 
-def _role(extensions: list[_Extension], ctx: Context) -> LesionRole | Literal[False] | None:
+def _role(extensions: list[Extension], ctx: Context) -> LesionRole | Literal[False] | None:
     """The first lesion-role extension's role; False when it holds an unknown role (a warning)."""
     for extension in extensions:
         if extension.url == ctx.local.lesion_role_url:
             role = extension.value_code
-            return LesionRole(role) if role in ctx.local.lesion_roles else False
+            return _ROLES[role] if role in ctx.local.lesion_roles else False
     return None
 
 
@@ -220,7 +179,7 @@ def _body(resource: dict[str, Any], ctx: Context) -> _Body | str:
 
 def _read_body(resource: dict[str, Any], ctx: Context) -> _Body | str:
     try:
-        body = msgspec.convert(resource, _BodyStructure)
+        body = msgspec.convert(resource, BodyStructureShape)
     except msgspec.ValidationError:
         return _UNUSABLE
     role = _role(body.extension, ctx)
@@ -231,7 +190,7 @@ def _read_body(resource: dict[str, Any], ctx: Context) -> _Body | str:
         located = [c for structure in included if structure is not None for c in structure.coding]
         concepts = included
     else:
-        located, concepts = _codings(body.location), [body.location]
+        located, concepts = codings(body.location), [body.location]
     return _Body(
         located=located,
         role=role or None,
@@ -240,7 +199,7 @@ def _read_body(resource: dict[str, Any], ctx: Context) -> _Body | str:
     )
 
 
-def _imaging(obs: _Observation, data: dict[str, Any], when: When, ctx: Context) -> Imaging | None:
+def _imaging(obs: ObservationShape, data: dict[str, Any], when: When, ctx: Context) -> Imaging | None:
     """As :func:`imaging.imaging_context`; None when the ImagingStudy named reports anything."""
     for link in (*obs.derived_from, *obs.part_of):
         name = ctx.references.name(link.reference, data)
@@ -259,14 +218,14 @@ def _imaging(obs: _Observation, data: dict[str, Any], when: When, ctx: Context) 
     return Imaging(f"date:{when.on.isoformat()}", TimepointBasis.CALENDAR_DATE)
 
 
-def _lesion_id(obs: _Observation, focus: _Focus | None, body: _Body | None, ctx: Context) -> str | None:
+def _lesion_id(obs: ObservationShape, focus: Focus | None, body: _Body | None, ctx: Context) -> str | None:
     """As :func:`lesions._lesion_id`: the BodyStructure's, else focus.identifier, else a typed one."""
     ident = body.identifier if body else None
     if ident is None and focus is not None:
         ident = focus.identifier
     if ident is None:
         wanted = ctx.local.lesion_identifier_type
-        typed = (i for i in obs.identifier if any((c.system, c.code) == wanted for c in _codings(i.type)))
+        typed = (i for i in obs.identifier if any((c.system, c.code) == wanted for c in codings(i.type)))
         ident = next(typed, None)
     if ident is None or ident.value is None:
         return None

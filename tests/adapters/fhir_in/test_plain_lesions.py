@@ -266,3 +266,19 @@ def test_a_report_of_wrong_json_types_groups_nothing(knowledge: Knowledge, key: 
     facts = {f.source: f for f in fast.facts}
     assert facts["Observation/o3"].timepoint_key == "date:2026-01-06" and fast.issues == []
     assert fast.facts == checked.facts
+
+
+def test_what_is_worked_out_once_is_told_apart(knowledge: Knowledge) -> None:
+    """The sites and words of a lesion, and a size in mm, are worked out once per call by what they depend
+    on: the same codes with other words, or the same value and code in another system, are worked out anew."""
+    resources = _resources()
+    again = copy.deepcopy(resources[-1]) | {"id": "o5", "bodySite": _coded(SCT, "59441001", "left")}
+    again["component"][0]["valueQuantity"]["system"] = "urn:no-ucum"
+    later = copy.deepcopy(resources[-1]) | {"id": "o6", "bodySite": _coded(SCT, "59441001", "right")}
+    taken: Counter[bool] = Counter()
+    fast, checked = _both(knowledge, [*resources, again, later], FhirVersion.R4, taken)
+    assert taken == Counter({True: 5, False: 1}) and len(fast.issues) == 1
+    assert (fast.facts, fast.issues) == (checked.facts, checked.issues)
+    assert {f.source: f.site_text for f in fast.facts}[
+        "Observation/o6"
+    ] == "right ; right lung ; mass ; upper lobe"
