@@ -160,15 +160,26 @@ def _time_point(key: str, group: list[tuple[str, f.LesionObservation]]) -> TimeP
 
 
 def _lesion(lesion_id: str, observations: list[f.LesionObservation]) -> Lesion:
-    roles = [o.role for o in sorted(observations, key=lambda o: o.observed_on) if o.role is not None]
-    sites = [s.code for o in observations for s in o.sites]
-    texts = dict.fromkeys(o.site_text for o in observations if o.site_text)
+    """The lesion as all its observations describe it, in one pass: the role of the earliest one that gives
+    a role (the first of equals), the first site code as its organ, every site code and site text."""
+    role, role_on = None, None
+    codes: dict[tuple[str, str], None] = {}
+    texts: dict[str, None] = {}
+    nodal = False
+    for o in observations:
+        if o.role is not None and (role_on is None or o.observed_on < role_on):
+            role, role_on = o.role, o.observed_on
+        for s in o.sites:
+            codes[(s.system, s.code)] = None
+        if o.site_text:
+            texts[o.site_text] = None
+        nodal = nodal or o.nodal
     return Lesion(
         lesion_id=lesion_id,
-        organ=sites[0] if sites else "unknown",
-        is_nodal=any(o.nodal for o in observations),
-        role=roles[0] if roles else None,
-        site_codes=tuple(dict.fromkeys((s.system, s.code) for o in observations for s in o.sites)),
+        organ=next(iter(codes))[1] if codes else "unknown",
+        is_nodal=nodal,
+        role=role,
+        site_codes=tuple(codes),
         site_text=" ; ".join(texts),  # P5-P7 read the words of every observation of the lesion
     )
 
