@@ -67,8 +67,8 @@ def assess_targets(
     if not targets:
         return NO_TARGETS
     values = target_values(targets, time_point, thresholds)
-    sizes = tuple((lesion_id, v.mm) for lesion_id, v in sorted(values.items()) if v.mm is not None)
-    total = sum((mm for _, mm in sizes), ZERO)
+    sizes = tuple([(lesion_id, v.mm) for lesion_id, v in sorted(values.items()) if v.mm is not None])
+    total = sum([mm for _, mm in sizes], ZERO)
     partial = len(sizes) < len(targets)
     sums = SumOfDiameters(
         total, reference.baseline_mm, reference.nadir_mm, reference.nadir_date, reference.previous_mm, partial
@@ -130,9 +130,9 @@ def _is_complete_response(
     targets: tuple[Lesion, ...], values: dict[str, LesionValue], thresholds: ResponseThresholds
 ) -> bool:
     """T1: every non-nodal target at 0 mm and every nodal target below 10 mm short axis (S2)."""
-    return all(_target_gone(lesion, values[lesion.lesion_id], thresholds) for lesion in targets)
-
-
-def _target_gone(lesion: Lesion, value: LesionValue, thresholds: ResponseThresholds) -> bool:
-    mm = value.mm if value.mm is not None else ZERO  # callers pass complete sums only
-    return mm < thresholds.node_pathological_min_mm if lesion.is_nodal else mm == ZERO
+    for lesion in targets:
+        mm = values[lesion.lesion_id].mm
+        mm = mm if mm is not None else ZERO  # callers pass complete sums only
+        if not (mm < thresholds.node_pathological_min_mm if lesion.is_nodal else mm == ZERO):
+            return False
+    return True
