@@ -63,7 +63,8 @@ def may_hold_bad_date(value: Any) -> bool:
     when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
     text = orjson.dumps(value)
     found = _date_values(text)  # each distinct value checked once: a Bundle repeats its dates
-    return any(not is_date(v.decode()) for v in found) or (b'\\"' in text and _has_escaped_date(text))
+    # a value holding any escape (a quote, a backslash, a control character) is no date: the walk reads it
+    return any(not is_date(v.decode()) for v in found) or (b"\\" in text and _has_escaped_date(text))
 
 
 def _date_values(text: bytes) -> set[bytes]:

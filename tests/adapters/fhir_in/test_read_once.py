@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from service.adapters.fhir_in.bundles import plan_bundle
 from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.dates import _NAMES, _date_values, is_date, may_hold_bad_date
 from service.adapters.fhir_in.elements import Issues, Node
@@ -124,6 +125,14 @@ def test_a_bad_date_anywhere_is_suspected() -> None:
     assert may_hold_bad_date([{"resource": {"period": {"start": "2026-02-30"}}}])
     assert may_hold_bad_date({"effectiveDateTime": 'x"y'})
     assert may_hold_bad_date({"issued": ""})
+    assert may_hold_bad_date({"started": "2026-01-01\\x"})  # an escaped backslash, no escaped quote
+
+
+def test_a_date_holding_a_backslash_is_refused() -> None:
+    """It was let through: the prefilter looked for escaped values only when a quote was escaped."""
+    entry = {"resource": {"resourceType": "ImagingStudy", "id": "s", "started": "2026-01-01\\x"}}
+    planned, problems = plan_bundle({"resourceType": "Bundle", "entry": [entry]}, False, hashed=False)
+    assert planned == [] and [p.issue.expression for p in problems] == ["Bundle.entry[0].resource.started"]
 
 
 def test_is_date_accepts_real_days_and_times_only() -> None:
