@@ -7,7 +7,7 @@ as FHIR happens at the edge (``service/adapters/fhir_out``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Set
+from collections.abc import Awaitable, Callable, Collection, Iterable, Set
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ class EvaluationRequest:
     posted: tuple[Fact, ...] = ()
     as_of: dt.date | None = None
     criteria: Criteria | None = None
+    stored: tuple[Fact, ...] | None = None  # the stored facts, read by the caller with others' (issue 17)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ class Evaluate:
     async def __call__(self, request: EvaluationRequest, reader: Reader | None = None) -> Assessment:
         """Raises ``NotAssessableError`` when there is no follow-up imaging to assess. ``reader``: read the
         stored facts in the caller's transaction (issue 17: the ingest's, which sees what it just wrote)."""
-        replaced = {fact.source for fact in request.posted}
-        stored = await self.stored_facts(request.patient, reader, replaced)
+        stored: Iterable[Fact] | None = request.stored
+        if stored is None:
+            replaced = {fact.source for fact in request.posted}
+            stored = await self.stored_facts(request.patient, reader, replaced)
         facts = merge(stored, request.posted)
         as_of = request.as_of or facts.latest_date or dt.date.today()
         facts = facts.up_to(as_of)
@@ -74,6 +77,13 @@ class Evaluate:
         """``replaced``: sources whose stored facts the caller holds already (the facts the ingest just wrote
         and hands over in memory), which the store need not read again; ``merge`` drops any it returns."""
         return await self.facts(patient, reader, replaced)
+
+    async def stored_facts_of(
+        self, patients: Collection[str], reader: Reader | None = None, replaced: Set[str] = frozenset()
+    ) -> dict[str, list[Fact]]:
+        """Several patients' stored facts in one read (issue 17: a Bundle's, or a worker's batch), for their
+        requests' ``stored``; ``replaced`` as above, for all of them."""
+        return await self.facts.of_patients(patients, reader, replaced)
 
 
 def merge(stored: Iterable[Fact], posted: Iterable[Fact]) -> PatientFacts:

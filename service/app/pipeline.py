@@ -76,10 +76,12 @@ class Pipeline:
     ) -> None:
         """Evaluate each patient, then store every report in a few statements for them all. A failing
         evaluation does not undo the data: its request stays, with the failure recorded, for the workers."""
-        now, jobs = datetime.now(UTC), writer.evaluation_jobs
+        now, jobs, patients = datetime.now(UTC), writer.evaluation_jobs, sorted(patients)
+        stored = await self._stored_facts(writer, patients, facts)
         rendered: dict[str, dict[str, Any] | None] = {}
-        for patient in sorted(patients):
-            request = EvaluationRequest(patient, tuple(facts.get(patient, ())))
+        for patient in patients:
+            found = stored.get(patient)
+            request = EvaluationRequest(patient, tuple(facts.get(patient, ())), stored=found)
             try:
                 rendered[patient] = self.reports.render(await self.reports.evaluate(request, writer), now)
             except NotAssessableError:
@@ -94,6 +96,20 @@ class Pipeline:
         evaluated = [(p, pending.get(p), bundle) for p, bundle in rendered.items()]
         done.reports += await self.reports.store_evaluated(writer, evaluated, now)
         done.shared = done.shared or next((b for b in rendered.values() if b is not None), None)
+
+    async def _stored_facts(
+        self, writer: Writer, patients: list[str], facts: dict[str, list[Fact]]
+    ) -> dict[str, tuple[Fact, ...]]:
+        """The stored facts of every patient in one read (issue 17), without the rows of the sources just
+        written, whose facts are here in memory (every current row of such a source is one of them). Should
+        a row not decode, each patient's evaluation reads its own, so the failure stays that patient's."""
+        written = {fact.source for found in facts.values() for fact in found}
+        try:
+            stored = await self.reports.evaluate.stored_facts_of(patients, writer, written)
+        except Exception:
+            log.exception("stored_facts_unreadable")
+            return {}
+        return {patient: tuple(found) for patient, found in stored.items()}
 
 
 @dataclass(slots=True)

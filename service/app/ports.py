@@ -10,7 +10,7 @@ them where ``bootstrap.build`` wires them. ``service/app/ruff.toml`` keeps the u
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Collection, Iterable, Sequence, Set
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -198,6 +198,11 @@ class StoredFacts(Protocol):
         which sees what it has just written); without it, the store's cheapest read. ``known``: sources whose
         facts the caller holds already (the ingest's, in memory), which need not be decoded again; the caller
         drops any it gets back."""
+
+    async def of_patients(
+        self, patients: Collection[str], within: Reader | None = None, known: Set[str] = frozenset()
+    ) -> dict[str, list[Fact]]:
+        """Each patient's current facts (an empty list for a patient with none), as above, in one read."""
 
 
 class RestHook(Protocol):

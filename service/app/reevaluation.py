@@ -5,12 +5,13 @@ report's transaction). A patient whose recorded versions differ from the loaded 
 stored before versions were recorded) is *stale*; :func:`request_stale` owes each of them a report again, in
 batches, and the workers of every replica evaluate them (:class:`BatchReports`).
 
-A batch is evaluated one patient after another outside any transaction (facts → assessment → FHIR, all CPU),
-then stored in one transaction: one commit for the batch instead of one per patient. A report is stored only
-for a patient whose request is still the generation claimed (a change stored meanwhile has its own request,
-which sees it), and only the resources whose result changed are written: the knowledge-base version they
-print is left out of that comparison (``report_fingerprint``), so a version bump that changes no result
-writes no version and notifies no one, and the unchanged report keeps naming the version that produced it.
+A batch's stored facts are read in one query, then it is evaluated one patient after another outside any
+transaction (facts → assessment → FHIR, all CPU), then stored in one transaction: one commit for the batch
+instead of one per patient. A report is stored only for a patient whose request is still the generation
+claimed (a change stored meanwhile has its own request, which sees it), and only the resources whose result
+changed are written: the knowledge-base version they print is left out of that comparison
+(``report_fingerprint``), so a version bump that changes no result writes no version and notifies no one, and
+the unchanged report keeps naming the version that produced it.
 Should the batch's transaction fail, each patient is stored alone, so one bad patient never holds back the
 others.
 """
@@ -30,6 +31,7 @@ from service.app.report_versions import Versions
 from service.app.reports import ReportWriter, backoff
 from service.app.store_records import EvaluationJob
 from service.domain.assess import NotAssessableError
+from service.domain.facts import Fact
 
 log = structlog.get_logger("service.evaluations")
 
@@ -78,7 +80,8 @@ class BatchReports:
 
     async def __call__(self, jobs: list[EvaluationJob]) -> list[str]:
         """Evaluate the claimed requests and store what they produce; the DiagnosticReports written."""
-        evaluated = [await self._evaluate(job) for job in jobs]
+        stored = await self._stored_facts(jobs)
+        evaluated = [await self._evaluate(job, stored.get(job.patient_ref)) for job in jobs]
         for e in evaluated:
             if e.bundle is not None:
                 await self.reports.ensure_shared(e.bundle)  # once per process: a set lookup after that
@@ -98,9 +101,19 @@ class BatchReports:
             self.reports.wake()
         return written
 
-    async def _evaluate(self, job: EvaluationJob) -> _Evaluated:
+    async def _stored_facts(self, jobs: list[EvaluationJob]) -> dict[str, tuple[Fact, ...]]:
+        """The batch's stored facts in one read (issue 17), not one per patient. Should a row not decode,
+        each patient's evaluation reads its own, so the failure stays that patient's."""
         try:
-            assessment = await self.reports.evaluate(EvaluationRequest(job.patient_ref))
+            stored = await self.reports.evaluate.stored_facts_of([job.patient_ref for job in jobs])
+        except Exception:
+            log.exception("stored_facts_unreadable")
+            return {}
+        return {patient: tuple(found) for patient, found in stored.items()}
+
+    async def _evaluate(self, job: EvaluationJob, stored: tuple[Fact, ...] | None) -> _Evaluated:
+        try:
+            assessment = await self.reports.evaluate(EvaluationRequest(job.patient_ref, stored=stored))
         except NotAssessableError:
             return _Evaluated(job, None)
         except Exception as exc:  # recorded with its class only and retried after a backoff

@@ -10,7 +10,7 @@ port (search, the outbox, subscriptions) is not needed by these use cases and ra
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Sequence, Set
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence, Set
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -175,3 +175,8 @@ class FakeStoredFacts:
         self.asked.append(known)
         state = self.store.state if within is None else within.state
         return [fact for facts in state.facts.values() for fact in facts if fact.patient == patient]
+
+    async def of_patients(
+        self, patients: Collection[str], within: FakeReader | None = None, known: Set[str] = frozenset()
+    ) -> dict[str, list[Any]]:
+        return {patient: await self(patient, within, known) for patient in patients}

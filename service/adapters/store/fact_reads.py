@@ -8,27 +8,41 @@ autocommit and read-only: each SELECT is its own read transaction, which in WAL 
 write and never waits for a writer, so it is called directly in the event loop like the store's other
 in-loop statements. On PostgreSQL (and on a store a test passes in) it is the store's own reader: one query.
 The rows' JSON text goes to msgspec's decoder as it is, all rows in one call: no parse into dicts first.
+
+The write path and the evaluation worker read several patients' facts at once (issue 17, ``facts_of``): one
+query for a Bundle's 40 patients or a worker's batch, not one each; the rows of the sources the ingest has
+just written (and hands over in memory) are left out by the query itself, so they are neither sent nor
+decoded.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import weakref
+from collections.abc import Collection
 
+from service.adapters.store import raw
+from service.adapters.store.connection import Executes
 from service.adapters.store.database import SqlStore
 from service.adapters.store.fact_codec import decode, decode_rows
+from service.adapters.store.repository import Reader
 from service.app.ports import Store
 from service.domain.facts import Fact
 
 # The same statement as ``Reader.patient_facts``, on the index ix_facts_patient (patient_ref, is_current).
 _PATIENT_FACTS = "SELECT payload FROM facts WHERE patient_ref = ? AND is_current ORDER BY pk"
+# Several patients' facts in one statement (issue 17), without the rows of sources the caller holds already.
+_FACTS_OF = (
+    "SELECT patient_ref, payload FROM facts WHERE patient_ref = ANY($1::text[]) AND is_current"
+    " AND NOT (source_ref = ANY($2::text[])) ORDER BY pk"
+)
 # A read waits for the database only in rare moments (another connection recovering the WAL index); it never
 # holds the loop longer than this, and then the store's own reader is used instead.
 _BUSY_TIMEOUT_S = 0.5
 
 
 class FactReads:
-    """The stored facts of one patient, in stored order."""
+    """The stored facts of one patient, or of several in one query, in stored order."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -46,6 +60,23 @@ class FactReads:
         async with self.store.reading() as reader:
             return [decode(row.payload) for row in await reader.patient_facts(patient)]
 
+    async def facts_of(
+        self, patients: Collection[str], skip: Collection[str], conn: Executes | None = None
+    ) -> dict[str, list[Fact]]:
+        """The stored facts of each patient, in stored order, from one query on ``conn`` (the caller's
+        transaction) or else on a reading connection of the store; facts of the ``skip`` sources left out."""
+        if not patients:
+            return {}
+        if conn is None:
+            async with self.store.reading() as reader:
+                return await self.facts_of(patients, skip, connection_of(reader))
+        args = raw.array(conn, sorted(patients)), raw.array(conn, sorted(skip))
+        rows = await raw.fetch(conn, _FACTS_OF, *args)
+        found: dict[str, list[Fact]] = {patient: [] for patient in patients}
+        for row, fact in zip(rows, decode_rows([row[1] for row in rows]), strict=True):
+            found[row[0]].append(fact)
+        return found
+
     def _connection(self, database: str) -> sqlite3.Connection:
         if self._sqlite is None:
             conn = sqlite3.connect(
@@ -55,6 +86,13 @@ class FactReads:
             weakref.finalize(self, conn.close)
             self._sqlite = conn
         return self._sqlite
+
+
+def connection_of(reader: object) -> Executes:
+    """The connection of one of the SQL store's readers or writers (the port's Reader names none)."""
+    if not isinstance(reader, Reader):
+        raise TypeError(f"not a reader of the SQL store: {type(reader).__name__}")
+    return reader.conn
 
 
 def _sqlite_file(store: Store) -> str | None:

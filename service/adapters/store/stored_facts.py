@@ -3,10 +3,10 @@ decoded into the domain's objects here, so that the use cases never see the stor
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Collection, Set
 
 from service.adapters.store.fact_codec import decode
-from service.adapters.store.fact_reads import FactReads
+from service.adapters.store.fact_reads import FactReads, connection_of
 from service.app.ports import Reader, Store
 from service.domain.facts import Fact
 
@@ -23,3 +23,10 @@ class SqlStoredFacts:
             return [decode(row.payload) for row in rows if row.source_ref not in known]
         # issue 19: on SQLite one prepared query without a pooled connection, its rows decoded in one pass
         return await self._reads.facts(patient)
+
+    async def of_patients(
+        self, patients: Collection[str], within: Reader | None = None, known: Set[str] = frozenset()
+    ) -> dict[str, list[Fact]]:
+        # issue 17: one query for a Bundle's or a worker batch's patients, the known sources' rows left in SQL
+        conn = None if within is None else connection_of(within)
+        return await self._reads.facts_of(patients, known, conn)

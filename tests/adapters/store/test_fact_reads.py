@@ -67,3 +67,30 @@ async def test_any_other_store_is_read_through_its_reader() -> None:
     fact = await reads.facts("Patient/a")
     assert fact == [decode({**_TUMOUR_FRACTION, "patient": "Patient/a"})] and fact[0].patient == "Patient/a"
     assert reads._sqlite is None
+
+
+async def test_several_patients_facts_in_one_read_as_each_alone(database_url: str) -> None:
+    """Issue 17: ``facts_of`` answers for each patient what the one-patient read answers, in stored order,
+    an empty list for a patient with none, and leaves out exactly the rows of the ``skip`` sources, in a
+    transaction (which sees its own writes) and outside one."""
+    container = build(Settings(database_url=database_url))
+    await container.store.migrate()
+    try:
+        reads = FactReads(container.store)
+        await _ingest(container, T790M.read_bytes())
+        patients = ["Patient/p-e2", "Patient/nobody"]
+        async with container.store.reading() as reader:
+            alone = {p: [decode(row.payload) for row in await reader.patient_facts(p)] for p in patients}
+        assert alone["Patient/p-e2"] and alone["Patient/nobody"] == []
+        assert await reads.facts_of(patients, ()) == alone
+        sources = sorted({fact.source for fact in alone["Patient/p-e2"]})
+        skip = set(sources[::2])
+        kept = [fact for fact in alone["Patient/p-e2"] if fact.source not in skip]
+        async with container.store.writing(set(patients)) as writer:
+            within = await reads.facts_of(patients, skip, writer.conn)
+        assert within == {"Patient/p-e2": kept, "Patient/nobody": []}
+        assert kept != alone["Patient/p-e2"]
+        assert await reads.facts_of([], skip) == {}
+    finally:
+        await container.http.aclose()
+        await container.store.close()
