@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import statistics
 import tempfile
@@ -22,6 +21,7 @@ import orjson
 
 from benchmarks.server import bench_app
 from benchmarks.synthetic import collection
+from service import collector
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.adapters.fhir_in.versions import FhirVersion
 from service.app.evaluate import EvaluationRequest
@@ -84,7 +84,7 @@ async def _asgi(repeats: int) -> dict[str, Cost]:
     }
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(f"sqlite:///{tmp}/bench.db")
-        async with app.router.lifespan_context(app):  # migrations, gc.freeze(), the workers: as served
+        async with app.router.lifespan_context(app):  # migrations, collector.settle(), the workers: as served
             return {
                 name: await _cost(lambda p=path, q=query: _post(app, p, q, body), repeats)
                 for name, (path, query) in asked.items()
@@ -109,7 +109,7 @@ class Scaling:
 async def _scaling(points: tuple[int, ...], repeats: int) -> list[Scaling]:
     rows = []
     async with scratch_container() as container:
-        gc.freeze()  # as the served app does at the end of start-up (service/api/app.py)
+        collector.settle()  # as the served app does at the end of start-up (service/api/app.py)
         for count in points:
             raw = orjson.dumps(collection(1, count, spacing_days=14)).replace(
                 b"bench-", f"s{count}-".encode()
@@ -141,7 +141,7 @@ def scaling(points: tuple[int, ...] = (6, 60, 600), repeats: int = 5) -> list[Sc
 def scaling_lines() -> list[str]:
     rows = scaling()
     lines = [
-        "Evaluation cost by number of time points, in process, median of 5 after `gc.freeze()` as the",
+        "Evaluation cost by number of time points, in process, median of 5 after `collector.settle()` as the",
         "served app does at the end of start-up. Posted: `$evaluate` of the Bundle as the route does it",
         "(plan, normalise, the store read of a patient with nothing stored, assess, render without the",
         "HTML). Stored: the same patient evaluated from the store, as after each ingestion (read and decode",

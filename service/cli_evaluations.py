@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service import collector
 from service.cli_outbox import tsv_row
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ async def _reevaluate(
     store = container.store
     try:
         await store.migrate()
+        collector.settle()  # a long run: the collector tuned as in the served app
         versions = container.report_writer.versions if stale else None
         started = time.monotonic()
         wanted = await _request(store, patients, stale=versions)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from service import collector
 from service.cli_import_view import (
     ImportSummary,
     nothing,
@@ -106,6 +107,7 @@ async def run_import(
     container = build(settings)
     try:
         await container.store.migrate()
+        collector.settle()  # a long run: the collector tuned as in the served app
         use = BulkImport(
             container.store,
             container.ingest,

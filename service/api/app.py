@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +11,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from service import __version__
+from service import __version__, collector
 from service.api.backpressure import BackpressureMiddleware
 from service.api.errors import install_error_handlers
 from service.api.hardening import HardeningMiddleware
@@ -50,9 +49,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.store.migrate()
-        # What start-up built (the knowledge base, the models, the app) lives as long as the process: keep it
-        # out of the garbage collector's full passes, which otherwise walk it again and again.
-        gc.freeze()
+        collector.settle()  # what start-up built frozen out of the collector, which then runs less often
         worker = evaluations = None
         if settings.delivery_worker:  # issue 7: the outbox is delivered from every replica that runs it
             worker = asyncio.create_task(container.delivery.run(), name="delivery")
