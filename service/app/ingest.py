@@ -66,7 +66,9 @@ class NormalisedFacts:
 
 Normaliser = Callable[[Sequence[PlannedEntry], FhirVersion], NormalisedFacts]
 # Run inside the ingest's transaction: the patients whose data changed, and the facts just stored per patient.
-AfterWrite = Callable[[Writer, set[str], dict[str, list[Fact]]], Awaitable[None]]
+# It answers the patients whose owed report it has settled in the transaction (stored, or requested with its
+# failure recorded); the ingest requests the others' (None: it settled none).
+AfterWrite = Callable[[Writer, set[str], dict[str, list[Fact]]], Awaitable[set[str] | None]]
 
 
 @dataclass(slots=True)
@@ -93,7 +95,8 @@ class Ingest:
         after_write: AfterWrite | None = None,
     ) -> IngestResult:
         """``after_write``: run inside the ingest's transaction, with the patients whose data changed, before
-        it commits (the pipeline stores their reports there: one commit per request)."""
+        it commits (the pipeline stores their reports there: one commit per request, and no evaluation
+        request written only to be deleted again)."""
         bundle_type = _check_bundle_type(bundle, endpoint)
         transactional = bundle_type in ("transaction", "batch")
         planned, problems = plan_bundle(bundle, transactional)
@@ -163,10 +166,12 @@ class Ingest:
                 [_new_version(p, normalised) for p in to_store], submission_id, now, current
             )
             changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
-            # Issue 17: the reports these changes imply are owed from this commit on, crash or not.
-            await writer.evaluation_jobs.request(changed, now, EVALUATION_GRACE)
+            settled = None
             if after_write is not None:
-                await after_write(writer, changed, _facts_by_patient(to_store, normalised))
+                settled = await after_write(writer, changed, _facts_by_patient(to_store, normalised))
+            # Issue 17: the reports these changes imply are owed from this commit on, crash or not: each is
+            # stored in this same transaction (by ``after_write``) or requested here, for the workers.
+            await writer.evaluation_jobs.request(changed - (settled or set()), now, EVALUATION_GRACE)
         created = [  # 201 for a create, 200 for a new version of a stored resource
             EntryOutcome.of(p.index, 200 if _key(p) in current else 201, s, s.reference)
             for p, s in zip(to_store, stored, strict=True)

@@ -1,14 +1,15 @@
 """The write path of a posted Bundle, as the README tells it (issue 17): accept → store → evaluate → report →
 enqueue, in one transaction and one commit.
 
-The ingest stores what the Bundle changes and requests each changed patient's evaluation; in the same
-transaction each of those patients is evaluated on what the transaction sees (the facts just normalised are
-used as they are, not decoded again) and the reports, the notifications and the write-back are stored,
-meeting the requests. Once the sender has its 2xx, everything the Bundle implies is committed with it, or
-still requested (a failing evaluation is recorded and retried by the workers). A patient first seen while
-``ONCO_FETCH_HISTORY`` is on is the exception: its history must be fetched from the EHR first, which cannot
-happen inside a transaction, so its evaluation follows the commit; the request the ingest made covers a
-crash in between.
+The ingest stores what the Bundle changes; in the same transaction each changed patient is evaluated on what
+the transaction sees (the facts just normalised are used as they are, not decoded again) and the reports,
+the notifications and the write-back are stored, meeting any request still pending for the patient. The
+ingest then requests the evaluation of each changed patient whose report was not stored (a failing
+evaluation is requested with its failure recorded), so a report stored inline costs no request written only
+to be deleted again. Once the sender has its 2xx, everything the Bundle implies is committed with it, or
+requested in the same commit and made by the workers. A patient first seen while ``ONCO_FETCH_HISTORY`` is
+on is the exception: its history must be fetched from the EHR first, which cannot happen inside a
+transaction, so its evaluation follows the commit; the request the ingest made covers a crash in between.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from service.adapters.fhir_in.versions import FhirVersion
 from service.app.audit import record_in_write, write_committed
 from service.app.evaluate import EvaluationRequest
 from service.app.history import HistoryFetch
-from service.app.ingest import Endpoint, Ingest, IngestResult
+from service.app.ingest import EVALUATION_GRACE, Endpoint, Ingest, IngestResult
 from service.app.ports import Writer
 from service.app.reports import ReportWriter, backoff
 from service.domain.assess import NotAssessableError
@@ -52,11 +53,11 @@ class Pipeline:
             )
         done = _Reported()
 
-        async def report(writer: Writer, patients: set[str], facts: dict[str, list[Fact]]) -> None:
+        async def report(writer: Writer, patients: set[str], facts: dict[str, list[Fact]]) -> set[str]:
             await record_in_write(writer, patients, facts)  # the request's AuditEvent, in this transaction
             ready = {p for p in patients if self.history is None or await writer.history_fetched(p)}
             done.patients |= ready
-            await self._report_in(writer, ready, facts, done)
+            return await self._report_in(writer, ready, facts, done)
 
         result = await self.ingest(bundle, raw, endpoint, version, after_write=report)
         write_committed()
@@ -73,12 +74,15 @@ class Pipeline:
 
     async def _report_in(
         self, writer: Writer, patients: Iterable[str], facts: dict[str, list[Fact]], done: _Reported
-    ) -> None:
-        """Evaluate each patient, then store every report in a few statements for them all. A failing
-        evaluation does not undo the data: its request stays, with the failure recorded, for the workers."""
+    ) -> set[str]:
+        """Evaluate each patient, then store every report in a few statements for them all, meeting any
+        request still pending for them (an earlier failure's, or a worker's); the patients settled. A
+        failing evaluation does not undo the data: its patient is requested, with the failure recorded, for
+        the workers."""
         now, jobs, patients = datetime.now(UTC), writer.evaluation_jobs, sorted(patients)
         stored = await self._stored_facts(writer, patients, facts)
         rendered: dict[str, dict[str, Any] | None] = {}
+        failed: dict[str, Exception] = {}
         for patient in patients:
             found = stored.get(patient)
             request = EvaluationRequest(patient, tuple(facts.get(patient, ())), stored=found)
@@ -88,14 +92,26 @@ class Pipeline:
                 rendered[patient] = None
             except Exception as exc:  # recorded like the worker's failures, with the error's class only
                 log.exception("evaluation_failed")
-                if (job := await jobs.job(patient)) is not None:
-                    await jobs.fail(patient, job.generation, type(exc).__name__, now, backoff(job))
-        if not rendered:
+                failed[patient] = exc
+        await self._failed(writer, failed, now)
+        if rendered:
+            pending = await jobs.generations(set(rendered))
+            evaluated = [(p, pending.get(p), bundle) for p, bundle in rendered.items()]
+            done.reports += await self.reports.store_evaluated(writer, evaluated, now)
+            done.shared = done.shared or next((b for b in rendered.values() if b is not None), None)
+        return set(rendered) | set(failed)
+
+    @staticmethod
+    async def _failed(writer: Writer, failed: dict[str, Exception], now: datetime) -> None:
+        """Each failing patient's report requested again, the failure recorded on the request (due after
+        a backoff), as the worker records its own failures."""
+        if not failed:
             return
-        pending = await jobs.generations(set(rendered))
-        evaluated = [(p, pending.get(p), bundle) for p, bundle in rendered.items()]
-        done.reports += await self.reports.store_evaluated(writer, evaluated, now)
-        done.shared = done.shared or next((b for b in rendered.values() if b is not None), None)
+        jobs = writer.evaluation_jobs
+        await jobs.request(set(failed), now, EVALUATION_GRACE)
+        for patient, exc in failed.items():
+            if (job := await jobs.job(patient)) is not None:
+                await jobs.fail(patient, job.generation, type(exc).__name__, now, backoff(job))
 
     async def _stored_facts(
         self, writer: Writer, patients: list[str], facts: dict[str, list[Fact]]

@@ -1,10 +1,12 @@
-"""The durable evaluation requests (issue 17): a row per patient whose data changed, written in the same
-transaction as the data, removed in the same transaction as the report. While a row exists, the report is
-owed: the request evaluates inline, and the worker of any replica takes over what a crash or a failing
-evaluation left behind.
+"""The durable evaluation requests (issue 17): a row per patient whose data changed without its report being
+stored in the same transaction, written with the data, removed in the same transaction as the report. While
+a row exists, the report is owed: the worker of any replica makes what a failing evaluation, a history
+fetch or a crash after the commit left behind.
 
-- ``request``: in the ingest transaction; a new row, or the next ``generation`` of the existing one, due after
-  a grace period during which the request that stored the data evaluates it itself.
+- ``request``: in the ingest transaction, for each changed patient whose report that transaction did not
+  store itself (its evaluation failed, or waits for the EHR's history, or the ingest ran without the
+  pipeline); a new row, or the next ``generation`` of the existing one, due after a grace period during
+  which the request that stored the data may still evaluate it.
 - ``claim_due``: the worker takes a batch of due rows and moves their ``due_at`` forward by a lease, in one
   transaction; on PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so two replicas claiming at
   once take disjoint batches (on SQLite the write lock serialises the claims). A replica that dies holding
