@@ -29,7 +29,7 @@ def read_variant(node: Node, ctx: Context) -> list[VariantFact]:
     hgvs = {
         concept: _hgvs(components.get(concept)) for concept in ("coding-hgvs", "protein-hgvs", "genomic-hgvs")
     }
-    if hgvs["coding-hgvs"] is None and _hgvs_kind(hgvs["genomic-hgvs"]) == "c":
+    if hgvs["coding-hgvs"] is None and hgvs_kind(hgvs["genomic-hgvs"]) == "c":
         hgvs["coding-hgvs"], hgvs["genomic-hgvs"] = hgvs["genomic-hgvs"], None
     hgnc, gene = _gene(components.get("gene-studied"), ctx)
     kind, specimen = specimen_kind(node, ctx)
@@ -96,7 +96,7 @@ def _hgvs(component: Node | None) -> str | None:
     return next((t for t in texts if t), None)
 
 
-def _hgvs_kind(hgvs: str | None) -> str | None:
+def hgvs_kind(hgvs: str | None) -> str | None:
     """The HGVS reference type: ``NM_000455.5:c.725G>A`` → ``c`` (HGVS nomenclature, varnomen.hgvs.org)."""
     if not hgvs or ":" not in hgvs:
         return None

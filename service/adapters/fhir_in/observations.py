@@ -19,6 +19,7 @@ from service.adapters.fhir_in.labs import (
 )
 from service.adapters.fhir_in.lesions import read_lesion
 from service.adapters.fhir_in.plain_lesions import read_plain_lesion
+from service.adapters.fhir_in.plain_variants import read_plain_variant
 from service.domain.facts import Fact
 
 _LESION = frozenset({"tumour-size", "longest-diameter", "lesion-assessment"})
@@ -46,7 +47,8 @@ def read_observation(node: Node, ctx: Context) -> Sequence[Fact]:
 
 def _other(node: Node, concept: str, ctx: Context) -> Sequence[Fact]:
     if concept == "variant":
-        return read_variant(node, ctx)
+        plain = read_plain_variant(node.data, ctx)  # the fast path, for a well-formed resource
+        return [plain] if plain is not None else read_variant(node, ctx)
     if concept == "histology":
         return read_histology(node, ctx)
     if concept == "mrd":

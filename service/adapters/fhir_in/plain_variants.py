@@ -1,0 +1,148 @@
+"""The fast path for Genomics Reporting variant Observations (issue 19), as :mod:`plain_lesions` is for
+lesions: one typed decode of the elements :mod:`genomics` reads, then its rules without a Node per element.
+
+Taken only when the checked reading would report nothing; anything else (a wrong JSON type, no Patient, no
+usable date, an unknown presence, a fraction out of range, a Specimen of an unknown type, a date to be taken
+from the Specimen) gives None and the checked reading reads the resource and reports. The two readings are
+tested to agree (tests/adapters/fhir_in/test_plain_variants.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from service.adapters.fhir_in.context import Context
+from service.adapters.fhir_in.genomics import hgvs_kind
+from service.adapters.fhir_in.lesion_shapes import Concept, Quantity, Reference, Shape, codings
+from service.adapters.fhir_in.when import plain_when
+from service.domain.facts import SpecimenKind, VariantFact, VariantPresence
+
+
+class _Component(Shape):
+    code: Concept | None = None
+    value_codeable_concept: Concept | None = None
+    value_quantity: Quantity | None = None
+    value_string: str | None = None
+
+
+class _Variant(Shape):
+    subject: Reference | None = None
+    effective_date_time: str | None = None
+    specimen: Reference | None = None
+    value_codeable_concept: Concept | None = None
+    component: list[_Component] = msgspec.field(default_factory=list)
+
+
+class _Specimen(Shape):
+    type: Concept | None = None
+
+
+_PRESENCE = {presence.value: presence for presence in VariantPresence}
+_KINDS = {kind.value: kind for kind in SpecimenKind}
+
+
+def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None:
+    """The variant of a well-formed resource; None when the checked reading must read it."""
+    if "effectivePeriod" in data:
+        return None
+    try:
+        obs = msgspec.convert(data, _Variant)
+    except msgspec.ValidationError:
+        return None
+    patient = ctx.references.name(obs.subject.reference, data) if obs.subject else None
+    when = plain_when(obs.effective_date_time, ctx.today) if obs.effective_date_time is not None else None
+    presence = _PRESENCE.get(_answer(obs.value_codeable_concept, ctx) or "")
+    components = _components(obs.component, ctx)
+    reference = obs.specimen.reference if obs.specimen else None
+    kind = _specimen_kind(ctx.references.resolve(reference, data), ctx)
+    usable, vaf = _fraction(components.get("allele-frequency"), ctx)
+    if patient is None or not patient.startswith("Patient/") or when is None or presence is None:
+        return None
+    if kind is None or not usable:
+        return None
+    hgvs = {
+        concept: _hgvs(components.get(concept)) for concept in ("coding-hgvs", "protein-hgvs", "genomic-hgvs")
+    }
+    if hgvs["coding-hgvs"] is None and hgvs_kind(hgvs["genomic-hgvs"]) == "c":
+        hgvs["coding-hgvs"], hgvs["genomic-hgvs"] = hgvs["genomic-hgvs"], None
+    gene = components.get("gene-studied")
+    coding = next((c for c in codings(gene.value_codeable_concept if gene else None) if c.code), None)
+    source = components.get("genomic-source-class")
+    return VariantFact(
+        patient=patient,
+        source=f"Observation/{data.get('id')}",
+        presence=presence,
+        gene=(ctx.knowledge.hotspots.gene_symbol(coding.code) or coding.display) if coding else None,
+        hgnc_id=coding.code if coding else None,
+        coding_hgvs=hgvs["coding-hgvs"],
+        protein_hgvs=hgvs["protein-hgvs"],
+        genomic_hgvs=hgvs["genomic-hgvs"],
+        allele_fraction=vaf,
+        copy_number=_value(components.get("copy-number")),
+        genomic_source=_answer(source.value_codeable_concept, ctx) if source else None,
+        specimen_kind=kind,
+        specimen=ctx.references.name(reference, data),
+        observed_on=when.on,
+        observed_at=when.at,
+        copy_ratio=_value(components.get("copy-ratio")),
+    )
+
+
+def _answer(concept: Concept | None, ctx: Context) -> str | None:
+    return next((a for c in codings(concept) if (a := ctx.knowledge.loinc.answer(c.system, c.code))), None)
+
+
+def _components(components: list[_Component], ctx: Context) -> dict[str, _Component]:
+    """Each concept's first component, as :func:`genomics._components` finds them."""
+    found: dict[str, _Component] = {}
+    for component in components:
+        for coding in codings(component.code):
+            if (concept := ctx.concept(coding)) is not None:
+                found.setdefault(concept, component)
+    return found
+
+
+def _hgvs(component: _Component | None) -> str | None:
+    if component is None:
+        return None
+    concept = component.value_codeable_concept
+    texts = [c.code for c in codings(concept)] + [concept.text if concept else None, component.value_string]
+    return next((t for t in texts if t), None)
+
+
+def _value(component: _Component | None) -> Decimal | None:
+    quantity = component.value_quantity if component else None
+    return Decimal(str(quantity.value)) if quantity is not None and quantity.value is not None else None
+
+
+def _fraction(component: _Component | None, ctx: Context) -> tuple[bool, Decimal | None]:
+    """As :func:`labs.fraction`, and whether it is usable (False where that reports an error)."""
+    quantity = component.value_quantity if component else None
+    if quantity is None:
+        return True, None
+    factors = next((e.units for e in ctx.knowledge.loinc.codes if e.concept == "allele-frequency"), {})
+    factor = factors.get(quantity.code) if quantity.code is not None else Decimal(1)
+    if quantity.value is None or factor is None:
+        return False, None
+    result = Decimal(str(quantity.value)) * factor
+    return (True, result) if 0 <= result <= 1 else (False, None)
+
+
+def _specimen_kind(resource: dict[str, Any] | None, ctx: Context) -> SpecimenKind | None:
+    """As :func:`genomics.specimen_kind`, read once per call for each Specimen; None for one whose type is
+    not well formed or not known (the checked reading reports it)."""
+    if resource is None:
+        return SpecimenKind.UNKNOWN
+    key = ("specimen", id(resource))
+    if key not in ctx.worked_out:
+        try:
+            types = codings(msgspec.convert(resource, _Specimen).type)
+        except msgspec.ValidationError:
+            types = []
+        kind = next((k for c in types if (k := ctx.knowledge.specimen_types.kind(c.system, c.code))), None)
+        ctx.worked_out[key] = _KINDS[kind] if kind else None
+    found: SpecimenKind | None = ctx.worked_out[key]
+    return found
