@@ -12,12 +12,14 @@ from service.adapters.fhir_in.elements import Node
 from service.adapters.fhir_in.genomics import read_variant
 from service.adapters.fhir_in.labs import (
     MarkerCoding,
+    Scale,
     read_marker,
     read_mrd,
     read_performance,
     read_tumour_fraction,
 )
 from service.adapters.fhir_in.lesions import read_lesion
+from service.adapters.fhir_in.plain_labs import read_plain_marker, read_plain_performance
 from service.adapters.fhir_in.plain_lesions import read_plain_lesion
 from service.adapters.fhir_in.plain_variants import read_plain_variant
 from service.domain.facts import Fact
@@ -37,11 +39,12 @@ def read_observation(node: Node, ctx: Context) -> Sequence[Fact]:
         plain = read_plain_lesion(node.data, concept, ctx)  # the fast path, for a well-formed resource
         return [plain] if plain is not None else read_lesion(node, concept, ctx)
     if concept in _MARKERS and entry is not None:
-        return read_marker(node, entry, ctx)
-    if concept == "ecog":
-        return read_performance(node, "ecog", ctx)
-    if concept == "karnofsky":
-        return read_performance(node, "karnofsky", ctx)
+        marker = read_plain_marker(node.data, entry, ctx)  # the fast path, for a well-formed resource
+        return [marker] if marker is not None else read_marker(node, entry, ctx)
+    if concept in ("ecog", "karnofsky"):
+        scale: Scale = "ecog" if concept == "ecog" else "karnofsky"
+        score = read_plain_performance(node.data, scale, ctx)
+        return [score] if score is not None else read_performance(node, scale, ctx)
     return _other(node, concept, ctx)
 
 
