@@ -1,7 +1,9 @@
 """The shapes of the resources a lesion observation is read from, as the fast path (plain_lesions.py)
 decodes them: msgspec structs of the elements the lesion reading uses, each typed as FHIR JSON types it
 (a string, a number that is no bool, an object, an array of objects). A resource whose elements have other
-JSON types fails to decode, and is read the checked way. Elements not listed are skipped.
+JSON types fails to decode, and is read the checked way. Elements not listed are skipped. The general ones
+(``Shape``, ``Concept``, ``Reference``, ``Quantity``) serve the other fast paths too (plain_variants.py,
+plain_labs.py).
 """
 
 from __future__ import annotations
