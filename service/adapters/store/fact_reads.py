@@ -31,10 +31,16 @@ from service.domain.facts import Fact
 
 # The same statement as ``Reader.patient_facts``, on the index ix_facts_patient (patient_ref, is_current).
 _PATIENT_FACTS = "SELECT payload FROM facts WHERE patient_ref = ? AND is_current ORDER BY pk"
-# Several patients' facts in one statement (issue 17), without the rows of sources the caller holds already.
-_FACTS_OF = (
+# Several patients' facts in one statement (issue 17), without the rows of sources the caller holds already:
+# a hashed anti-join on PostgreSQL (``<> ALL($2)`` compares each row with every element under a generic plan,
+# 17 ms for a 40-patient Bundle's 1,680 sources), an index of the list on SQLite.
+_FACTS_OF_POSTGRES = (
     "SELECT patient_ref, payload FROM facts WHERE patient_ref = ANY($1::text[]) AND is_current"
-    " AND NOT (source_ref = ANY($2::text[])) ORDER BY pk"
+    " AND source_ref NOT IN (SELECT unnest($2::text[])) ORDER BY pk"
+)
+_FACTS_OF_SQLITE = (
+    "SELECT patient_ref, payload FROM facts WHERE patient_ref = ANY($1::text[]) AND is_current"
+    " AND source_ref NOT IN (SELECT value FROM json_each($2)) ORDER BY pk"
 )
 # A read waits for the database only in rare moments (another connection recovering the WAL index); it never
 # holds the loop longer than this, and then the store's own reader is used instead.
@@ -71,7 +77,7 @@ class FactReads:
             async with self.store.reading() as reader:
                 return await self.facts_of(patients, skip, connection_of(reader))
         args = raw.array(conn, sorted(patients)), raw.array(conn, sorted(skip))
-        rows = await raw.fetch(conn, _FACTS_OF, *args)
+        rows = await raw.fetch(conn, _FACTS_OF_SQLITE if raw.is_sqlite(conn) else _FACTS_OF_POSTGRES, *args)
         found: dict[str, list[Fact]] = {patient: [] for patient in patients}
         for row, fact in zip(rows, decode_rows([row[1] for row in rows]), strict=True):
             found[row[0]].append(fact)
