@@ -213,7 +213,10 @@ def _referenced_targets(targets: dict[str, str], text: bytes) -> dict[str, str]:
     values = _reference_values(text)
     if values is None:  # a reference holds an escaped quote: look for each URL anywhere, as before
         return {url: ref for url, ref in targets.items() if orjson.dumps(url) in text}
-    return {url: ref for url, ref in targets.items() if orjson.dumps(url)[1:-1] in values}
+    # each value read back as the text it escapes (orjson's escaping is one to one): a Bundle names fewer
+    # distinct references than it has entries, so this looks up each once rather than escaping every URL
+    texts = (orjson.loads(b'"' + value + b'"') if b"\\" in value else value.decode() for value in values)
+    return {url: targets[url] for url in texts if url in targets}
 
 
 def _reference_values(text: bytes) -> set[bytes] | None:

@@ -3,13 +3,17 @@ checked reading for anything else: every wrong JSON type is still an error issue
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+import orjson
 import pytest
 
 from service.adapters.fhir_in.bundles import (
     PlannedEntry,
     WriteMode,
+    _reference_values,
+    _referenced_targets,
     content_hash,
     plan_bundle,
     rewrite_references,
@@ -134,3 +138,23 @@ def test_plan_hashes_only_when_asked() -> None:
     unhashed = plan_bundle(_bundle(("urn:uuid:p", resource)), transactional=False, hashed=False)[0][0]
     assert hashed.posted_hash == content_hash(resource) and unhashed.posted_hash == ""
     assert hashed.mode is unhashed.mode is WriteMode.UPSERT
+
+
+def test_referenced_targets_are_those_each_escaped_url_finds() -> None:
+    """Reading each reference value back (issue 19) finds the targets that escaping each full URL and
+    looking it up found, whatever the URLs hold (escapes, non-ASCII, line separators)."""
+    rng = random.Random(19)  # noqa: S311  # a seeded test sequence, not a secret
+    pieces = ["urn:uuid:", "a", "\n", "\t", "é", "\\", "/", " ", "\u2028", "x", "Patient/1"]
+    checked = 0
+    for _ in range(3000):
+        urls = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(5)]
+        targets = {url: f"Patient/{i}" for i, url in enumerate(urls)}
+        named = [rng.choice([*urls, "other", "urn:uuid:a"]) for _ in range(rng.randint(0, 6))]
+        text = orjson.dumps([{"subject": {"reference": name}} for name in named])
+        values = _reference_values(text)
+        if values is None:
+            continue
+        expected = {url: ref for url, ref in targets.items() if orjson.dumps(url)[1:-1] in values}
+        assert _referenced_targets(targets, text) == expected, named
+        checked += 1
+    assert checked > 1000
