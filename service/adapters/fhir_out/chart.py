@@ -115,10 +115,7 @@ def line_chart(
         f"<title>{escape(title)}</title>",
         *(_band(frame, r) for r in references if r.band),
         _axes(bottom, tuple(ticks)),
-        *(
-            _date_label(bottom, xs[day], row, label)
-            for day, row, label in zip(days, rows, labels, strict=True)
-        ),
+        _date_labels(bottom, [xs[day] for day in days], rows, labels),
         *(_reference(r, y, label_y) for r, y, label_y in _label_positions(frame, references)),
         *(_series(frame, xs, s) for s in series),
         "</svg>",
@@ -150,11 +147,17 @@ def _axes(bottom: int, ticks: tuple[Decimal, ...]) -> str:
     return "".join(lines)
 
 
-def _date_label(bottom: int, x: float, row: int, label: str) -> str:
-    y, at = bottom + 18 + ROW * row, f"{x:.1f}"  # clear of the y axis's "0" at the corner
-    return (
-        f'<line x1="{at}" y1="{bottom}" x2="{at}" y2="{bottom + 4}" stroke="#000"/>'
-        f'<text class="date" x="{at}" y="{y}" font-size="{FONT}" text-anchor="middle">{escape(label)}</text>'
+def _date_labels(bottom: int, xs: Sequence[float], rows: Sequence[int], labels: Sequence[str]) -> str:
+    """Each date's tick on the time axis and its label on its row (one pass: a long chart has hundreds)."""
+    tick = f'" y1="{bottom}" x2="'
+    tick_end = f'" y2="{bottom + 4}" stroke="#000"/><text class="date" x="'
+    first_row = bottom + 18  # clear of the y axis's "0" at the corner
+    return "".join(
+        [
+            f'<line x1="{at}{tick}{at}{tick_end}{at}" y="{first_row + ROW * row}" font-size="{FONT}" '
+            f'text-anchor="middle">{escape(label)}</text>'
+            for at, row, label in zip([f"{x:.1f}" for x in xs], rows, labels, strict=True)
+        ]
     )
 
 
@@ -189,24 +192,28 @@ def _band(frame: Frame, reference: Reference) -> str:
 
 
 def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
-    """The line, then each dot with its value (each coordinate formatted once, for the line and the dot)."""
-    coordinates = [(xs[day], frame.y(value), value) for day, value in series.points]
-    placed = [(x, y, f"{x:.1f}", f"{y:.1f}", value) for x, y, value in coordinates]
-    path = " ".join(f"{x},{y}" for _, _, x, y, _ in placed)
-    dots, last_right = [], float("-inf")
-    for x, y, at_x, at_y, value in placed:
+    """The line, then each dot with its value, in one pass over the points (each coordinate formatted once,
+    for the line and the dot; y as ``value_y`` works it out)."""
+    bottom, top = frame.bottom, frame.top if frame.top > 0 else Decimal(1)
+    height, colour = bottom - TOP, series.colour
+    path, dots, last_right = [], [], float("-inf")
+    for day, value in series.points:
+        x = xs[day]
+        y = bottom - float(height * value / top)
+        at_x, at_y = f"{x:.1f}", f"{y:.1f}"
+        path.append(f"{at_x},{at_y}")
         text = mm_text(value)  # digits, a point and a sign: nothing to escape
         width = text_width(text, FONT - 1)
         below = x - width / 2 < last_right + 2  # would touch the previous value label: write it under
         last_right = last_right if below else x + width / 2
         dots.append(
-            f'<circle cx="{at_x}" cy="{at_y}" r="3" fill="{series.colour}"/><text class="value" '
+            f'<circle cx="{at_x}" cy="{at_y}" r="3" fill="{colour}"/><text class="value" '
             f'x="{at_x}" y="{y + 14 if below else y - 6:.1f}" font-size="{FONT - 1}" text-anchor="middle">'
             f"{text}</text>"
         )
-    label = f'<text class="series" x="{MARGIN + 4}" y="{TOP - 12}" font-size="11" fill="{series.colour}">'
+    label = f'<text class="series" x="{MARGIN + 4}" y="{TOP - 12}" font-size="11" fill="{colour}">'
     return (
-        f'<polyline points="{path}" fill="none" stroke="{series.colour}" stroke-width="2"/>'
+        f'<polyline points="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>'
         f"{''.join(dots)}{label}{escape(series.label)}</text>"
     )
 
