@@ -43,12 +43,15 @@ _STYLE = (
 )
 
 
-def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> dict[str, Any]:
+def presented_form(
+    ctx: ResultContext, patient: PatientBanner | None = None, summary: list[str] | None = None
+) -> dict[str, Any]:
     """The HTML as a FHIR Attachment: ``text/html``, base64 ``data``, language and title. The stored form
     identifies the patient by identifiers only (the posted ones when ``patient`` is given, else the
-    reference): no more personal data than a reader needs to match it to the chart."""
+    reference): no more personal data than a reader needs to match it to the chart. ``summary``: the
+    summary lines when the caller has made them already (the report's conclusion)."""
     banner = (patient or PatientBanner.unknown()).identifiers_only()
-    document = report_html(ctx, banner).encode("utf-8")
+    document = report_html(ctx, banner, summary).encode("utf-8")
     return {
         "contentType": "text/html",
         "language": ctx.language,
@@ -57,9 +60,11 @@ def presented_form(ctx: ResultContext, patient: PatientBanner | None = None) -> 
     }
 
 
-def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str:
+def report_html(
+    ctx: ResultContext, patient: PatientBanner | None = None, summary: list[str] | None = None
+) -> str:
     """The report as one HTML document, headed by the patient's identification (``patient``: as posted;
-    without it, the patient's reference)."""
+    without it, the patient's reference); ``summary``: the summary lines, if made already."""
     title = escape(ctx.text("report.title"))
     body = [
         f"<h1>{title}</h1>",
@@ -67,7 +72,7 @@ def report_html(ctx: ResultContext, patient: PatientBanner | None = None) -> str
         f"<p><em>{escape(ctx.text('report.disclaimer'))}</em></p>",
         _facts(ctx),
         therapy_lines_html(ctx),
-        _list(summary_lines(ctx)),
+        _list(summary_lines(ctx) if summary is None else summary),
         _suggestions(ctx),
         rule_legend_html(ctx),
         lesion_table_html(ctx),

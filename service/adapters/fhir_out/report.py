@@ -29,7 +29,7 @@ from service.adapters.fhir_out.observations import (
 )
 from service.adapters.fhir_out.provenance import provenance, service_device
 from service.adapters.fhir_out.result_context import SERVICE_NAME, Lookups, ResultContext, Texts
-from service.adapters.fhir_out.summary import conclusion
+from service.adapters.fhir_out.summary import conclusion, summary_lines
 from service.adapters.fhir_out.therapeutic import therapeutic_implication
 from service.adapters.fhir_out.therapy_context import therapy_context_observations
 from service.domain.assessment import Assessment
@@ -85,6 +85,7 @@ def diagnostic_report(
     ctx: ResultContext, observations: list[dict[str, Any]], with_html: bool = True
 ) -> dict[str, Any]:
     a, codes = ctx.assessment, ctx.knowledge.output_codes.report
+    summary = summary_lines(ctx)  # the conclusion's sentences and the HTML's list alike
     code = ctx.concept("report-type", "response-resistance-assessment")
     code["coding"].insert(0, ctx.external_coding(codes.code))  # LOINC first: what inboxes route on
     return {
@@ -100,9 +101,9 @@ def diagnostic_report(
         "issued": ctx.issued.isoformat(),
         "performer": [{"reference": f"#{PERFORMER_ID}", "display": SERVICE_NAME}],
         "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
-        "conclusion": conclusion(ctx),
+        "conclusion": conclusion(ctx, summary),
         "conclusionCode": conclusion_codes(ctx),
-        **({"presentedForm": [presented_form(ctx)]} if with_html else {}),
+        **({"presentedForm": [presented_form(ctx, summary=summary)]} if with_html else {}),
     }
 
 

@@ -77,9 +77,12 @@ TEXT_CODES = (
 )
 
 
-def conclusion(ctx: ResultContext) -> str:
+def conclusion(ctx: ResultContext, lines: list[str] | None = None) -> str:
+    """The summary lines as sentences (``lines``: the summary lines when the caller has made them already,
+    for the report's HTML too)."""
     end = ctx.text("format.sentence-end")
-    return "".join(sentence + end for sentence in summary_lines(ctx)).strip()
+    sentences = summary_lines(ctx) if lines is None else lines
+    return "".join(sentence + end for sentence in sentences).strip()
 
 
 def summary_lines(ctx: ResultContext) -> list[str]:
