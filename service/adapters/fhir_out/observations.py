@@ -9,29 +9,10 @@ from typing import Any
 from service.adapters.fhir_out.result_context import ResultContext, references
 from service.domain.response import NewLesions, NonTargetResponse, SumOfDiameters, TargetResponse
 
-# Observation.derivedFrom may point only at these types (R4 and R5); other inputs go to the Provenance.
-DERIVABLE_TYPES = frozenset(
-    {
-        "Observation",
-        "ImagingStudy",
-        "DocumentReference",
-        "MolecularSequence",
-        "QuestionnaireResponse",
-        "Media",
-    }
-)
-
-
-_DERIVABLE_PREFIXES = tuple(f"{t}/" for t in sorted(DERIVABLE_TYPES))
-
-
-def derived_from(sources: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
-    """The sources whose type ``derivedFrom`` allows (``Type/id``; a long history has thousands)."""
-    return references([s for s in sources if s.startswith(_DERIVABLE_PREFIXES) or s in DERIVABLE_TYPES])
-
 
 def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: list[str]) -> dict[str, Any]:
-    """The frame every result Observation shares: preliminary, the time point, the service as device."""
+    """The frame every result Observation shares: preliminary, the time point, the service as device.
+    ``sources``: those ``derivedFrom`` may name (``result_context.derivable``), each named once in order."""
     resource_id = ctx.id_for(part)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
@@ -45,7 +26,7 @@ def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: li
         "issued": ctx.issued.isoformat(),
         "device": ctx.device_reference,
     }
-    if derived := derived_from(sources):
+    if derived := references(sources):
         resource["derivedFrom"] = derived
     return resource
 
@@ -65,7 +46,7 @@ def timepoint_response(ctx: ResultContext) -> dict[str, Any]:
         ctx,
         "timepoint-response",
         ctx.concept("observation-type", "timepoint-response"),
-        [*a.imaging_evidence],
+        ctx.derivable_imaging_evidence,
     )
     resource["method"] = ctx.concept("response-criteria", a.criteria.value)
     resource["valueCodeableConcept"] = response_value(ctx, a.response_category)
@@ -76,7 +57,7 @@ def timepoint_response(ctx: ResultContext) -> dict[str, Any]:
 def best_overall_response(ctx: ResultContext) -> dict[str, Any]:
     a = ctx.assessment
     code = ctx.concept("observation-type", "best-overall-response")
-    sources = [f"Observation/{ctx.id_for('timepoint-response')}", *a.imaging_evidence]
+    sources = [f"Observation/{ctx.id_for('timepoint-response')}", *ctx.derivable_imaging_evidence]
     resource = observation(ctx, "best-overall-response", code, sources)
     resource["method"] = ctx.concept("response-criteria", a.criteria.value)
     resource["valueCodeableConcept"] = response_value(ctx, a.best_category)
@@ -87,7 +68,7 @@ def best_overall_response(ctx: ResultContext) -> dict[str, Any]:
 def progression_assessment(ctx: ResultContext) -> dict[str, Any]:
     a = ctx.assessment
     code = ctx.concept("observation-type", "progression-assessment")
-    sources = [f"Observation/{ctx.id_for('timepoint-response')}", *a.evidence]
+    sources = [f"Observation/{ctx.id_for('timepoint-response')}", *ctx.derivable_evidence]
     resource = observation(ctx, "progression-assessment", code, sources)
     resource["valueCodeableConcept"] = ctx.concept("progression-status", a.progression.value)
     return resource
@@ -97,7 +78,7 @@ def disease_status(ctx: ResultContext) -> dict[str, Any]:
     """mCODE CancerDiseaseStatus: LOINC 97509-4, a SNOMED value, one evidence-type extension per type used."""
     a, codes = ctx.assessment, ctx.knowledge.output_codes.disease_status
     code = {"coding": [ctx.external_coding(codes.code)]}
-    resource = observation(ctx, "disease-status", code, [*a.evidence])
+    resource = observation(ctx, "disease-status", code, ctx.derivable_evidence)
     resource["meta"] = {"profile": [codes.profile]}
     if a.condition:  # mCODE must-support: the cancer Condition whose status this is
         resource["focus"] = [{"reference": a.condition}]

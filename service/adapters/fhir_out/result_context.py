@@ -24,6 +24,18 @@ Texts = Callable[[str, str], str]
 """(text code, language) → text in that language; raises KeyError for an unknown code."""
 
 SERVICE_NAME = "oncoresponse"
+# Observation.derivedFrom may point only at these types (R4 and R5); other inputs go to the Provenance.
+DERIVABLE_TYPES = frozenset(
+    {
+        "Observation",
+        "ImagingStudy",
+        "DocumentReference",
+        "MolecularSequence",
+        "QuestionnaireResponse",
+        "Media",
+    }
+)
+_DERIVABLE_PREFIXES = tuple(f"{t}/" for t in sorted(DERIVABLE_TYPES))
 log = structlog.get_logger("service.texts")
 
 
@@ -95,6 +107,16 @@ class ResultContext:
 
     def full_url(self, resource: dict[str, Any]) -> str:
         return self.canon(f"{resource['resourceType']}/{resource['id']}")
+
+    @cached_property
+    def derivable_evidence(self) -> list[str]:
+        """The assessment's evidence that ``derivedFrom`` may name: sifted once for the two Observations
+        that name it (a long history has thousands of sources)."""
+        return derivable(self.assessment.evidence)
+
+    @cached_property
+    def derivable_imaging_evidence(self) -> list[str]:
+        return derivable(self.assessment.imaging_evidence)
 
     # --- codings -------------------------------------------------------------------------------------
 
@@ -191,6 +213,11 @@ def name_uuid(name: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def derivable(sources: tuple[str, ...] | list[str]) -> list[str]:
+    """The sources whose type ``Observation.derivedFrom`` allows (``Type/id``), in order."""
+    return [s for s in sources if s.startswith(_DERIVABLE_PREFIXES) or s in DERIVABLE_TYPES]
 
 
 def references(sources: tuple[str, ...] | list[str]) -> list[dict[str, str]]:

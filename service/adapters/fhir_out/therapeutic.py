@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.adapters.fhir_out.observations import observation
-from service.adapters.fhir_out.result_context import ResultContext
+from service.adapters.fhir_out.result_context import ResultContext, derivable
 from service.adapters.fhir_out.wording import (
     alteration,
     chinese,
@@ -27,7 +27,7 @@ def implication_part(finding: ResistanceFinding) -> str:
 def therapeutic_implication(ctx: ResultContext, finding: ResistanceFinding) -> dict[str, Any]:
     codes = ctx.knowledge.output_codes.therapeutic_implication
     code = {"coding": [ctx.external_coding(codes.code)]}
-    resource = observation(ctx, implication_part(finding), code, [*finding.evidence])
+    resource = observation(ctx, implication_part(finding), code, derivable(finding.evidence))
     if (
         "derivedFrom" in resource
     ):  # the profile needs one (a histology finding has only a Condition, issue 15)
