@@ -26,6 +26,7 @@ PLOT_RIGHT = WIDTH - LABELS
 INSET = 24  # the first and last dates sit this far inside the plot, so their labels stay in it
 PD_FACTOR, PD_MIN_MM, PR_FACTOR = Decimal("1.2"), Decimal(5), Decimal("0.7")
 TENTH = Decimal("0.1")
+HEADROOM = Decimal("1.1")  # the y axis reaches 10 % over the highest value
 FONT = 10
 ROW = 17  # px between rows of date labels (a 10 px CJK label is about 15 px tall)
 LABEL_GAP = 14  # px between reference labels (a 9 px label is up to 13 px tall in Noto)
@@ -103,10 +104,10 @@ def line_chart(
     if not days:
         return ""
     values = [v for s in series for _, v in s.points] + [r.value for r in references]
-    ticks = nice_ticks(max(values) * Decimal("1.1"))
+    ticks = nice_ticks(max(values) * HEADROOM)
     xs = Frame(days[0], days[-1], ticks[-1], HEIGHT - MARGIN).xs(days)  # x does not depend on the bottom
     labels = [date_label(day) for day in days]
-    rows = rows_without_overlap([_date_box(xs[day], label) for day, label in zip(days, labels, strict=True)])
+    rows = rows_without_overlap(_date_boxes([xs[day] for day in days], labels))
     bottom = HEIGHT - MARGIN - ROW * (max(rows) if rows else 0)
     frame = Frame(days[0], days[-1], ticks[-1], bottom)
     parts = [
@@ -115,7 +116,7 @@ def line_chart(
         f"<title>{escape(title)}</title>",
         *(_band(frame, r) for r in references if r.band),
         _axes(bottom, tuple(ticks)),
-        _date_labels(bottom, [xs[day] for day in days], rows, labels),
+        _date_labels(bottom, list(xs.values()), rows, labels),
         *(_reference(r, y, label_y) for r, y, label_y in _label_positions(frame, references)),
         *(_series(frame, xs, s) for s in series),
         "</svg>",
@@ -123,9 +124,12 @@ def line_chart(
     return "".join(parts)
 
 
-def _date_box(x: float, label: str) -> Box:
-    width = text_width(label, FONT)
-    return Box(x - width / 2, x + width / 2)
+def _date_boxes(xs: Sequence[float], labels: Sequence[str]) -> list[Box]:
+    """Each date label's extent, centred on its date."""
+    return [
+        Box(x - width / 2, x + width / 2)
+        for x, width in zip(xs, [text_width(label, FONT) for label in labels], strict=True)
+    ]
 
 
 @lru_cache(maxsize=256)

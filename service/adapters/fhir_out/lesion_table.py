@@ -19,6 +19,7 @@ from service.domain.model import Lesion
 
 NOT_MEASURED = "\u2013"  # an en dash: the lesion has no size on that scan (S7)
 AS_POSTED = ' translate="no"'  # the sender's lesion names and site texts: data, never translated (Z2)
+CELL_BREAK = '</td><td class="mm">'  # between two cells of sizes
 
 
 def lesion_table_html(ctx: ResultContext) -> str:
@@ -85,7 +86,8 @@ def _numbers(ctx: ResultContext, values: Sequence[Decimal | None]) -> str:
     cells = [NOT_MEASURED if value is None else mm_text(value) for value in values]
     first, last = values[0], values[-1]
     change = percent(ctx, (last - first) / first * 100) if first and last is not None else NOT_MEASURED
-    return "".join(f'<td class="mm">{cell}</td>' for cell in [*cells, change])
+    cells.append(change)
+    return f'<td class="mm">{CELL_BREAK.join(cells)}</td>'  # one join, not a string per cell
 
 
 def site_name(ctx: ResultContext, lesion: Lesion) -> tuple[str, bool]:

@@ -9,6 +9,8 @@ from typing import Any
 from service.adapters.fhir_out.result_context import ResultContext, references
 from service.domain.response import NewLesions, NonTargetResponse, SumOfDiameters, TargetResponse
 
+TENTH = Decimal("0.1")  # values are given to one decimal
+
 
 def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: list[str]) -> dict[str, Any]:
     """The frame every result Observation shares: preliminary, the time point, the service as device.
@@ -131,7 +133,7 @@ def quantity(ctx: ResultContext, value: Decimal, code: str, unit: str) -> dict[s
 
 
 def json_number(value: Decimal) -> int | float:
-    rounded = value.quantize(Decimal("0.1"))
+    rounded = value.quantize(TENTH)
     return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
 
 

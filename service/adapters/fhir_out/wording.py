@@ -25,6 +25,7 @@ CHINESE = "zh-CN"
 DRUGS, BACKBONE = "{药物}", "{现有靶向药物}"  # table 11.3 placeholders
 MINUS = "\u2212"  # Z3: a real minus sign
 FULL_WIDTH_COLON = "\uff1a"
+TENTH = Decimal("0.1")
 _CJK = re.compile("[\u4e00-\u9fff]")
 
 
@@ -86,7 +87,7 @@ def date(ctx: ResultContext, day: dt.date) -> str:
 
 def percent(ctx: ResultContext, value: Decimal) -> str:
     """One decimal and a sign: ``+29.1 %`` in English; in zh-CN without the space, minus as U+2212 (Z3)."""
-    rounded = value.quantize(Decimal("0.1"))
+    rounded = value.quantize(TENTH)
     sign = "+" if rounded > 0 else ""
     if not chinese(ctx):
         return f"{sign}{rounded} %"
