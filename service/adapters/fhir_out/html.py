@@ -17,7 +17,7 @@ from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.rule_legend import rule_ids_html, rule_legend_html
 from service.adapters.fhir_out.summary import summary_lines
 from service.adapters.fhir_out.therapy_context import therapy_lines_html
-from service.adapters.fhir_out.wording import chinese, date, note, suggestion
+from service.adapters.fhir_out.wording import chinese, date, date_writer, note, suggestion
 from service.domain.assessment import MarkerPoint
 from service.domain.suggestions import SuggestedAction
 
@@ -143,7 +143,7 @@ def _suggestion_item(ctx: ResultContext, action: SuggestedAction) -> str:
 
 
 def _charts(ctx: ResultContext) -> list[str]:
-    a, by_date = ctx.assessment, lambda day: date(ctx, day)
+    a, by_date = ctx.assessment, date_writer(ctx)
     charts = [_sum_chart(ctx)]
     if a.cea:
         label = ctx.text("label.cea")
@@ -184,7 +184,7 @@ def _sum_chart(ctx: ResultContext) -> str:
     }
     series = Series(label, points, "#222")
     references = sum_references(labels, baseline, nadir, "" if chinese(ctx) else " ")
-    return line_chart(label, [series], references, date_label=lambda day: date(ctx, day))
+    return line_chart(label, [series], references, date_label=date_writer(ctx))
 
 
 def _marker_series(label: str, points: tuple[MarkerPoint, ...]) -> Series:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from service.adapters.fhir_out.chart import mm_text
 from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.result_context import ResultContext
-from service.adapters.fhir_out.wording import date, percent
+from service.adapters.fhir_out.wording import date_writer, percent
 from service.domain.assessment import SumPoint
 from service.domain.model import Lesion
 
@@ -46,11 +46,12 @@ def _header(ctx: ResultContext, points: Sequence[SumPoint]) -> str:
     labels = ("label.lesion", "label.site", "label.role")
     cells = [f"<th>{escape(ctx.text(label))}</th>" for label in labels]
     nadir = ctx.assessment.time_point.sums.nadir_date if ctx.assessment.time_point.sums else None
+    date = date_writer(ctx)
     for index, point in enumerate(points):
         marks = [ctx.text("label.baseline")] if index == 0 else []
         marks += [ctx.text("label.nadir")] if point.date == nadir else []
         mark = f"<br><small>{escape(' · '.join(marks))}</small>" if marks else ""
-        cells.append(f'<th class="mm">{date(ctx, point.date)}{mark}</th>')  # a date: nothing to escape
+        cells.append(f'<th class="mm">{date(point.date)}{mark}</th>')  # a date: nothing to escape
     cells.append(f'<th class="mm">{escape(ctx.text("label.change-column"))}</th>')
     return f"<tr>{''.join(cells)}</tr>"
 

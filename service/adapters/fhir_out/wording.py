@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from service.adapters.fhir_out.result_context import ResultContext
@@ -82,7 +83,17 @@ def suggestion(ctx: ResultContext, action: SuggestedAction) -> str:
 
 
 def date(ctx: ResultContext, day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if chinese(ctx) else day.isoformat()
+    return _chinese_date(day) if chinese(ctx) else day.isoformat()
+
+
+def date_writer(ctx: ResultContext) -> Callable[[dt.date], str]:
+    """``date`` for the context's language as one callable, chosen once: a chart or the lesion table
+    writes a date per scan (English: ``date.isoformat`` itself, with no call of ours per date)."""
+    return _chinese_date if chinese(ctx) else dt.date.isoformat
+
+
+def _chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def percent(ctx: ResultContext, value: Decimal) -> str:
