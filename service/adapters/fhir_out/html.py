@@ -88,14 +88,23 @@ def report_html(
 def _patient(ctx: ResultContext, patient: PatientBanner | None) -> str:
     """The identification banner: the birth date as the language writes dates (Z3), the gender in words."""
     patient = patient or PatientBanner.unknown()
-    keys = {"name": "patient-name", "identifier": "patient-identifier", "birth-date": "birth-date"}
-    labels = {key: ctx.text(f"label.{code}") for key, code in {**keys, "gender": "gender"}.items()}
+    labels = {key: ctx.text(code) for key, code in _BANNER_LABELS}
+    if patient.birth_date is None and patient.gender is None:  # the stored form's banner: as it is
+        return patient.html(labels, ctx.assessment.patient)
     shown = dataclasses.replace(
         patient,
         birth_date=_birth_date(ctx, patient.birth_date),
         gender=ctx.translated(f"gender.{patient.gender}") if patient.gender else None,
     )
     return shown.html(labels, ctx.assessment.patient)
+
+
+_BANNER_LABELS = (
+    ("name", "label.patient-name"),
+    ("identifier", "label.patient-identifier"),
+    ("birth-date", "label.birth-date"),
+    ("gender", "label.gender"),
+)
 
 
 def _birth_date(ctx: ResultContext, posted: str | None) -> str | None:
