@@ -51,11 +51,15 @@ _IN_LOOP_WRITERS = 1
 # write lock (SQLite, in the loop) (issue 20); past it the store is busy, answered 503 with Retry-After
 # (service/api/backpressure.py), well within a sender's timeout.
 _STORE_WAIT_S = 10
-# Each patient's transaction-scoped advisory lock, in the array's order: the lock function is volatile, so
-# PostgreSQL calls it after the sort by position (and a function scan yields an array in order anyway).
+# Each patient's transaction-scoped advisory lock, in the array's order (the lock function is volatile, so
+# PostgreSQL calls it after any sort by position; a function scan yields an array in order anyway), under
+# the transaction's lock_timeout ($2), set in the same round trip: ``set_config(..., true)`` is ``SET
+# LOCAL``, and it runs in the materialised CTE, which the join has read before it emits the first row whose
+# lock is taken.
 _LOCK_PATIENTS = (
-    "SELECT pg_advisory_xact_lock(hashtextextended(k.ref, 0))"
-    " FROM unnest($1::text[]) WITH ORDINALITY AS k(ref, n) ORDER BY k.n"
+    "WITH timeout AS MATERIALIZED (SELECT set_config('lock_timeout', $2, true))"
+    " SELECT pg_advisory_xact_lock(hashtextextended(k.ref, 0))"
+    " FROM timeout, unnest($1::text[]) WITH ORDINALITY AS k(ref, n) ORDER BY k.n"
 )
 
 
@@ -138,11 +142,10 @@ class SqlStore:
         """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock."""
         if not patient_refs:
             return
-        # A lock wait past the bound is SQLSTATE 55P03, an overload.
-        await conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{_STORE_WAIT_S}s'")
         # One order everywhere, so two writers cannot deadlock: the refs sorted here and taken in that order
-        # by one statement (issue 17: one round trip for a Bundle's 40 patients, not 40; 4.3 -> 0.17 ms).
-        await conn.exec_driver_sql(_LOCK_PATIENTS, (sorted(patient_refs),))
+        # by one statement (issue 17: one round trip for a Bundle's 40 patients, not 41). A lock wait past
+        # the bound is SQLSTATE 55P03, an overload.
+        await conn.exec_driver_sql(_LOCK_PATIENTS, (sorted(patient_refs), f"{_STORE_WAIT_S}s"))
 
     async def close(self) -> None:
         if self._in_loop is not None:
