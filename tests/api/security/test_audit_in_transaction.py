@@ -18,7 +18,7 @@ from tests.api.security.conftest import FHIR, KeyServer, bearer, patient_data
 
 pytestmark = pytest.mark.usefixtures("smart_app")
 
-Hook = Callable[..., Awaitable[None]]
+Hook = Callable[..., Awaitable[Any]]
 
 
 def _ingest_with(monkeypatch: pytest.MonkeyPatch, then: Hook | None = None) -> None:
@@ -26,12 +26,12 @@ def _ingest_with(monkeypatch: pytest.MonkeyPatch, then: Hook | None = None) -> N
     original = Ingest.__call__
 
     async def audited(self: Ingest, *args: Any, after_write: Hook | None = None, **kwargs: Any) -> Any:
-        async def hooks(writer: Any, changed: set[str], *facts: Any) -> None:
-            if after_write is not None:
-                await after_write(writer, changed, *facts)
+        async def hooks(writer: Any, changed: set[str], *facts: Any) -> Any:
+            settled = None if after_write is None else await after_write(writer, changed, *facts)
             await record_in_write(writer, changed, *facts)
             if then is not None:
                 await then(writer, changed)
+            return settled  # the patients whose report the pipeline stored: the ingest requests the rest
 
         return await original(self, *args, after_write=hooks, **kwargs)
 
