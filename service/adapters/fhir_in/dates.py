@@ -29,10 +29,46 @@ _DATE_KEY = re.compile(rf"^(?:{_NAMES})$")
 # A date-named key and its string value in orjson's compact output ('"name":"value"'), found in the reversed
 # text, where each begins with the three bytes '":"' and then the reversed name: the regex engine finds those
 # bytes by a fast literal search, where the forward pattern would be tried at every quote (issue 19).
-_REVERSED_NAMES = "|".join(name[::-1] for name in _FIXED_NAMES) + (
-    f"|(?:{'|'.join(suffix[::-1] for suffix in _SUFFIXES)})[A-Za-z]*[a-z]"
+_REVERSED_NAMES = (
+    *(name[::-1] for name in _FIXED_NAMES),
+    *(f"{suffix[::-1]}[A-Za-z]*[a-z]" for suffix in _SUFFIXES),
 )
-_REVERSED_PAIR = re.compile(f'":"(?:{_REVERSED_NAMES})"'.encode())
+
+
+def _by_first_letter(words: tuple[str, ...]) -> str:
+    """An alternation of ``words`` grouped by their first letter: the regex engine skips a group whose first
+    letter differs at one test, where it would try each word in turn (most keys are no date name)."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word[1:])
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+_REVERSED_PAIR = re.compile(f'":"(?:{_by_first_letter(_REVERSED_NAMES)})"'.encode())
+# Reversed values that are surely real dates: a day of any month up to the 28th, the 29th and 30th of a month
+# other than February, the 31st of a long month, in a year other than 0000; a time of day (leap second
+# included) with seconds to the second, millisecond or microsecond, with or without a zone. Anything else
+# (29 February, a year alone, a value that is no date) is left to is_date.
+_DAY = r"(?:(?:[1-9]0|[0-9]1|[0-8]2)-(?:[1-9]0|[0-2]1)|(?:92|03)-(?:[13-9]0|[0-2]1)|13-(?:[13578]0|[02]1))"
+_DATE = rf"{_DAY}-(?!0000)[0-9]{{4}}"
+_CLOCK = rf"[0-9][0-5]:(?:[0-9][01]|[0-3]2)T{_DATE}"
+_SECONDS = r"(?:[0-9][0-5]|06):"
+_SURE_VALUES = (
+    _DATE,
+    *(
+        zone + fraction + _SECONDS + _CLOCK
+        for zone in ("Z", r"[0-9]{2}:[0-9]{2}[+-]", "")
+        for fraction in ("", r"[0-9]{3}\.", r"[0-9]{6}\.")
+    ),
+    *(zone + _CLOCK for zone in ("Z", r"[0-9]{2}:[0-9]{2}[+-]", "")),
+)
+# A date-named pair in the reversed text whose value is not surely a real date: its name looked ahead for, its
+# value looked behind for in each fixed-width form (a lookbehind is of fixed width), only at date names.
+_UNSURE_PAIR = re.compile(
+    (
+        f'":"(?=(?:{_by_first_letter(_REVERSED_NAMES)})")' + "".join(f'(?<!"{v}":")' for v in _SURE_VALUES)
+    ).encode()
+)
 _FORM = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
@@ -62,6 +98,9 @@ def may_hold_bad_date(value: Any) -> bool:
     """False when no date-named element in ``value`` can be wrong (found by C code in its JSON); True
     when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
     text = orjson.dumps(value)
+    if _UNSURE_PAIR.search(text[::-1]) is None:
+        # every date-named value is surely a real date (and so holds no escape): the common case, in C
+        return False
     found = _date_values(text)  # each distinct value checked once: a Bundle repeats its dates
     # a value holding any escape (a quote, a backslash, a control character) is no date: the walk reads it
     return any(not is_date(v.decode()) for v in found) or (b"\\" in text and _has_escaped_date(text))
