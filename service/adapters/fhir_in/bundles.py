@@ -101,22 +101,23 @@ def plan_bundle(
 
 
 def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | EntryProblem:
-    where = f"Bundle.entry[{index}]"
     if transactional and isinstance(entry, dict):
         unsupported = _unsupported_method(index, entry.get("request"))
         if unsupported:
             return unsupported
-    if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-        return EntryProblem(index, Issue("Entry has no resource", "required", expression=f"{where}.resource"))
-    resource = dict(entry["resource"])
+    sent = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(sent, dict):
+        where = f"Bundle.entry[{index}].resource"  # spelled out only for a problem: most entries have none
+        return EntryProblem(index, Issue("Entry has no resource", "required", expression=where))
+    resource = dict(sent)
     if not isinstance(resource.get("resourceType"), str):
-        return EntryProblem(
-            index, Issue("Resource has no resourceType", "required", expression=f"{where}.resource")
-        )
+        where = f"Bundle.entry[{index}].resource"
+        return EntryProblem(index, Issue("Resource has no resourceType", "required", expression=where))
     bad_meta = meta_problem(index, resource)
     if bad_meta:
         return EntryProblem(index, bad_meta)
-    full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+    full_url = entry.get("fullUrl")
+    full_url = full_url if isinstance(full_url, str) else None
     if transactional:
         return _plan_request(index, entry.get("request"), resource, full_url)
     bad_id = kept_id_problem(index, resource)
