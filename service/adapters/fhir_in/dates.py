@@ -69,8 +69,11 @@ _UNSURE_PAIR = re.compile(
         f'":"(?=(?:{_by_first_letter(_REVERSED_NAMES)})")' + "".join(f'(?<!"{v}":")' for v in _SURE_VALUES)
     ).encode()
 )
+# ASCII digits only and nothing after the value (``$`` would also match before a final newline, and ``\d`` any
+# script's digits): FHIR's own regex for these types (datatypes.html) allows neither.
 _FORM = re.compile(
-    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?\Z",
+    re.ASCII,
 )
 
 

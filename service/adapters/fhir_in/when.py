@@ -11,8 +11,9 @@ import msgspec
 
 from service.adapters.fhir_in.elements import Node
 
-_DATE = re.compile(r"^(\d{4})(-(\d{2})(-(\d{2}))?)?$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+# ASCII digits, nothing after the value (as dates.py's check: no final newline, no other script's digits).
+_DATE = re.compile(r"(\d{4})(-(\d{2})(-(\d{2}))?)?\Z", re.ASCII)
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?\Z", re.ASCII)
 EARLIEST = date(
     1900, 1, 1
 )  # contract section 2: an impossible date is a 422; nothing in oncology predates 1900
