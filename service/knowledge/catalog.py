@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 
 from service.knowledge.code_systems import CodeSystems, OutputCodes
+from service.knowledge.drugs import Drugs
+from service.knowledge.hotspots import Hotspots
 from service.knowledge.loader import MappingModel, load_mapping
 from service.knowledge.markers import MarkerSettings
 from service.knowledge.patterns import PatternSettings
@@ -20,9 +22,7 @@ from service.knowledge.resistance import ResistanceKnowledgeBase
 from service.knowledge.response import ResponseCriteriaFile
 from service.knowledge.texts import ReportTexts
 from service.knowledge.vocabularies import (
-    Drugs,
     Histology,
-    Hotspots,
     Loinc,
     ObservationCodes,
     PerformanceScores,

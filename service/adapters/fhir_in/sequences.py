@@ -12,7 +12,7 @@ from service.adapters.fhir_in.elements import Node
 from service.adapters.fhir_in.genomics import specimen_collected, specimen_kind
 from service.adapters.fhir_in.versions import FhirVersion
 from service.domain.facts import VariantFact, VariantPresence
-from service.knowledge.vocabularies import Hotspot
+from service.knowledge.hotspots import Hotspot
 
 _EMPTY_ALLELE = "-"  # how R4 examples write an empty allele (corpus MolecularSequence-coord-*-base.json)
 

@@ -20,8 +20,8 @@ from service.domain.therapy_lines import (
     TherapyContext,
     therapy_context,
 )
+from service.knowledge.drugs import Drugs
 from service.knowledge.loader import load_mapping
-from service.knowledge.vocabularies import Drugs
 from tests.conftest import REPO
 
 D = dt.date
