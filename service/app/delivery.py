@@ -27,7 +27,7 @@ import structlog
 from service.app.delivery_policy import RetryPolicy as RetryPolicy  # re-exported: bootstrap builds it here
 from service.app.delivery_records import DeliveryResult
 from service.app.egress import endpoint_allowed
-from service.app.ports import Outbox, RestHook, WriteBack
+from service.app.ports import DeliveryOutbox, RestHook, WriteBack
 from service.app.store_records import HANDSHAKE, WRITE_BACK, Delivery, SubscriptionRow
 
 log = structlog.get_logger("service.delivery")
@@ -51,7 +51,7 @@ def worker_name() -> str:
 
 @dataclass
 class DeliveryWorker:
-    outbox: Outbox
+    outbox: DeliveryOutbox
     rest_hook: RestHook
     write_back: WriteBack | None
     policy: RetryPolicy

@@ -1,4 +1,5 @@
-"""An in-memory fake of the ``Outbox`` port (``service/app/ports.py``), for the delivery worker's tests.
+"""An in-memory fake of the ``DeliveryOutbox`` port (``service/app/ports.py``), for the delivery worker's
+tests.
 
 It keeps the claim rules of the SQL outbox (``service/adapters/store/outbox_claim.py``), which the worker's
 ordering relies on: a due, unleased, pending row is claimable only when no row of its target is under an
@@ -19,8 +20,6 @@ from service.app.store_records import (
     HEARTBEAT,
     WRITE_BACK,
     Delivery,
-    EventRow,
-    OutboxEntry,
     SubscriptionRow,
 )
 
@@ -156,18 +155,6 @@ class FakeOutbox:
         await self.sent(sub.id, now)
         self.add(HEARTBEAT, sub.id, body, now)
         return True
-
-    async def subscriptions(self, sub_ids: Sequence[str]) -> dict[str, SubscriptionRow]:
-        raise NotImplementedError("not used by the delivery worker")
-
-    async def replay(self, pks: Sequence[int], now: datetime) -> int:
-        raise NotImplementedError("not used by the delivery worker")
-
-    async def events(self, sub_id: str, first: int, last: int) -> list[EventRow]:
-        raise NotImplementedError("not used by the delivery worker")
-
-    async def entries(self, target: str | None = None, status: str | None = None) -> list[OutboxEntry]:
-        raise NotImplementedError("not used by the delivery worker")
 
     def _claimable(self, row: Row, now: datetime, busy: Sequence[str]) -> bool:
         same_target = [r for r in self.rows if r.target == row.target and r.status == PENDING]
