@@ -5,21 +5,16 @@ test_plain_lesions.py)."""
 
 from __future__ import annotations
 
-import copy
 import random
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
-from service.adapters.fhir_in import observations
 from service.adapters.fhir_in.normalise import Normalised
-from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
-from tests.adapters.fhir_in.conftest import run
-from tests.adapters.fhir_in.test_plain_lesions import DELETE, EDGES, _mutate, _paths
+from tests.adapters.fhir_in.fast_path_agreement import both, edge_changes
+from tests.adapters.fhir_in.test_plain_lesions import _mutate
 
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 FAST_PATHS = ("read_plain_marker", "read_plain_performance")
@@ -65,43 +60,14 @@ def _resources() -> list[dict[str, Any]]:
 def _both(
     knowledge: Knowledge, resources: list[dict[str, Any]], taken: Counter[bool]
 ) -> tuple[Normalised, Normalised]:
-    def counted(plain: Any) -> Any:
-        def read(*args: Any) -> Any:
-            found = plain(*args)
-            taken[found is not None] += 1
-            return found
-
-        return read
-
-    def normalised() -> Normalised:
-        entries = [Entry(i, None, r) for i, r in enumerate(copy.deepcopy(resources))]
-        return run(knowledge, entries, FhirVersion.R4)
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in FAST_PATHS:
-            patch.setattr(observations, name, counted(getattr(observations, name)))
-        fast = normalised()
-        for name in FAST_PATHS:
-            patch.setattr(observations, name, lambda *_: None)
-        return fast, normalised()
+    return both(knowledge, resources, FhirVersion.R4, taken, FAST_PATHS)
 
 
 def test_every_single_edge_change_agrees(knowledge: Knowledge) -> None:
     taken: Counter[bool] = Counter()
-    for index, resource in enumerate(_resources()[1:], start=1):
-        for path in _paths(resource):
-            for edge in EDGES:
-                resources = _resources()
-                *parents, key = path
-                container = resources[index]
-                for step in parents:
-                    container = container[step]
-                if edge is DELETE and isinstance(container, dict):
-                    del container[key]
-                elif edge is not DELETE:
-                    container[key] = copy.deepcopy(edge)
-                fast, checked = _both(knowledge, resources, taken)
-                assert (fast.facts, fast.issues) == (checked.facts, checked.issues), (index, path, edge)
+    for resources, where in edge_changes(_resources):
+        fast, checked = _both(knowledge, resources, taken)
+        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
     assert taken[True] > 5000 and taken[False] > 500
 
 

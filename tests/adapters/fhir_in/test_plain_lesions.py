@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from service.adapters.fhir_in import observations
 from service.adapters.fhir_in.normalise import Normalised
-from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
-from tests.adapters.fhir_in.conftest import CANON, run
+from tests.adapters.fhir_in.conftest import CANON
+from tests.adapters.fhir_in.fast_path_agreement import both, edge_changes
 
 LOINC, SCT, UCUM = "http://loinc.org", "http://snomed.info/sct", "http://unitsofmeasure.org"
 ROLE = f"{CANON}/StructureDefinition/lesion-role"
@@ -177,21 +176,7 @@ def _both(
     knowledge: Knowledge, resources: list[dict[str, Any]], version: FhirVersion, taken: Counter[bool]
 ) -> tuple[Normalised, Normalised]:
     """Normalised with the fast path (counting in ``taken`` whether it read each lesion), and without it."""
-    plain = observations.read_plain_lesion
-
-    def counted(*args: Any) -> Any:
-        found = plain(*args)
-        taken[found is not None] += 1
-        return found
-
-    def normalised() -> Normalised:
-        return run(knowledge, [Entry(i, None, r) for i, r in enumerate(copy.deepcopy(resources))], version)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(observations, "read_plain_lesion", counted)
-        fast = normalised()
-        patch.setattr(observations, "read_plain_lesion", lambda *_: None)
-        return fast, normalised()
+    return both(knowledge, resources, version, taken, ["read_plain_lesion"])
 
 
 @pytest.mark.parametrize("version", [FhirVersion.R4, FhirVersion.R5])
@@ -210,32 +195,12 @@ def test_fast_path_and_checked_reading_agree_on_mutated_resources(
     assert taken[True] > 1000 and taken[False] > 200  # both readings were exercised
 
 
-DELETE = object()
-EDGES: list[Any] = [None, -1, -0.5, 0, True, "", "x", "1850-01-01", "2999-01-01", {}, [], [{}], DELETE]
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
-    return [p for key, item in items for p in ((*path, key), *_paths(item, (*path, key)))]
-
-
 def test_every_single_edge_change_agrees(knowledge: Knowledge) -> None:
     """Each element of each resource read for a lesion, in turn, dropped or set to each edge value."""
     taken: Counter[bool] = Counter()
-    for index, resource in enumerate(_resources()[1:], start=1):
-        for path in _paths(resource):
-            for edge in EDGES:
-                resources = _resources()
-                *parents, key = path
-                container = resources[index]
-                for step in parents:
-                    container = container[step]
-                if edge is DELETE and isinstance(container, dict):
-                    del container[key]
-                elif edge is not DELETE:
-                    container[key] = copy.deepcopy(edge)
-                fast, checked = _both(knowledge, resources, FhirVersion.R4, taken)
-                assert (fast.facts, fast.issues) == (checked.facts, checked.issues), (index, path, edge)
+    for resources, where in edge_changes(_resources):
+        fast, checked = _both(knowledge, resources, FhirVersion.R4, taken)
+        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
     assert taken[True] > 1000 and taken[False] > 1000
 
 
