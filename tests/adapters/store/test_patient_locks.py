@@ -8,9 +8,9 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from service.adapters.store import SqlStore, database
+from service.adapters.store import SqlStore
 from service.api.backpressure import is_overload
-from tests.conftest import POSTGRES_URL, require_postgres_or_skip
+from tests.adapters.store.test_store_waits import short_wait_store
 
 _PATIENTS = {"Patient/locks-c", "Patient/locks-a", "Patient/locks-b"}
 _HELD = text(
@@ -18,17 +18,6 @@ _HELD = text(
     " AND ((classid::bigint << 32) | objid::bigint) = ANY("
     "   SELECT hashtextextended(ref, 0) FROM unnest(CAST(:refs AS text[])) AS ref)"
 )
-
-
-async def _store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
-    monkeypatch.setattr(database, "_STORE_WAIT_S", 1)
-    store = SqlStore(POSTGRES_URL)
-    try:
-        await store.ping()
-    except OSError as exc:
-        await store.close()
-        require_postgres_or_skip(str(exc))
-    return store
 
 
 async def _held(store: SqlStore, pid: int) -> int:
@@ -39,7 +28,7 @@ async def _held(store: SqlStore, pid: int) -> int:
 
 @pytest.mark.postgres
 async def test_a_write_holds_every_patients_lock_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = await _store(monkeypatch)
+    store = await short_wait_store(monkeypatch)
     try:
         async with store.writing(set(_PATIENTS)) as writer:
             pid = int((await writer.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
@@ -53,7 +42,7 @@ async def test_a_write_holds_every_patients_lock_until_it_ends(monkeypatch: pyte
 async def test_each_patient_of_a_batch_is_locked_not_only_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer of the last patient in sorted order waits for the batch's transaction (and gives up as an
     overload after the bound); a patient outside the batch does not wait."""
-    store = await _store(monkeypatch)
+    store = await short_wait_store(monkeypatch)
     held, done = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:

@@ -35,7 +35,8 @@ async def test_the_sqlite_write_lock_held_by_another_replica_is_an_overload_afte
         await store.close()
 
 
-async def _store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+async def short_wait_store(monkeypatch: pytest.MonkeyPatch) -> SqlStore:
+    """The PostgreSQL test store, waiting 1 s for a patient's lock before answering an overload."""
     monkeypatch.setattr(database, "_STORE_WAIT_S", 1)
     store = SqlStore(POSTGRES_URL)
     try:
@@ -51,7 +52,7 @@ async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A second writer of the same patient gives up with lock_not_available rather than wait on."""
-    store = await _store(monkeypatch)
+    store = await short_wait_store(monkeypatch)
     held, done = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:
@@ -77,7 +78,7 @@ async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
 @pytest.mark.postgres
 async def test_an_exhausted_pool_is_an_overload_after_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """With every pooled connection (5 + 10 overflow) checked out, the next checkout gives up."""
-    store = await _store(monkeypatch)
+    store = await short_wait_store(monkeypatch)
     try:
         async with AsyncExitStack() as stack:
             for _ in range(15):
