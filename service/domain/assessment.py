@@ -55,8 +55,7 @@ class EvidenceType(StrEnum):
     CLINICAL_EXAM = "clinical-exam"
 
 
-@dataclass(frozen=True, slots=True)
-class SumPoint:
+class SumPoint(msgspec.Struct, frozen=True, gc=False):
     """The target sum of one time point, for the report's chart; ``response`` is its category code."""
 
     date: dt.date

@@ -8,7 +8,6 @@ threshold is compared by multiplication, CLINICAL-RULES.md "Conventions").
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -89,8 +88,7 @@ class SumOfDiameters(msgspec.Struct, frozen=True, gc=False):
         return percent_change(self.sum_mm, self.nadir_mm)
 
 
-@dataclass(frozen=True, slots=True)
-class TimePointResponse:
+class TimePointResponse(msgspec.Struct, frozen=True, gc=False):
     """RECIST 1.1 for one follow-up time point (Tables 1 and 2).
 
     ``progression_date`` is set with PD: it is the time point's date, or the date of the first scan that

@@ -8,6 +8,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import msgspec
+
 from service.adapters.fhir_out.report import build_result_bundle
 from service.adapters.fhir_out.summary import TEXT_CODES
 from service.domain.assessment import (
@@ -177,7 +179,7 @@ def progression(**changes: Any) -> Assessment:
 def stable_without_sums() -> Assessment:
     """Non-target disease only (Table 2), no findings, no condition, no drug: the minimal report."""
     base = progression()
-    point = dataclasses.replace(
+    point = msgspec.structs.replace(
         base.time_point,
         overall=OverallResponse.NON_CR_NON_PD,
         target=TargetResponse.NONE,

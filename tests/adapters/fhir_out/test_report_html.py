@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from service.adapters.fhir_out.html import presented_form, report_html
@@ -94,7 +95,7 @@ def test_non_target_and_new_lesions_show_what_was_seen() -> None:
         nadir: (("urn:site:lesion|NT", "present"),),
         now: (("urn:site:lesion|NT", "unequivocal-progression"), ("urn:site:lesion|NEW", "present")),
     }
-    sums = tuple(dataclasses.replace(p, statuses=statuses[p.date]) for p in with_lesions().sums)
+    sums = tuple(msgspec.structs.replace(p, statuses=statuses[p.date]) for p in with_lesions().sums)
     assessment = dataclasses.replace(with_lesions(), non_targets=(pleura,), new_lesions=(liver,), sums=sums)
     rows = table_rows(report_html(context(assessment)))
     seen = ["Present", "Present", "Unequivocal progression", "\u2013"]

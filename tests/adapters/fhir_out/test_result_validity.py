@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
+import msgspec
 import pytest
 from fhir.resources import get_fhir_model_class as r5_model
 from fhir.resources.R4B import get_fhir_model_class as r4b_model
@@ -130,7 +131,7 @@ def test_another_time_point_gives_other_ids() -> None:
     """A different time point date gives a different report id."""
     later = progression()
     later = dataclasses.replace(
-        later, time_point=dataclasses.replace(later.time_point, date=dt.date(2025, 6, 1))
+        later, time_point=msgspec.structs.replace(later.time_point, date=dt.date(2025, 6, 1))
     )
     assert entries(build(later))[0]["id"] != entries(build(progression()))[0]["id"]
 
