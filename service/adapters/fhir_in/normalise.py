@@ -23,6 +23,7 @@ from service.adapters.fhir_in.versions import FhirVersion
 from service.domain.facts import Fact
 from service.errors import Issue
 from service.knowledge import Knowledge
+from service.knowledge.vocabularies import ObservationCodes, ResolvedLocalCodes
 
 Reader = Callable[[Node, Context], Sequence[Fact]]
 
@@ -57,7 +58,7 @@ def normalise(
 ) -> Normalised:
     """Read every entry; ``today`` (default: the UTC date now) bounds dates, so tests can fix it."""
     references = References(entries)
-    local = knowledge.observation_codes.resolved(canonical_base)
+    local = _local_codes(knowledge, canonical_base)
     ctx = Context(
         knowledge=knowledge,
         local=local,
@@ -73,6 +74,22 @@ def normalise(
     result.issues = list(dict.fromkeys(issues.items))  # a shared resource read twice reports once
     result.patients = {fact.patient for fact in result.facts}
     return result
+
+
+# observation-codes.yaml resolved for a canonical base, kept for the next call (issue 19: it is the same for
+# every Bundle); each entry holds the codes it was resolved from, so their id names them while it is kept.
+_RESOLVED: dict[tuple[int, str], tuple[ObservationCodes, ResolvedLocalCodes]] = {}
+
+
+def _local_codes(knowledge: Knowledge, canonical_base: str) -> ResolvedLocalCodes:
+    codes = knowledge.observation_codes
+    key = (id(codes), canonical_base)
+    held = _RESOLVED.get(key)
+    if held is None or held[0] is not codes:
+        if len(_RESOLVED) >= 8:  # a few knowledge sets (tests load several); never grows without bound
+            _RESOLVED.clear()
+        held = _RESOLVED[key] = (codes, codes.resolved(canonical_base))
+    return held[1]
 
 
 def _read(entry: Entry, ctx: Context, issues: Issues) -> Sequence[Fact]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from service.adapters.fhir_in.conditions import read_histology
 from service.adapters.fhir_in.context import Context
-from service.adapters.fhir_in.elements import Node
+from service.adapters.fhir_in.elements import Coding, Node
 from service.adapters.fhir_in.genomics import read_variant
 from service.adapters.fhir_in.labs import (
     MarkerCoding,
@@ -66,7 +66,18 @@ def _other(node: Node, concept: str, ctx: Context) -> Sequence[Fact]:
 
 
 def _concept(node: Node, ctx: Context) -> tuple[str | None, MarkerCoding | None]:
-    for coding in node.codings("code"):
+    """The concept of ``Observation.code``, worked out once per call for each set of codings (every time
+    point sends the same codes)."""
+    codings = node.codings("code")
+    key = ("concept", *codings)
+    found: tuple[str | None, MarkerCoding | None] | None = ctx.worked_out.get(key)
+    if found is None:
+        found = ctx.worked_out[key] = _first_concept(codings, ctx)
+    return found
+
+
+def _first_concept(codings: list[Coding], ctx: Context) -> tuple[str | None, MarkerCoding | None]:
+    for coding in codings:
         entry = ctx.knowledge.loinc.entry(coding.system, coding.code)
         if entry is not None:
             return entry.concept, entry

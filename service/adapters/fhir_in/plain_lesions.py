@@ -35,6 +35,7 @@ from service.adapters.fhir_in.lesions import (
     short_axis,
     sorted_sites,
 )
+from service.adapters.fhir_in.plain_studies import plain_study
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.fhir_in.when import When, plain_when
 from service.domain.facts import LesionObservation, SourceCode, TimepointBasis
@@ -208,7 +209,7 @@ def _imaging(obs: ObservationShape, data: dict[str, Any], when: When, ctx: Conte
             key = (name, id(resolved) if resolved is not None else None)
             found: Imaging | None = ctx.studies.get(key)
             if found is None:
-                found = quiet_study(name, resolved, ctx)
+                found = plain_study(name, resolved, ctx) or quiet_study(name, resolved, ctx)
                 if found is not None:
                     ctx.studies[key] = found
             return found

@@ -75,7 +75,7 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
         patient=patient,
         source=f"Observation/{data.get('id')}",
         presence=presence,
-        gene=(ctx.knowledge.hotspots.gene_symbol(coding.code) or coding.display) if coding else None,
+        gene=(_gene_symbol(coding.code, ctx) or coding.display) if coding else None,
         hgnc_id=coding.code if coding else None,
         coding_hgvs=hgvs["coding-hgvs"],
         protein_hgvs=hgvs["protein-hgvs"],
@@ -93,6 +93,15 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
 
 def _answer(concept: Concept | None, ctx: Context) -> str | None:
     return next((a for c in codings(concept) if (a := ctx.knowledge.loinc.answer(c.system, c.code))), None)
+
+
+def _gene_symbol(hgnc_id: str | None, ctx: Context) -> str | None:
+    """hotspots.yaml's symbol for an HGNC id, looked up once per call for each id."""
+    key = ("gene", hgnc_id)
+    if key not in ctx.worked_out:
+        ctx.worked_out[key] = ctx.knowledge.hotspots.gene_symbol(hgnc_id)
+    found: str | None = ctx.worked_out[key]
+    return found
 
 
 def _components(components: list[_Component], ctx: Context) -> dict[str, _Component]:
@@ -123,7 +132,10 @@ def _fraction(component: _Component | None, ctx: Context) -> tuple[bool, Decimal
     quantity = component.value_quantity if component else None
     if quantity is None:
         return True, None
-    factors = next((e.units for e in ctx.knowledge.loinc.codes if e.concept == "allele-frequency"), {})
+    factors = ctx.worked_out.get(("allele-frequency",))
+    if factors is None:  # looked up once per call
+        factors = next((e.units for e in ctx.knowledge.loinc.codes if e.concept == "allele-frequency"), {})
+        ctx.worked_out[("allele-frequency",)] = factors
     factor = factors.get(quantity.code) if quantity.code is not None else Decimal(1)
     if quantity.value is None or factor is None:
         return False, None
