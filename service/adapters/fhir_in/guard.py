@@ -7,13 +7,16 @@ real FHIR resource (the shared corpus reaches 11) and far below every recursion 
 keys, which orjson silently resolves to the last value (RFC 8259 section 4 leaves it to the parser; FHIR
 json.html forbids them), are refused too, so what is stored is what was sent.
 
-Both checks start from orjson's own serialisation of the parsed value, which costs a fraction of a walk in
-Python (issue 19). Indented, it writes the elements of a container at level n on lines indented 2n spaces,
-and no string can hold a raw newline: with no line indented ``2 * MAX_DEPTH`` spaces, no container at level
-``MAX_DEPTH`` holds anything, so none lies below it. Compact, it holds each object's keys once: a body equal
-to it once JSON's whitespace is deleted has the same tokens, so the same keys, none repeated (the deletion
-never moves a string's bounds: a backslash is never followed by whitespace). When a shortcut does not
-decide, the level-by-level walk (never recursive) and the key count over the raw bytes do, as before.
+Both checks start from orjson's own serialisation of the parsed value, a fraction of a walk in Python, and
+one compact serialisation decides both (issue 19). orjson serialises at most 255 levels, objects and arrays
+counted alike (probed at import): inside ``_WRAPS`` arrays a value serialises only if it nests at most
+``MAX_DEPTH`` levels, and the text inside those brackets is its own compact serialisation. Else the indented
+one decides: it writes the elements of a container at level n on lines indented 2n spaces, no string holds
+a raw newline, so with no line indented ``2 * MAX_DEPTH`` spaces no container at level ``MAX_DEPTH`` holds
+anything. Compact, the text holds each object's keys once: a body equal to it once JSON's whitespace is
+deleted has the same tokens, so the same keys, none repeated (the deletion never moves a string's bounds: a
+backslash is never followed by whitespace). When a shortcut does not decide, the level-by-level walk (never
+recursive) and the key count over the raw bytes do, as before.
 
 Both refusals name the element with a FHIRPath-like path, found by a token scan of the raw bytes (which
 needs no parse and no recursion); the cheap checks decide whether that slower scan is needed at all.
@@ -22,6 +25,7 @@ needs no parse and no recursion); the cheap checks decide whether that slower sc
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,16 +43,52 @@ _WHITESPACE = b" \t\r\n"  # JSON's four; never inside an escape, so deleting the
 _TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)  # an element of a container at level MAX_DEPTH, indented
 
 
+def _compact(data: Any) -> bytes | None:
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _serialised_levels() -> int:
+    """The most levels orjson serialises (255 in orjson 3), probed with arrays and with objects; 0 (no
+    shortcut) when the two differ or no limit shows below 1024 levels."""
+    limits = set()
+    for wrap in (lambda v: [v]), (lambda v: {"k": v}):
+        value: Any = []
+        levels = 1
+        while levels < 1024 and _compact(value) is not None:
+            value, levels = wrap(value), levels + 1
+        limits.add(levels - 1 if levels < 1024 else 0)
+    return limits.pop() if len(limits) == 1 else 0
+
+
+class _Wraps(threading.local):
+    """``_WRAPS`` nested arrays, built once per thread: a value is put in the innermost (``hole``) for one
+    serialisation and taken out again (cheaper than building the arrays for each body)."""
+
+    def __init__(self) -> None:
+        self.hole: list[Any] = []
+        self.outer = self.hole
+        for _ in range(_WRAPS - 1):
+            self.outer = [self.outer]
+
+
+_WRAPS = _serialised_levels() - MAX_DEPTH  # arrays around a value that leave it MAX_DEPTH levels to serialise
+_wraps = _Wraps()
+
+
 class ParsedJson:
     """A body parsed once (issue 19): the access guard reads ``value`` as orjson gave it, the route reads
     ``checked()``, which refuses what :func:`parse_json` refuses."""
 
-    __slots__ = ("_error", "raw", "value")
+    __slots__ = ("_error", "compact", "raw", "value")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.value: Any = None  # also for a body that is not JSON
         self._error: orjson.JSONDecodeError | None = None
+        self.compact: bytes | None = None  # orjson's compact serialisation of ``value``, once checked
         try:
             self.value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -61,7 +101,7 @@ class ParsedJson:
             if "depth" in text or "recursion" in text.lower():
                 _refuse_depth(self.raw)
             raise BadRequest(f"The body is not valid JSON: {text}")
-        _check_shape(self.raw, self.value)
+        self.compact = _check_shape(self.raw, self.value)
         return self.value
 
 
@@ -70,19 +110,39 @@ def parse_json(raw: bytes) -> Any:
     return ParsedJson(raw).checked()
 
 
-def _check_shape(raw: bytes, data: Any) -> None:
-    """The depth first, then the keys, as before the shortcuts (a refusal names the first problem found)."""
+def _check_shape(raw: bytes, data: Any) -> bytes | None:
+    """The depth first, then the keys, as before the shortcuts (a refusal names the first problem found).
+    Returns orjson's compact serialisation of ``data`` when it was made (None when orjson cannot)."""
     keys = None
-    if _may_nest_too_deep(data):
+    compact = _compact_within_depth(data)
+    if compact is None and _may_nest_too_deep(data):
         depth, keys = _shape(data)
         if depth > MAX_DEPTH:
             _refuse_depth(raw)
-    if _keys_unrepeated(raw, data):
-        return
+    if compact is None:
+        compact = _compact(data)
+    if compact is not None and (raw == compact or _same_tokens(raw, compact)):
+        return compact
     if keys is None:
         keys = _shape(data)[1]
     if len(_KEY_END.findall(raw)) != keys:  # more key ends than keys: a repeated key, or '":' in a string
         _refuse_duplicate(raw)
+    return compact
+
+
+def _compact_within_depth(data: Any) -> bytes | None:
+    """orjson's compact serialisation of ``data`` if it surely nests at most MAX_DEPTH levels, else None."""
+    if _WRAPS <= 0:
+        return None
+    hole = _wraps.hole
+    hole.append(data)
+    try:
+        wrapped = orjson.dumps(_wraps.outer)
+    except orjson.JSONEncodeError:  # deeper than MAX_DEPTH, or a value orjson does not serialise
+        return None
+    finally:
+        hole.clear()
+    return wrapped[_WRAPS:-_WRAPS]
 
 
 def _may_nest_too_deep(data: Any) -> bool:
@@ -94,13 +154,9 @@ def _may_nest_too_deep(data: Any) -> bool:
     return _TOO_DEEP_LINE in indented
 
 
-def _keys_unrepeated(raw: bytes, data: Any) -> bool:
-    """True when ``raw`` surely repeats no key: it is ``data`` serialised, up to whitespace."""
-    try:
-        compact = orjson.dumps(data)
-    except orjson.JSONEncodeError:
-        return False
-    return raw == compact or raw.translate(None, _WHITESPACE) == compact.translate(None, _WHITESPACE)
+def _same_tokens(raw: bytes, compact: bytes) -> bool:
+    """True when ``raw`` surely repeats no key: it is ``data`` serialised (``compact``), up to whitespace."""
+    return raw.translate(None, _WHITESPACE) == compact.translate(None, _WHITESPACE)
 
 
 def _shape(data: Any) -> tuple[int, int]:

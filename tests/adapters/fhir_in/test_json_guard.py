@@ -194,3 +194,25 @@ def test_the_guard_decides_as_the_walk_on_random_bodies() -> None:
         assert _outcome(parse_json, raw) == expected, raw
         outcomes.add(expected[0] if expected[0] == "read" else expected[1][0][0][:20])
     assert outcomes == {"read", "The JSON nests deepe", "The JSON repeats the"}
+
+
+def test_one_compact_serialisation_decides_the_depth_exactly() -> None:
+    """Inside the wrapping arrays a value serialises exactly when the walk finds it at most MAX_DEPTH levels
+    deep, objects and arrays mixed, and the text inside them is the value's own compact serialisation."""
+    rng = random.Random(64)  # noqa: S311  # a fixed sequence of test values, not a secret
+    decided = set()
+    for _ in range(1500):
+        value = orjson.loads(_deep(rng) if rng.random() < 0.8 else _text(rng, _value(rng, 6)))
+        compact = guard._compact_within_depth(value)
+        assert (compact is not None) == (guard._shape(value)[0] <= MAX_DEPTH)
+        assert compact is None or compact == orjson.dumps(value)
+        decided.add(compact is not None)
+    assert decided == {True, False}
+
+
+def test_the_checked_body_keeps_its_compact_serialisation() -> None:
+    """The route reads the check's compact text (issue 19), whitespace in the body or not."""
+    for raw in (b'{"resourceType":"Basic","a":[1,{"b":"c"}]}', b'{ "resourceType" : "Basic", "a" : [ 1 ] }'):
+        parsed = ParsedJson(raw)
+        parsed.checked()
+        assert parsed.compact == orjson.dumps(orjson.loads(raw))
