@@ -16,6 +16,7 @@ from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Issues, Node
 from service.adapters.fhir_in.imaging import imaging_reports
 from service.adapters.fhir_in.observations import read_observation
+from service.adapters.fhir_in.plain_therapy import read_plain_therapy
 from service.adapters.fhir_in.references import Entry, References
 from service.adapters.fhir_in.sequences import read_sequence
 from service.adapters.fhir_in.therapy import read_therapy
@@ -27,11 +28,17 @@ from service.knowledge.vocabularies import ObservationCodes, ResolvedLocalCodes
 
 Reader = Callable[[Node, Context], Sequence[Fact]]
 
+
+def _therapy(node: Node, ctx: Context) -> Sequence[Fact]:
+    plain = read_plain_therapy(node.data, ctx)  # the fast path, for a well-formed resource
+    return [plain] if plain is not None else read_therapy(node, ctx)
+
+
 _READERS: dict[str, Reader] = {
     "Observation": read_observation,
-    "MedicationRequest": read_therapy,
-    "MedicationStatement": read_therapy,
-    "MedicationAdministration": read_therapy,
+    "MedicationRequest": _therapy,
+    "MedicationStatement": _therapy,
+    "MedicationAdministration": _therapy,
     "Condition": read_condition,
     "MolecularSequence": read_sequence,
 }

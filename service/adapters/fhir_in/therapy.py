@@ -19,7 +19,7 @@ from service.domain.facts import TherapyFact, TherapyRecordKind
 from service.domain.therapy_lines import UNMAPPED
 
 _ANY_DAY = dt.date.max  # an end date may be planned, so a future end is no error (read_when's "today")
-_KINDS = {
+KINDS = {
     "MedicationRequest": TherapyRecordKind.REQUEST,
     "MedicationStatement": TherapyRecordKind.STATEMENT,
     "MedicationAdministration": TherapyRecordKind.ADMINISTRATION,
@@ -27,7 +27,7 @@ _KINDS = {
 
 
 def read_therapy(node: Node, ctx: Context) -> list[TherapyFact]:
-    kind = _KINDS[node.data["resourceType"]]
+    kind = KINDS[node.data["resourceType"]]
     patient = ctx.patient(node)
     concept = _medication_concept(node, ctx)
     if patient is None or concept is None:
@@ -76,22 +76,26 @@ def _codings(concept: Node | None) -> list[Coding]:
 
 
 def _drug(concept: Node, ctx: Context) -> tuple[str, str]:
+    """(drug, class) as :func:`drug_of` finds them; ``unmapped`` (a warning) where it finds no class, kept
+    so the line model can flag it."""
+    drug, drug_class = drug_of(_codings(concept), concept.text("text"), ctx)
+    if drug_class is None:
+        concept.issues.not_recognised(concept.path, "medication")
+    return drug, drug_class or UNMAPPED
+
+
+def drug_of(codings: list[Coding], text: str | None, ctx: Context) -> tuple[str, str | None]:
     """(drug, class): a listed drug by code, then by name (INN, brand or Chinese generic name); else the
-    class of its ATC group with the sender's name (R3, R4); else ``unmapped``, kept so the line model can
-    flag it."""
+    class of its ATC group with the sender's name (R3, R4); else the name and no class."""
     drugs = ctx.knowledge.drugs
-    codings = _codings(concept)
-    names = [concept.text("text"), *(c.display for c in codings)]
+    names = [text, *(c.display for c in codings)]
     known = next((d for c in codings if (d := drugs.by_code(c.system, c.code))), None)
     known = known or next((d for name in names if (d := drugs.by_name(name))), None)
     if known:
         return known.name, known.class_
     label = next((n.strip().casefold() for n in names if n and n.strip()), None)
     label = label or next((c.code for c in codings if c.code), "unknown")
-    group = next((g for c in codings if (g := drugs.atc_group(c.system, c.code))), None)
-    if group is None:
-        concept.issues.not_recognised(concept.path, "medication")
-    return label, group or UNMAPPED
+    return label, next((g for c in codings if (g := drugs.atc_group(c.system, c.code))), None)
 
 
 def _groups(node: Node) -> tuple[str, ...]:
