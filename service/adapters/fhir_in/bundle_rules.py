@@ -13,13 +13,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from service.adapters.fhir_in.dates import bad_dates
 from service.errors import BadRequest, Issue
 
 # FHIR R4 datatypes.html#id: 1 to 64 characters of letters, digits, '-' and '.'.
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalCreate:
+    """``ifNoneExist`` reduced to what the store can look up: ``identifier=system|value`` or ``_id=x``."""
+
+    identifier: tuple[str, str] | None = None
+    resource_id: str | None = None
 
 
 def check_full_urls(entries: list[Any]) -> None:
@@ -93,3 +103,16 @@ def meta_problem(index: int, resource: dict[str, Any]) -> Issue | None:
     if "meta" not in resource or isinstance(resource["meta"], dict):
         return None
     return Issue("meta must be an object", "structure", "error", f"Bundle.entry[{index}].resource.meta")
+
+
+def parse_if_none_exist(value: Any) -> ConditionalCreate | None:
+    """The condition, or None when there is none; ValueError for a search the store cannot run."""
+    if value is None:
+        return None
+    params = dict(parse_qsl(str(value)))
+    if "identifier" in params and "|" in params["identifier"]:
+        system, _, ident = params["identifier"].partition("|")
+        return ConditionalCreate(identifier=(system, ident))
+    if "_id" in params:
+        return ConditionalCreate(resource_id=params["_id"])
+    raise ValueError("ifNoneExist supports 'identifier=system|value' and '_id=x' only")

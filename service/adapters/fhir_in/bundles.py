@@ -14,17 +14,18 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import parse_qsl
 
 import msgspec
 import orjson
 
 from service.adapters.fhir_in.bundle_rules import (
     FHIR_ID,
+    ConditionalCreate,
     check_full_urls,
     date_problem,
     kept_id_problem,
     meta_problem,
+    parse_if_none_exist,
     post_url_problem,
     put_id_problem,
 )
@@ -38,14 +39,6 @@ class WriteMode(StrEnum):
     CREATE = "create"  # POST: the server assigns the id; identical content is not stored twice
     UPDATE = "update"  # PUT Type/id: the sender names the id
     UPSERT = "upsert"  # collection / document / message: keep the sender's id when it has one
-
-
-@dataclass(frozen=True, slots=True)
-class ConditionalCreate:
-    """``ifNoneExist`` reduced to what the store can look up: ``identifier=system|value`` or ``_id=x``."""
-
-    identifier: tuple[str, str] | None = None
-    resource_id: str | None = None
 
 
 class PlannedEntry(msgspec.Struct, gc=False):
@@ -72,6 +65,13 @@ class EntryProblem:
     issue: Issue
 
 
+class PlannedEntries(list[PlannedEntry]):
+    """The planned entries, and orjson's serialisation of the ``Bundle.entry`` they were planned from: the
+    date check and :func:`rewrite_references` read the one serialisation (issue 19)."""
+
+    posted_text: bytes | None = None
+
+
 def plan_bundle(
     bundle: dict[str, Any], transactional: bool, *, hashed: bool = True
 ) -> tuple[list[PlannedEntry], list[EntryProblem]]:
@@ -84,8 +84,9 @@ def plan_bundle(
             EntryProblem(-1, Issue("Bundle.entry must be an array", "structure", expression="Bundle.entry"))
         ]
     check_full_urls(entries)  # bdl-7: a Bundle-level refusal
-    dates_suspect = may_hold_bad_date(entries)
-    planned: list[PlannedEntry] = []
+    planned = PlannedEntries()
+    planned.posted_text = orjson.dumps(entries)
+    dates_suspect = may_hold_bad_date(entries, planned.posted_text)
     problems: list[EntryProblem] = []
     for index, entry in enumerate(entries):
         result = _plan_entry(index, entry, transactional)
@@ -178,19 +179,6 @@ def _plan_update(
     return PlannedEntry(index, full_url, WriteMode.UPDATE, resource)
 
 
-def parse_if_none_exist(value: Any) -> ConditionalCreate | None:
-    """The condition, or None when there is none; ValueError for a search the store cannot run."""
-    if value is None:
-        return None
-    params = dict(parse_qsl(str(value)))
-    if "identifier" in params and "|" in params["identifier"]:
-        system, _, ident = params["identifier"].partition("|")
-        return ConditionalCreate(identifier=(system, ident))
-    if "_id" in params:
-        return ConditionalCreate(resource_id=params["_id"])
-    raise ValueError("ifNoneExist supports 'identifier=system|value' and '_id=x' only")
-
-
 def content_hash(resource: dict[str, Any]) -> str:
     """A hash of the content as posted, ignoring ``id`` and ``meta``: a re-post of the same data matches."""
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
@@ -198,12 +186,17 @@ def content_hash(resource: dict[str, Any]) -> str:
 
 
 def rewrite_references(planned: list[PlannedEntry]) -> None:
-    """Every reference to an entry's full URL (``urn:uuid:…`` or absolute) becomes its ``Type/id``."""
+    """Every reference to an entry's full URL (``urn:uuid:…`` or absolute) becomes its ``Type/id``.
+
+    Walking every resource is the costly part; most senders reference by Type/id, so walk only when some
+    full URL really is a reference's value, found by C code in the entries as posted (``posted_text``, as
+    :func:`plan_bundle` leaves it, the ids it and the caller settle aside). A planned resource is its posted
+    one with another ``id``: every reference it holds is in that text, which may name more (an entry that
+    failed): those change no value, as no planned reference holds them."""
     targets = {p.full_url: p.reference for p in planned if p.full_url and p.full_url != p.reference}
     if targets:
-        # Walking every resource is the costly part; most senders reference by Type/id, so walk only when
-        # some full URL really is a reference's value (found in the serialised Bundle by C code).
-        targets = _referenced_targets(targets, orjson.dumps([p.resource for p in planned]))
+        text = getattr(planned, "posted_text", None) or orjson.dumps([p.resource for p in planned])
+        targets = _referenced_targets(targets, text)
     if targets:
         for p in planned:
             p.resource = _rewrite(p.resource, targets)

@@ -97,10 +97,10 @@ def is_date(text: str) -> bool:
     )
 
 
-def may_hold_bad_date(value: Any) -> bool:
-    """False when no date-named element in ``value`` can be wrong (found by C code in its JSON); True
-    when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
-    text = orjson.dumps(value)
+def may_hold_bad_date(value: Any, text: bytes | None = None) -> bool:
+    """False when no date-named element in ``value`` can be wrong (found by C code in its JSON, ``text`` when
+    the caller has it); True when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
+    text = orjson.dumps(value) if text is None else text
     if _UNSURE_PAIR.search(text[::-1]) is None:
         # every date-named value is surely a real date (and so holds no escape): the common case, in C
         return False
