@@ -57,6 +57,7 @@ _FIXED: dict[str, tuple[Kind, list[tuple[str, str]], str]] = {
 _BY_TYPE = {"read": ("r", "read"), "vread": ("r", "vread"), "history": ("r", "history-instance")}
 _WRITES = {"transaction_or_batch", "post_bundle", "process_message"}
 _METHODS = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
+_ACTIONS = {spelling: action for method, action in _METHODS.items() for spelling in (method, method.lower())}
 
 
 def interaction(
@@ -92,13 +93,23 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def write_needs(bundle: dict[str, Any] | None) -> list[tuple[str, str]]:
     """One (type, c/u/d) per entry: POST creates, PUT updates, a collection or message entry creates."""
-    needs = {("Bundle", "c")} if not entries(bundle) else set()
-    for entry in entries(bundle):
-        request, resource = as_dict(entry.get("request")), as_dict(entry.get("resource"))
-        method = str(request.get("method", "POST")).upper()
-        url_type = str(request.get("url", "")).split("/")[0].split("?")[0]
-        needs.add((str(resource.get("resourceType") or url_type), _METHODS.get(method, "c")))
-    return sorted(needs)
+    found = entries(bundle)
+    return sorted({_write_need(entry) for entry in found}) if found else [("Bundle", "c")]
+
+
+def _write_need(entry: dict[str, Any]) -> tuple[str, str]:
+    """The entry's resource type (else its request URL's) and action; a Bundle's entries mostly name a
+    resource and a plain method, which are read without building the URL's type or upper-casing."""
+    request, resource = as_dict(entry.get("request")), as_dict(entry.get("resource"))
+    method = request.get("method", "POST")
+    action = _ACTIONS.get(method) if type(method) is str else None
+    if action is None:
+        action = _METHODS.get(str(method).upper(), "c")
+    resource_type = resource.get("resourceType")
+    if type(resource_type) is str and resource_type:
+        return resource_type, action
+    url_type = str(request.get("url", "")).split("/")[0].split("?")[0]
+    return str(resource_type or url_type), action
 
 
 def evaluate_parameters(body: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[str], bool]:

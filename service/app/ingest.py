@@ -17,7 +17,6 @@ from typing import Any
 from service.adapters.fhir_in.bundles import (
     PlannedEntry,
     WriteMode,
-    patient_reference,
     plan_bundle,
     rewrite_references,
 )
@@ -30,9 +29,10 @@ from service.app.ingest_outcomes import (
     failed_by_normalisation,
     transaction_failure,
 )
+from service.app.ingest_rows import EntryRow, facts_by_patient, kept_outcome
 from service.app.ports import Reader, Store, Writer
 from service.app.preconditions import stale_entries
-from service.app.store_records import CurrentVersion, NewVersion, StoredResource
+from service.app.store_records import StoredResource
 from service.domain.facts import Fact
 from service.errors import BadRequest, Issue
 
@@ -152,71 +152,35 @@ class Ingest:
         matched: dict[int, StoredResource],
         after_write: AfterWrite | None,
     ) -> IngestResult:
-        patients = {ref for p in planned if (ref := patient_reference(p.resource))}
+        rows = [EntryRow(p) for p in planned]  # each entry's key, reference and patient, read once
+        patients = {row.patient for row in rows if row.patient}
         patients |= {fact.patient for facts in normalised.by_source.values() for fact in facts}
         submission_id, now = str(uuid.uuid4()), datetime.now(UTC)
         async with self.store.writing(patients) as writer:
             await writer.add_submission(submission_id, now, endpoint.value, bundle_type, version.value, raw)
-            current = await writer.current_versions(_key(p) for p in planned if not p.existing)
+            current = await writer.current_versions(row.key for row in rows if not row.entry.existing)
             stale = stale_entries(planned, current, transaction=bundle_type == "transaction")  # 412
-            planned = [p for p in planned if p.index not in stale]
-            kept = [_kept(p, matched, current) for p in planned]
-            to_store = [p for p, k in zip(planned, kept, strict=True) if k is None]
-            stored = await writer.write_versions(
-                [_new_version(p, normalised) for p in to_store], submission_id, now, current
-            )
-            changed = {ref for p in to_store if (ref := patient_reference(p.resource))}
+            if stale:
+                rows = [row for row in rows if row.entry.index not in stale]
+            kept = [kept_outcome(row, matched, current) for row in rows]
+            to_store = [row for row, k in zip(rows, kept, strict=True) if k is None]
+            facts = facts_by_patient(to_store, normalised.by_source)
+            versions = [row.new_version() for row in to_store]
+            stored = await writer.write_versions(versions, submission_id, now, current)
+            changed = {row.patient for row in to_store if row.patient}
             settled = None
             if after_write is not None:
-                settled = await after_write(writer, changed, _facts_by_patient(to_store, normalised))
+                settled = await after_write(writer, changed, facts)
             # Issue 17: the reports these changes imply are owed from this commit on, crash or not: each is
             # stored in this same transaction (by ``after_write``) or requested here, for the workers.
             await writer.evaluation_jobs.request(changed - (settled or set()), now, EVALUATION_GRACE)
         created = [  # 201 for a create, 200 for a new version of a stored resource
-            EntryOutcome.of(p.index, 200 if _key(p) in current else 201, s, s.reference)
-            for p, s in zip(to_store, stored, strict=True)
+            EntryOutcome.of(r.entry.index, 200 if r.key in current else 201, s, r.reference)
+            for r, s in zip(to_store, stored, strict=True)
         ]
         entries = [k for k in kept if k is not None] + created
         entries += [EntryOutcome(index, 412, issues=[issue]) for index, issue in stale.items()]
         return IngestResult(bundle_type, submission_id, entries, changed)
-
-
-def _facts_by_patient(stored: list[PlannedEntry], normalised: NormalisedFacts) -> dict[str, list[Fact]]:
-    found: dict[str, list[Fact]] = {}
-    for entry in stored:
-        for fact in normalised.by_source.get(entry.reference, []):
-            found.setdefault(fact.patient, []).append(fact)
-    return found
-
-
-def _key(entry: PlannedEntry) -> tuple[str, str]:
-    return entry.resource["resourceType"], entry.resource["id"]
-
-
-def _kept(
-    entry: PlannedEntry, matched: dict[int, StoredResource], current: dict[tuple[str, str], CurrentVersion]
-) -> EntryOutcome | None:
-    """A 200 when nothing new is stored: a matched create, the same content as the current version, or
-    the same ``meta.versionId`` the sender gave it before; None when the entry is to be stored."""
-    if entry.index in matched:
-        return EntryOutcome.of(entry.index, 200, matched[entry.index], entry.reference)
-    now = current.get(_key(entry))
-    if now is None:
-        return None
-    sender_version = entry.resource.get("meta", {}).get("versionId")
-    same_version = sender_version is not None and now.sender_version_id == sender_version
-    if now.posted_hash == entry.posted_hash or same_version:
-        return EntryOutcome.of(entry.index, 200, now, entry.reference)
-    return None
-
-
-def _new_version(entry: PlannedEntry, normalised: NormalisedFacts) -> NewVersion:
-    return NewVersion(
-        entry.resource,
-        entry.posted_hash,
-        patient_reference(entry.resource),
-        normalised.by_source.get(entry.reference, []),
-    )
 
 
 async def _find_match(reader: Reader, entry: PlannedEntry) -> StoredResource | None:

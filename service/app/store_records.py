@@ -5,7 +5,7 @@ re-export them where they were first defined."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,10 +81,11 @@ class NewVersion:
     posted_hash: str
     patient_ref: str | None
     facts: Sequence[Any]
+    # (type, id): read once here, as the store looks it up several times per version
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.content["resourceType"], self.content["id"]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.content["resourceType"], self.content["id"]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,21 +18,36 @@ def write_response(result: IngestResult) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "type": _RESPONSE_TYPE.get(result.bundle_type, "batch-response"),
-        "entry": [{"response": _entry_response(e)} for e in result.entries],
+        "entry": _entry_responses(result.entries),
     }
 
 
-def _entry_response(outcome: EntryOutcome) -> dict[str, Any]:
-    response: dict[str, Any] = {"status": f"{outcome.status} {HTTPStatus(outcome.status).phrase}"}
-    if outcome.reference and outcome.version_id is not None and outcome.last_updated is not None:
-        response |= {
-            "location": f"{outcome.reference}/_history/{outcome.version_id}",
-            "etag": f'W/"{outcome.version_id}"',
-            "lastModified": outcome.last_updated.isoformat(),
-        }
-    if outcome.issues:
-        response["outcome"] = operation_outcome(outcome.issues)
-    return response
+def _entry_responses(outcomes: list[EntryOutcome]) -> list[dict[str, Any]]:
+    """One ``{"response": ...}`` per entry. The entries a write stored share one time: its text is made
+    once, not once per entry."""
+    entries: list[dict[str, Any]] = []
+    when, when_text = None, ""
+    for outcome in outcomes:
+        status = _STATUS_LINES.get(outcome.status) or _status_line(outcome.status)
+        response: dict[str, Any] = {"status": status}
+        version_id, last_updated = outcome.version_id, outcome.last_updated
+        if outcome.reference and version_id is not None and last_updated is not None:
+            if last_updated is not when:
+                when, when_text = last_updated, last_updated.isoformat()
+            response["location"] = f"{outcome.reference}/_history/{version_id}"
+            response["etag"] = f'W/"{version_id}"'
+            response["lastModified"] = when_text
+        if outcome.issues:
+            response["outcome"] = operation_outcome(outcome.issues)
+        entries.append({"response": response})
+    return entries
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+_STATUS_LINES = {status: _status_line(status) for status in (200, 201, 400, 404, 409, 412, 422)}
 
 
 def searchset(
