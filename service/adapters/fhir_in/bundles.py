@@ -181,7 +181,9 @@ def _plan_update(
 
 def content_hash(resource: dict[str, Any]) -> str:
     """A hash of the content as posted, ignoring ``id`` and ``meta``: a re-post of the same data matches."""
-    body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    body = dict(resource)  # a C copy, then two deletions: cheaper than a comprehension over every key
+    body.pop("id", None)
+    body.pop("meta", None)
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -236,7 +238,8 @@ def patient_reference(resource: dict[str, Any]) -> str | None:
     if resource.get("resourceType") == "Patient":
         return f"Patient/{resource['id']}"
     for key in ("subject", "patient"):
-        ref = resource.get(key, {}).get("reference") if isinstance(resource.get(key), dict) else None
+        holder = resource.get(key)
+        ref = holder.get("reference") if isinstance(holder, dict) else None
         if isinstance(ref, str) and "Patient/" in ref:
             return "Patient/" + ref.rsplit("Patient/", 1)[1].split("/")[0]
     return None

@@ -3,12 +3,20 @@ rewriting from it gives the very resources that serialising the planned resource
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any
 
 import msgspec
+import orjson
 
-from service.adapters.fhir_in.bundles import PlannedEntries, PlannedEntry, plan_bundle, rewrite_references
+from service.adapters.fhir_in.bundles import (
+    PlannedEntries,
+    PlannedEntry,
+    content_hash,
+    plan_bundle,
+    rewrite_references,
+)
 from service.errors import BadRequest
 
 _URLS = ["urn:uuid:a", "urn:uuid:b", 'urn:odd:"q"', "urn:back\\", "http://x/fhir/Patient/p", "Patient/p", "é"]
@@ -67,3 +75,16 @@ def test_rewriting_from_the_posted_text_agrees_with_serialising_again() -> None:
         assert _rewritten(planned, shared) == expected, entries
         rewrites += any(p.resource != c.resource for p, c in zip(planned, copies, strict=True))
     assert rewrites > 200
+
+
+def test_the_content_hash_is_that_of_the_content_without_id_and_meta() -> None:
+    """The hash (stored, and matched against later posts) is the sha256 of the key-sorted content less
+    ``id`` and ``meta``, whichever of the two the resource holds."""
+    rng = random.Random(23)  # noqa: S311  # a seeded test sequence, not a secret
+    for _ in range(500):
+        resource = _resource(rng)
+        if rng.random() < 0.5:
+            resource["meta"] = {"versionId": "1"}
+        body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+        expected = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        assert content_hash(resource) == expected
