@@ -128,6 +128,13 @@ def presence(
     Unknown when a measurement has no size; present when merged into another lesion (S5), not gone."""
     if not measurements:
         return Presence.UNKNOWN
+    if len(measurements) == 1:  # the usual case: one lesion, one measurement
+        only = measurements[0]
+        if only.status is _NOT_EVALUATED:
+            return Presence.UNKNOWN
+        if only.coalesced_into is None and _is_gone(lesion, only, thresholds):
+            return Presence.GONE
+        return Presence.PRESENT
     gone, merged = True, False
     for m in measurements:
         if m.status is _NOT_EVALUATED:

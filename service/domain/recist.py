@@ -56,8 +56,9 @@ def evaluate_recist(
     selection = select_baseline(timeline, thresholds)
     course = _Course.start(timeline, selection, thresholds)
     responses = []
+    statuses = markers or {}
     for time_point in timeline.ordered[1:]:
-        status = (markers or {}).get(time_point.date, MarkerStatus.NOT_ASSESSED)
+        status = statuses.get(time_point.date, MarkerStatus.NOT_ASSESSED)
         response = _evaluate_time_point(course, time_point, status, thresholds)
         course.advance(time_point, response, thresholds)
         responses.append(response)
@@ -153,6 +154,9 @@ class _Course:
     gone: set[str] = field(default_factory=set)  # the lesions last seen gone (T6)
     sizes: dict[str, Decimal] = field(default_factory=dict)
     first_equivocal: dict[str, dt.date] = field(default_factory=dict)
+    # The selection's lesions, gathered once: every follow-up reads them all (T6 the targets and non-targets)
+    baseline_disease: tuple[Lesion, ...] = ()
+    selected: tuple[Lesion, ...] = ()
 
     @classmethod
     def start(
@@ -162,6 +166,8 @@ class _Course:
         baseline_mm = sum((v.mm for v in values if v.mm is not None), ZERO)
         date = selection.baseline.date
         course = cls(selection, has_pet(selection.baseline), baseline_mm, baseline_mm, date, baseline_mm)
+        course.baseline_disease = (*selection.targets, *selection.non_targets)
+        course.selected = (*course.baseline_disease, *selection.new)
         course._remember(timeline.lesions, selection.baseline, thresholds)
         return course
 
@@ -175,11 +181,10 @@ class _Course:
         """T6: a target or non-target that had gone is present again."""
         if not self.gone:
             return False
-        lesions = (*self.selection.targets, *self.selection.non_targets)
         return any(
             les.lesion_id in self.gone
             and presence(les, time_point.of(les.lesion_id), thresholds) is Presence.PRESENT
-            for les in lesions
+            for les in self.baseline_disease
         )
 
     def progression_date(
@@ -202,8 +207,7 @@ class _Course:
             self.last_overall = response.overall
         for lesion_id in response.equivocal_new_lesion_ids:
             self.first_equivocal.setdefault(lesion_id, time_point.date)
-        sel = self.selection
-        self._remember((*sel.targets, *sel.non_targets, *sel.new), time_point, thresholds)
+        self._remember(self.selected, time_point, thresholds)
 
     def _update_sums(self, response: TimePointResponse) -> None:
         """S6: the nadir is the smallest sum so far, baseline included, from evaluable time points only."""
@@ -228,19 +232,21 @@ class _Course:
     def _remember(
         self, lesions: tuple[Lesion, ...], time_point: TimePoint, thresholds: ResponseThresholds
     ) -> None:
+        of, gone, sizes = time_point.of, self.gone, self.sizes
         for lesion in lesions:
-            measurements = time_point.of(lesion.lesion_id)
+            lesion_id = lesion.lesion_id
+            measurements = of(lesion_id)
             if not measurements:
                 continue  # not seen on this study: its presence is unknown and it has no size
             state = presence(lesion, measurements, thresholds)
             if state is Presence.GONE:
-                self.gone.add(lesion.lesion_id)
+                gone.add(lesion_id)
             elif state is Presence.PRESENT:
-                self.gone.discard(lesion.lesion_id)
+                gone.discard(lesion_id)
             if len(measurements) == 1:  # the usual case, without a generator
                 size = recorded_size(lesion, measurements[0])
             else:
-                sizes = (s for m in measurements if (s := recorded_size(lesion, m)) is not None)
-                size = max(sizes, default=None)
+                found = (s for m in measurements if (s := recorded_size(lesion, m)) is not None)
+                size = max(found, default=None)
             if size is not None:
-                self.sizes[lesion.lesion_id] = size
+                sizes[lesion_id] = size

@@ -223,6 +223,27 @@ def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
 
 
 def mm_text(value: Decimal) -> str:
-    """A value as written on the chart: at most one decimal, no trailing zeros."""
+    """A value as written on the chart: at most one decimal, no trailing zeros. Remembered (issue 19): the
+    chart and the lesion table write the same sums and sizes, and a patient's are written again at every
+    evaluation. Keyed with the sign, since -0 equals 0 but is written "-0"; equal values of one sign round
+    alike (the default context throughout)."""
+    key = (value, value.is_signed())
+    try:
+        found = _MM_TEXTS.get(key)
+    except TypeError:  # a signalling NaN cannot be hashed: as it is
+        return _mm_text(value)
+    if found is None:
+        found = _mm_text(value)
+        if len(_MM_TEXTS) >= _MM_TEXTS_LIMIT:
+            _MM_TEXTS.clear()
+        _MM_TEXTS[key] = found
+    return found
+
+
+_MM_TEXTS: dict[tuple[Decimal, bool], str] = {}
+_MM_TEXTS_LIMIT = 8192
+
+
+def _mm_text(value: Decimal) -> str:
     text = f"{value.quantize(TENTH):f}"  # one decimal exactly (NaN: none)
     return text[:-2] if text.endswith(".0") else text
