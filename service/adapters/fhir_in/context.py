@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ class Context:
     references: References
     version: FhirVersion
     today: date
-    imaging_reports: dict[str, str]  # Observation/id → the imaging DiagnosticReport listing it in `result`
+    imaging_reports: Mapping[str, str]  # Observation/id → the imaging DiagnosticReport listing it in `result`
     # What was read of each ImagingStudy during this normalise call, by its name and the resource it resolved
     # to: every lesion of a time point names the same study, now read once (issue 19); its issues were
     # reported once either way (normalise drops repeats).

@@ -9,7 +9,7 @@ extension that references a Device.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,29 @@ def _scanner(study: Node, ctx: Context) -> str | None:
         if name and name.startswith("Device/"):
             return name
     return None
+
+
+class ImagingReports(Mapping[str, str]):
+    """:func:`imaging_reports`, worked out when first asked (issue 19): a lesion that names its
+    ImagingStudy never asks, and most do."""
+
+    def __init__(self, entries: Sequence[Entry], local: ResolvedLocalCodes, refs: References) -> None:
+        self._sources = entries, local, refs
+        self._listed: dict[str, str] | None = None
+
+    def _reports(self) -> dict[str, str]:
+        if self._listed is None:
+            self._listed = imaging_reports(*self._sources)
+        return self._listed
+
+    def __getitem__(self, key: str) -> str:
+        return self._reports()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reports())
+
+    def __len__(self) -> int:
+        return len(self._reports())
 
 
 def imaging_reports(entries: Sequence[Entry], local: ResolvedLocalCodes, refs: References) -> dict[str, str]:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from service.adapters.fhir_in.conditions import read_condition
 from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Issues, Node
-from service.adapters.fhir_in.imaging import imaging_reports
+from service.adapters.fhir_in.imaging import ImagingReports
 from service.adapters.fhir_in.observations import read_observation
 from service.adapters.fhir_in.plain_therapy import read_plain_therapy
 from service.adapters.fhir_in.references import Entry, References
@@ -72,7 +72,7 @@ def normalise(
         references=references,
         version=version,
         today=today or datetime.now(UTC).date(),
-        imaging_reports=imaging_reports(entries, local, references),
+        imaging_reports=ImagingReports(entries, local, references),
     )
     issues = Issues()
     result = Normalised()

@@ -5,6 +5,7 @@ codes of markers.yaml (NSE, ProGRP: LOINC or a site's local code); an unknown co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from service.adapters.fhir_in.conditions import read_histology
 from service.adapters.fhir_in.context import Context
@@ -66,14 +67,30 @@ def _other(node: Node, concept: str, ctx: Context) -> Sequence[Fact]:
 
 
 def _concept(node: Node, ctx: Context) -> tuple[str | None, MarkerCoding | None]:
-    """The concept of ``Observation.code``, worked out once per call for each set of codings (every time
-    point sends the same codes)."""
-    codings = node.codings("code")
-    key = ("concept", *codings)
+    """The concept of ``Observation.code``, worked out once per call for each code sent (every time point
+    sends the same codes): by its system and code for a single well-formed coding, else by every coding."""
+    key: tuple[Any, ...] | None = _single_coding(node.data.get("code"))
+    codings = None
+    if key is None:
+        codings = node.codings("code")  # the checked reading, which reports what is malformed
+        key = ("concept", *codings)
     found: tuple[str | None, MarkerCoding | None] | None = ctx.worked_out.get(key)
     if found is None:
+        codings = codings if codings is not None else [Coding(key[1], key[2])]
         found = ctx.worked_out[key] = _first_concept(codings, ctx)
     return found
+
+
+def _single_coding(code: Any) -> tuple[str, str, str] | None:
+    """``("concept", system, code)`` of a CodeableConcept of one coding, whose system and code are strings
+    and whose display is absent or a string (``Node.codings`` reads it without an issue); else None."""
+    items = code.get("coding") if type(code) is dict else None
+    if type(items) is not list or len(items) != 1 or type(items[0]) is not dict:
+        return None
+    system, value, display = items[0].get("system"), items[0].get("code"), items[0].get("display")
+    if type(system) is str and type(value) is str and (display is None or type(display) is str):
+        return "concept", system, value
+    return None
 
 
 def _first_concept(codings: list[Coding], ctx: Context) -> tuple[str | None, MarkerCoding | None]:

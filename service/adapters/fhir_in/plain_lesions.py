@@ -4,8 +4,7 @@ lesion reading uses, then the same rules as :mod:`lesions` without a Node per el
 Taken only when the checked reading would report nothing: any wrong JSON type fails the decode, and any
 other problem (no Patient, no usable date, unit or value, an unknown role or status, an ImagingStudy or
 BodyStructure that reports anything) gives None, and the caller reads the resource the checked way, which
-reports every issue at its FHIRPath as before. The two readings are tested to agree
-(tests/adapters/fhir_in/test_plain_lesions.py).
+reports every issue at its FHIRPath as before (the two agree: tests/adapters/fhir_in/test_plain_lesions.py).
 """
 
 from __future__ import annotations
@@ -54,6 +53,7 @@ class _Body(msgspec.Struct, frozen=True, gc=False):
 _ROLES = {role.value: role for role in LesionRole}  # a dict lookup, where an Enum call costs a Python call
 _STATUSES = {status.value: status for status in LesionStatus}
 _UNUSABLE = "unusable"  # the cached answer for a BodyStructure the checked reading must read
+_Focused = tuple[_Body | str | None, str | None]  # what a BodyStructure tells, and its name
 
 
 def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> LesionObservation | None:
@@ -72,8 +72,7 @@ def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> Lesio
     if patient is None or not patient.startswith("Patient/") or when is None or sizes is None:
         return None
     focus = obs.focus[0] if obs.focus else None
-    resource = ctx.references.resolve(focus.reference, data) if focus else None
-    body = _body(resource, ctx) if resource is not None else None
+    body, body_structure = _focus(focus.reference, data, ctx) if focus else (None, None)
     imaging = _imaging(obs, data, when, ctx)
     if status is None or role is False or isinstance(body, str) or imaging is None:
         return None
@@ -84,7 +83,7 @@ def read_plain_lesion(data: dict[str, Any], concept: str, ctx: Context) -> Lesio
         patient=patient,
         source=f"Observation/{data.get('id')}",
         lesion_id=_lesion_id(obs, focus, body, ctx),
-        body_structure=ctx.references.name(focus.reference, data) if focus else None,
+        body_structure=body_structure,
         observed_on=when.on,
         observed_at=when.at,
         timepoint_key=imaging.key,
@@ -169,6 +168,18 @@ def _role(extensions: list[Extension], ctx: Context) -> LesionRole | Literal[Fal
     return None
 
 
+def _focus(reference: str | None, data: dict[str, Any], ctx: Context) -> _Focused:
+    """What the BodyStructure a focus names tells, and its name; once per call for each reference but a
+    contained one (``#id``), which depends on the resource."""
+    found: _Focused | None = ctx.worked_out.get(("focus", reference))
+    if found is None:
+        resource = ctx.references.resolve(reference, data)
+        found = (_body(resource, ctx) if resource is not None else None, ctx.references.name(reference, data))
+        if not (reference and reference.startswith("#")):
+            ctx.worked_out[("focus", reference)] = found
+    return found
+
+
 def _body(resource: dict[str, Any], ctx: Context) -> _Body | str:
     """What a BodyStructure tells, read once per call; :data:`_UNUSABLE` when reading it reports anything."""
     key = (_body, id(resource), "")
@@ -203,15 +214,21 @@ def _read_body(resource: dict[str, Any], ctx: Context) -> _Body | str:
 def _imaging(obs: ObservationShape, data: dict[str, Any], when: When, ctx: Context) -> Imaging | None:
     """As :func:`imaging.imaging_context`; None when the ImagingStudy named reports anything."""
     for link in (*obs.derived_from, *obs.part_of):
-        name = ctx.references.name(link.reference, data)
+        reference = link.reference or ""  # name and resolve read "" as they read None
+        known: Imaging | None = ctx.worked_out.get(("study", reference))
+        if known is not None:  # what this study told another lesion (below)
+            return known
+        name = ctx.references.name(reference, data)
         if name and name.startswith("ImagingStudy/"):
-            resolved = ctx.references.resolve(link.reference, data)
+            resolved = ctx.references.resolve(reference, data)
             key = (name, id(resolved) if resolved is not None else None)
             found: Imaging | None = ctx.studies.get(key)
             if found is None:
                 found = plain_study(name, resolved, ctx) or quiet_study(name, resolved, ctx)
                 if found is not None:
                     ctx.studies[key] = found
+            if found is not None and not reference.startswith("#"):  # a name and resource of its own
+                ctx.worked_out[("study", reference)] = found
             return found
     report = ctx.imaging_reports.get(f"Observation/{data.get('id')}")
     if report is not None:

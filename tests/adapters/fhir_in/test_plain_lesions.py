@@ -247,3 +247,16 @@ def test_what_is_worked_out_once_is_told_apart(knowledge: Knowledge) -> None:
     assert {f.source: f.site_text for f in fast.facts}[
         "Observation/o6"
     ] == "right ; right lung ; mass ; upper lobe"
+
+
+def test_a_contained_body_structure_is_read_for_its_own_resource(knowledge: Knowledge) -> None:
+    """Two lesions may name the same ``#id``, each of its own contained BodyStructure: what one tells is not
+    what the other tells, though what a BodyStructure named by ``Type/id`` tells is worked out once."""
+    resources = _resources()
+    again = copy.deepcopy(resources[5]) | {"id": "o5"}
+    again["contained"][0]["location"] = _coded(SCT, "39607008", "lung")
+    taken: Counter[bool] = Counter()
+    fast, checked = _both(knowledge, [*resources, again], FhirVersion.R4, taken)
+    assert taken == Counter({True: 5}) and (fast.facts, fast.issues) == (checked.facts, checked.issues)
+    sites = {f.source: [s.code for s in f.sites] for f in fast.facts}
+    assert (sites["Observation/o2"], sites["Observation/o5"]) == (["59441001"], ["39607008"])
