@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from service.adapters.store.connection import InLoop
+from service.adapters.store.connection import InLoop, OnFirstUse, first_statement
 from service.adapters.store.migrate import upgrade_to_head
 from service.adapters.store.outbox import Outbox
 from service.adapters.store.repository import Reader
@@ -83,7 +83,8 @@ class SqlStore:
             )
             event.listen(self._in_loop, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(url, pool_pre_ping=True, pool_timeout=_STORE_WAIT_S)
+            # No ping at checkout: a dead connection is replaced at its first statement (OnFirstUse).
+            self.engine = create_async_engine(url, pool_timeout=_STORE_WAIT_S)
             self._writer = self.engine
             self._in_loop = None
         self._write_slots = asyncio.Semaphore(_IN_LOOP_WRITERS)
@@ -107,8 +108,11 @@ class SqlStore:
             async with self._read_slots, self._checkout() as conn:
                 yield Reader(InLoop(conn))
             return
-        async with self.engine.connect() as conn:
-            yield Reader(conn)
+        lazy = OnFirstUse(self.engine)
+        try:
+            yield Reader(lazy)
+        finally:
+            await lazy.close()
 
     @asynccontextmanager
     async def writing(self, patient_refs: set[str]) -> AsyncIterator[Writer]:
@@ -117,15 +121,20 @@ class SqlStore:
             async with self._write_slots, self._checkout() as conn:
                 await _begin_immediate_without_blocking(conn)
                 try:
-                    yield Writer(InLoop(conn))
+                    writer = Writer(InLoop(conn))
+                    yield writer
+                    await writer.flush()
                 except BaseException:
                     conn.rollback()
                     raise
                 conn.commit()
             return
-        async with self._writer.begin() as conn:
-            await self._lock_patients(conn, patient_refs)
-            yield Writer(conn)
+        async with self._writer.connect() as conn:
+            await first_statement(conn, lambda c: self._lock_patients(c, patient_refs))
+            writer = Writer(conn, patient_refs)
+            yield writer
+            await writer.flush()
+            await conn.commit()  # on an exception, leaving the block rolls back
 
     @asynccontextmanager
     async def _checkout(self) -> AsyncIterator[Connection]:
@@ -139,9 +148,9 @@ class SqlStore:
         return Outbox(self.engine, self._writer)
 
     async def _lock_patients(self, conn: AsyncConnection, patient_refs: set[str]) -> None:
-        """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock."""
-        if not patient_refs:
-            return
+        """PostgreSQL only: on SQLite, BEGIN IMMEDIATE already holds the database's single write lock. The
+        transaction's first statement, also with no patient (it sets the lock timeout), so a dead pooled
+        connection is found and replaced here, before anything ran on it (``first_statement``)."""
         # One order everywhere, so two writers cannot deadlock: the refs sorted here and taken in that order
         # by one statement (issue 17: one round trip for a Bundle's 40 patients, not 41). A lock wait past
         # the bound is SQLSTATE 55P03, an overload.

@@ -32,6 +32,10 @@ class Enqueue:
         # subscription, so a batch of reports no one subscribes to asks once, not twice per patient.
         self._live_topics: set[str] | None = None
 
+    def know_live_topics(self, topics: set[str]) -> None:
+        """The live topics as this transaction's first read found them (first_read.py)."""
+        self._live_topics = topics
+
     async def subscription(self, sub_id: str) -> SubscriptionRow | None:
         row = (await self.conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id))).first()
         return subscription_row(row._mapping) if row else None

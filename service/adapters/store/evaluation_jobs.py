@@ -49,9 +49,16 @@ class EvaluationJobs:
 
     def __init__(self, conn: Executes) -> None:
         self.conn = conn
+        # The requests of the transaction's patients as its first read found them (first_read.py), kept
+        # until this transaction writes one.
+        self._known: tuple[frozenset[str], dict[str, int]] | None = None
+
+    def know_generations(self, patients: frozenset[str], generations: dict[str, int]) -> None:
+        self._known = patients, generations
 
     async def request(self, patients: set[str], now: datetime, grace: timedelta) -> None:
         """Owe a report for each patient: a new row, or the next generation of the row already there."""
+        self._known = None
         requested, due = raw.db_time(self.conn, now), raw.db_time(self.conn, now + grace)
         rows = [(p, requested, due, DATA) for p in sorted(patients)]
         await raw.execute_many(self.conn, _REQUEST, rows)
@@ -62,6 +69,7 @@ class EvaluationJobs:
 
     async def complete(self, patient: str, generation: int | None) -> None:
         """The report for this generation is stored (or nothing is assessable): the request is met."""
+        self._known = None
         if generation is not None:
             await self.conn.execute(
                 delete(evaluation_jobs).where(_JOBS.patient_ref == patient, _JOBS.generation == generation)
@@ -70,6 +78,7 @@ class EvaluationJobs:
     async def fail(
         self, patient: str, generation: int, error: str, now: datetime, backoff: timedelta
     ) -> None:
+        self._known = None
         await self.conn.execute(
             update(evaluation_jobs)
             .where(_JOBS.patient_ref == patient, _JOBS.generation == generation)
@@ -85,6 +94,7 @@ class EvaluationJobs:
         them ``FOR UPDATE SKIP LOCKED``: a concurrent claimer skips them instead of waiting, then finds
         their ``due_at`` moved past its ``now``. (The SQLite dialect leaves the clause out: there the
         transaction already holds the database's one write lock.)"""
+        self._known = None
         query = (
             select(evaluation_jobs)
             .where(_JOBS.due_at <= now)
@@ -129,6 +139,7 @@ class EvaluationJobs:
 
     async def request_reevaluation(self, patients: list[str], now: datetime) -> int:
         """A row, due now, for each patient that has none; how many were added."""
+        self._known = None
         existing = await self.generations(set(patients))
         rows = [
             {
@@ -149,6 +160,7 @@ class EvaluationJobs:
 
     async def complete_all(self, met: list[tuple[str, int]]) -> None:
         """``complete`` for each (patient, generation), in one statement."""
+        self._known = None
         await raw.execute_many(self.conn, _COMPLETE, met)
 
     async def record_versions(self, evaluated: list[EvaluatedWith], now: datetime) -> None:
@@ -188,6 +200,8 @@ class EvaluationJobs:
         """The pending generation of each patient that has a request, in one query."""
         if not patients:
             return {}
+        if self._known is not None and patients <= self._known[0]:
+            return {p: g for p, g in self._known[1].items() if p in patients}
         rows = await raw.fetch(self.conn, _GENERATIONS, raw.array(self.conn, sorted(patients)))
         return {row[0]: row[1] for row in rows}
 

@@ -4,7 +4,7 @@ the caller's transaction (``SqlStore.writing``)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -13,22 +13,66 @@ import orjson
 from sqlalchemy import delete, insert, update
 
 from service.adapters.store import raw
+from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
+from service.adapters.store.evaluation_jobs import EvaluationJobs
 from service.adapters.store.fact_codec import encode
-from service.adapters.store.repository import CurrentVersion, Reader, StoredResource
+from service.adapters.store.first_read import first_read
+from service.adapters.store.repository import CurrentVersion, Reader, StoredResource, by_type
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources
+from service.adapters.store.version_rows import (
+    WRITE_BATCH,
+    columns,
+    identifier_rows,
+    resource_row,
+    with_meta,
+)
 
 # The values of the store port, defined with it (service/app/store_records.py) and re-exported here.
 from service.app.store_records import NewVersion as NewVersion
 
 
 class Writer(Reader):
+    def __init__(self, conn: Executes, patients: Collection[str] = ()) -> None:
+        """``patients``: the ones whose write locks the transaction holds."""
+        super().__init__(conn)
+        self._patients = frozenset(patients)
+        self._submissions: list[tuple[Any, ...]] = []  # owed to the next write (add_submission)
+        self._first_read = False
+        self._fetched: set[str] | None = None  # of ``patients``, by the first read (PostgreSQL)
+
+    async def current_versions(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], CurrentVersion]:
+        """On PostgreSQL the transaction's first such read also answers, in the same round trip, what the
+        rest of it will ask of its patients (first_read.py)."""
+        if self._first_read or raw.is_sqlite(self.conn):
+            return await super().current_versions(keys)
+        self._first_read = True
+        found = await first_read(self.conn, by_type(keys), sorted(self._patients))
+        self.enqueue.know_live_topics(found.live_topics)
+        self.evaluation_jobs.know_generations(self._patients, found.generations)
+        self._fetched = found.fetched
+        return found.current
+
+    @cached_property
+    def evaluation_jobs(self) -> EvaluationJobs:
+        """One for the transaction: it keeps what the first read answered until it writes a request."""
+        return EvaluationJobs(self.conn)
+
+    async def history_fetched(self, patient_ref: str) -> bool:
+        if self._fetched is not None and patient_ref in self._patients:
+            return patient_ref in self._fetched
+        return await super().history_fetched(patient_ref)
+
     async def mark_history_fetched(self, patient_ref: str, resources: int, now: datetime) -> None:
         """Record the fetch; a replica that fetched the same patient meanwhile has recorded it already."""
         if not await self.history_fetched(patient_ref):
             await self.conn.execute(
                 insert(history_fetches).values(patient_ref=patient_ref, fetched_at=now, resources=resources)
             )
+            if self._fetched is not None:
+                self._fetched.add(patient_ref)
 
     @cached_property
     def enqueue(self) -> Enqueue:
@@ -45,6 +89,8 @@ class Writer(Reader):
         fhir_version: str,
         content: bytes,
     ) -> None:
+        """On PostgreSQL the row goes in with the transaction's next ``write_versions`` (one round trip for
+        both), or at the latest before the commit (``flush``)."""
         row = (
             submission_id,
             raw.db_time(self.conn, received_at),
@@ -54,7 +100,14 @@ class Writer(Reader):
             hashlib.sha256(content).hexdigest(),
             content,
         )
-        await raw.execute_many(self.conn, _INSERT_SUBMISSION, [row])
+        self._submissions.append(row)
+        if raw.is_sqlite(self.conn):
+            await self.flush()
+
+    async def flush(self) -> None:
+        """The submissions not yet written (``add_submission``); called before the commit."""
+        rows, self._submissions = self._submissions, []
+        await raw.execute_many(self.conn, _INSERT_SUBMISSION, rows)
 
     async def retire(self, resource_type: str, resource_id: str) -> None:
         """A deleted resource: no current version any more (its versions and facts stay as history), and
@@ -93,50 +146,77 @@ class Writer(Reader):
             current = {key: known[key] for key in dict.fromkeys(keys) if key in known}
         next_version = {key: c.version_id + 1 for key, c in current.items()}
         last_index = {v.key: i for i, v in enumerate(versions)}
-        stored, rows, at = [], [], raw.db_time(self.conn, now)
+        stored, rows, at, now_text = [], [], raw.db_time(self.conn, now), now.isoformat()
         for i, version in enumerate(versions):
             number = next_version.get(version.key, 1)
             next_version[version.key] = number + 1
-            stored.append(_with_meta(version.content, number, now))
-            rows.append(
-                _resource_row(version, stored[-1], number, last_index[version.key] == i, submission_id, at)
-            )
+            s = with_meta(version.content, number, now, now_text)
+            stored.append(s)
+            rows.append(resource_row(version, s, last_index[version.key] == i, submission_id, at))
+        identifiers = [
+            row for key, index in last_index.items() for row in identifier_rows(key, versions[index].content)
+        ]
+        facts = _fact_rows(versions, stored, last_index)
+        if raw.is_sqlite(self.conn):
+            await self._write_each(current, rows, identifiers, facts)
+        else:
+            await self._write_batch(current, rows, identifiers, facts)
+        return stored
+
+    async def _write_each(
+        self,
+        current: dict[tuple[str, str], CurrentVersion],
+        rows: list[tuple[Any, ...]],
+        identifiers: list[tuple[str, str, str, str]],
+        facts: list[tuple[Any, ...]],
+    ) -> None:
+        """SQLite: a prepared statement per table (no round trips to save in process)."""
         await raw.execute_many(self.conn, _RETIRE, [(c.pk,) for c in current.values()])
         await raw.execute_many(self.conn, _INSERT_RESOURCE, rows)
         await raw.execute_many(self.conn, _UNINDEX, list(current))
-        await self._index_identifiers(versions, last_index)
+        await raw.execute_many(self.conn, _INDEX, identifiers)
         await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in current])
-        await self._add_facts(versions, stored, last_index)
-        return stored
+        await raw.execute_many(self.conn, _INSERT_FACT, facts)
 
-    async def _index_identifiers(
-        self, versions: Sequence[NewVersion], last_index: dict[tuple[str, str], int]
-    ) -> None:
-        rows = [
-            row for key, index in last_index.items() for row in _identifier_rows(key, versions[index].content)
-        ]
-        await raw.execute_many(self.conn, _INDEX, rows)
-
-    async def _add_facts(
+    async def _write_batch(
         self,
-        versions: Sequence[NewVersion],
-        stored: list[StoredResource],
-        last_index: dict[tuple[str, str], int],
+        current: dict[tuple[str, str], CurrentVersion],
+        rows: list[tuple[Any, ...]],
+        identifiers: list[tuple[str, str, str, str]],
+        facts: list[tuple[Any, ...]],
     ) -> None:
-        rows = [
+        """PostgreSQL: everything, with the submissions still owed, in one statement (version_rows.py)."""
+        submissions, self._submissions = self._submissions, []
+        await self.conn.exec_driver_sql(
+            WRITE_BATCH,
             (
-                fact.patient,
-                payload["kind"],
-                s.reference,
-                s.version_id,
-                last_index[v.key] == n,
-                orjson.dumps(payload).decode(),
-            )
-            for n, (v, s) in enumerate(zip(versions, stored, strict=True))
-            for fact in v.facts
-            if (payload := encode(fact))
-        ]
-        await raw.execute_many(self.conn, _INSERT_FACT, rows)
+                *columns(submissions, 7),
+                [c.pk for c in current.values()],
+                *columns(rows, 10),
+                *columns(list(current), 2),
+                *columns(identifiers, 4),
+                [f"{t}/{i}" for t, i in current],
+                *columns(facts, 6),
+            ),
+        )
+
+
+def _fact_rows(
+    versions: Sequence[NewVersion], stored: list[StoredResource], last_index: dict[tuple[str, str], int]
+) -> list[tuple[Any, ...]]:
+    return [
+        (
+            fact.patient,
+            payload["kind"],
+            s.reference,
+            s.version_id,
+            last_index[v.key] == n,
+            orjson.dumps(payload).decode(),
+        )
+        for n, (v, s) in enumerate(zip(versions, stored, strict=True))
+        for fact in v.facts
+        if (payload := encode(fact))
+    ]
 
 
 # The statements of a write (issue 17: prepared, see raw.py), in asyncpg's parameter style.
@@ -159,40 +239,3 @@ _INSERT_SUBMISSION = (
     "INSERT INTO submissions (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
-
-
-def _with_meta(content: dict[str, Any], version: int, now: datetime) -> StoredResource:
-    meta = {**content.get("meta", {}), "versionId": str(version), "lastUpdated": now.isoformat()}
-    return StoredResource(content["resourceType"], content["id"], version, now, {**content, "meta": meta})
-
-
-def _resource_row(
-    version: NewVersion,
-    stored: StoredResource,
-    number: int,
-    is_current: bool,
-    submission_id: str,
-    last_updated: Any,  # as the driver stores it (raw.db_time)
-) -> tuple[Any, ...]:
-    return (
-        stored.resource_type,
-        stored.resource_id,
-        number,
-        is_current,
-        version.patient_ref,
-        version.posted_hash,
-        version.content.get("meta", {}).get("versionId"),
-        orjson.dumps(stored.content).decode(),
-        last_updated,
-        submission_id,
-    )
-
-
-def _identifier_rows(key: tuple[str, str], content: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    return [
-        (key[0], key[1], ident["system"], ident["value"])
-        for ident in content.get("identifier", [])
-        if isinstance(ident, dict)
-        and isinstance(ident.get("system"), str)
-        and isinstance(ident.get("value"), str)
-    ]

@@ -134,3 +134,34 @@ async def test_sqlite_writer_rolls_back_on_error(tmp_path: Path) -> None:
             assert await reader.submission_count() == 1
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_connections_ended_by_the_server_are_replaced_at_their_first_statement() -> None:
+    """No ping at checkout: a reader's and a writer's first statement on a connection the server ended
+    (a restart) runs again on a new one, and the transaction goes on as if nothing happened."""
+    store, admin = SqlStore(POSTGRES_URL), SqlStore(POSTGRES_URL)
+    try:
+        try:
+            await store.migrate()
+        except OSError as exc:
+            require_postgres_or_skip(str(exc))
+        async with store.reading() as reader, store.writing({"Patient/a"}):  # two pooled connections
+            await reader.submission_count()
+        async with admin.engine.connect() as conn:
+            ended = await conn.execute(text(_END_OTHER_BACKENDS))
+            assert sum(1 for row in ended if row[0]) >= 2
+        await asyncio.sleep(0.2)
+        async with store.writing({"Patient/a"}) as writer:
+            await writer.add_submission("dead-1", datetime.now(UTC), "test", None, "4.0", b"{}")
+        async with store.reading() as reader:
+            assert await reader.submission_count() >= 1
+    finally:
+        await store.close()
+        await admin.close()
+
+
+_END_OTHER_BACKENDS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)

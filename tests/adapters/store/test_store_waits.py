@@ -77,15 +77,18 @@ async def test_a_patient_lock_held_elsewhere_is_an_overload_after_the_bound(
 
 @pytest.mark.postgres
 async def test_an_exhausted_pool_is_an_overload_after_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With every pooled connection (5 + 10 overflow) checked out, the next checkout gives up."""
+    """With every pooled connection (5 + 10 overflow) checked out, the next checkout gives up. A reader
+    checks its connection out at its first statement."""
     store = await short_wait_store(monkeypatch)
     try:
         async with AsyncExitStack() as stack:
             for _ in range(15):
-                await stack.enter_async_context(store.reading())
+                await (await stack.enter_async_context(store.reading())).submission_count()
+            async with store.reading():  # reads nothing: holds no connection
+                pass
             with pytest.raises(Exception) as raised:  # noqa: PT011  # SQLAlchemy's TimeoutError
-                async with store.reading():
-                    pass
+                async with store.reading() as reader:
+                    await reader.submission_count()
             assert is_overload(raised.value), raised.value
     finally:
         await store.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -109,3 +109,40 @@ async def test_a_transaction_matches_the_subscriptions_it_has_written_itself(sto
         await enqueue.set_status("s3", "off")
         assert [s.id for s in await enqueue.matching("response-assessment", PATIENT)] == ["s1"]
         assert await enqueue.matching("care-plan-suggestion", PATIENT) == []
+
+
+async def test_the_first_read_answers_for_the_locked_patients_until_the_transaction_writes_it(
+    store: SqlStore,
+) -> None:
+    """The transaction's first read of current versions also answers (on PostgreSQL, in the same round
+    trip) the live topics, the pending requests and the history marks of its patients; each answer follows
+    what the transaction writes itself afterwards, and a patient it does not lock is asked as before."""
+    now, grace = datetime.now(UTC), timedelta(seconds=30)
+    async with store.writing({"Patient/a"}) as writer:
+        await writer.evaluation_jobs.request({"Patient/a"}, now, grace)
+        await writer.mark_history_fetched("Patient/a", 3, now)
+        await writer.enqueue.put_subscription(_subscription("s1", None))
+    async with store.writing({"Patient/a", "Patient/b"}) as writer:
+        await writer.current_versions([("Observation", "ecog")])
+        jobs = writer.evaluation_jobs
+        assert await jobs.generations({"Patient/a", "Patient/b"}) == {"Patient/a": 1}
+        assert [await writer.history_fetched(p) for p in ("Patient/a", "Patient/b")] == [True, False]
+        assert [s.id for s in await writer.enqueue.matching("response-assessment", "Patient/b")] == ["s1"]
+        await jobs.request({"Patient/a", "Patient/b"}, now, grace)
+        assert await jobs.generations({"Patient/a", "Patient/b"}) == {"Patient/a": 2, "Patient/b": 1}
+        await writer.mark_history_fetched("Patient/b", 1, now)
+        assert await writer.history_fetched("Patient/b")
+        assert await jobs.generations({"Patient/c"}) == {}
+        await jobs.complete("Patient/a", 2)
+        assert await jobs.generations({"Patient/a", "Patient/b"}) == {"Patient/b": 1}
+        await writer.enqueue.set_status("s1", "off")
+        assert await writer.enqueue.matching("response-assessment", "Patient/b") == []
+
+
+async def test_a_submission_with_no_version_is_stored_at_the_commit(store: SqlStore) -> None:
+    """On PostgreSQL a submission waits for the transaction's next write of versions; with none, the commit
+    stores it all the same."""
+    async with store.writing(set()) as writer:
+        await writer.add_submission("alone", datetime.now(UTC), "bundle", "batch", "4.0", b"{}")
+    async with store.reading() as reader:
+        assert await reader.submission_count() == 1

@@ -1,0 +1,91 @@
+"""The rows of a batch of new versions (``Writer.write_versions``), built once per resource, and PostgreSQL's
+one statement that writes them all (issue 17).
+
+A version's stored content is the posted resource with ``meta.versionId`` and ``meta.lastUpdated`` set; the
+time's text is made once per batch, not once per resource. On PostgreSQL the whole batch (the submission
+rows still owed, the earlier versions retired, their identifiers and facts retired, the new versions, their
+identifiers and facts) is one statement of data-modifying CTEs over arrays (``unnest``): one round trip
+instead of up to seven. Every CTE runs on the statement's one snapshot, so the retiring ones see only the
+earlier rows, never the ones inserted beside them (PostgreSQL, "Data-Modifying Statements in WITH"); the
+foreign key of a version to its submission is checked at the end of the statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from service.app.store_records import NewVersion, StoredResource
+
+_dumps = orjson.dumps
+
+
+def with_meta(content: dict[str, Any], version: int, now: datetime, now_text: str) -> StoredResource:
+    """The stored version: ``content`` with its meta's versionId and lastUpdated (``now_text``, ``now``'s
+    ISO text) set, the meta kept where it was or else added last."""
+    stored = dict(content)  # the same keys in the same order as ``{**content, "meta": ...}``
+    stored["meta"] = {**content.get("meta", {}), "versionId": str(version), "lastUpdated": now_text}
+    return StoredResource(content["resourceType"], content["id"], version, now, stored)
+
+
+def resource_row(
+    version: NewVersion,
+    stored: StoredResource,
+    is_current: bool,
+    submission_id: str,
+    last_updated: Any,  # as the driver stores it (raw.db_time)
+) -> tuple[Any, ...]:
+    return (
+        stored.resource_type,
+        stored.resource_id,
+        stored.version_id,
+        is_current,
+        version.patient_ref,
+        version.posted_hash,
+        version.content.get("meta", {}).get("versionId"),
+        _dumps(stored.content).decode(),
+        last_updated,
+        submission_id,
+    )
+
+
+def identifier_rows(key: tuple[str, str], content: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [
+        (key[0], key[1], ident["system"], ident["value"])
+        for ident in content.get("identifier", ())
+        if isinstance(ident, dict)
+        and isinstance(ident.get("system"), str)
+        and isinstance(ident.get("value"), str)
+    ]
+
+
+def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (``unnest``'s arrays), ``width`` of them however many rows."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+# The batch in one statement (PostgreSQL): $1-$7 the submissions, $8 the pks of the versions retired, $9-$18
+# the new versions, $19-$20 the (type, id) unindexed, $21-$24 the identifiers, $25 the sources whose facts are
+# retired, $26-$31 the new facts.
+WRITE_BATCH = (
+    "WITH submitted AS (INSERT INTO submissions"
+    " (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
+    " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::bytea[])),"
+    " retired AS (UPDATE resources SET is_current = false WHERE pk = ANY($8::int[])),"
+    " versions AS (INSERT INTO resources (resource_type, resource_id, version_id, is_current, patient_ref,"
+    " content_sha256, sender_version_id, content, last_updated, submission_id)"
+    " SELECT * FROM unnest($9::text[], $10::text[], $11::int[], $12::bool[], $13::text[], $14::text[],"
+    " $15::text[], $16::text[], $17::timestamptz[], $18::text[])),"
+    " unindexed AS (DELETE FROM resource_identifiers AS i USING unnest($19::text[], $20::text[]) AS k(t, id)"
+    " WHERE i.resource_type = k.t AND i.resource_id = k.id),"
+    " indexed AS (INSERT INTO resource_identifiers (resource_type, resource_id, system, value)"
+    " SELECT * FROM unnest($21::text[], $22::text[], $23::text[], $24::text[])),"
+    " retired_facts AS (UPDATE facts SET is_current = false"
+    " WHERE source_ref = ANY($25::text[]) AND is_current)"
+    " INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
+    " SELECT * FROM unnest($26::text[], $27::text[], $28::text[], $29::int[], $30::bool[], $31::text[])"
+)
