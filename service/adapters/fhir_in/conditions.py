@@ -20,8 +20,8 @@ def read_condition(node: Node, ctx: Context) -> list[CancerCondition]:
     patient = ctx.patient(node)
     codings = node.codings("code")
     morphology = _morphology(node, ctx)
-    diagnosis = _first_known(codings, ctx)
-    histology = _first_known(morphology, ctx) or diagnosis
+    diagnosis = first_known(codings, ctx)
+    histology = first_known(morphology, ctx) or diagnosis
     if histology is None:
         node.issues.not_recognised(node.at("code"), "condition")
     onset = read_when(node, "onsetDateTime", ctx.today)
@@ -45,7 +45,7 @@ def read_condition(node: Node, ctx: Context) -> list[CancerCondition]:
 def read_histology(node: Node, ctx: Context) -> list[HistologyFact]:
     patient, when = ctx.patient(node), observed(node, ctx)
     codings = node.codings("valueCodeableConcept")
-    histology = _first_known(codings, ctx)
+    histology = first_known(codings, ctx)
     matched = next((c for c in codings if ctx.knowledge.histology.lookup(c.system, c.code)), None)
     code = matched.source_code() if matched else None
     if histology is None:
@@ -72,5 +72,5 @@ def _morphology(node: Node, ctx: Context) -> list[Coding]:
     ]
 
 
-def _first_known(codings: list[Coding], ctx: Context) -> HistologyCode | None:
+def first_known(codings: list[Coding], ctx: Context) -> HistologyCode | None:
     return next((h for c in codings if (h := ctx.knowledge.histology.lookup(c.system, c.code))), None)

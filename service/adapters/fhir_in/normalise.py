@@ -16,6 +16,7 @@ from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.elements import Issues, Node
 from service.adapters.fhir_in.imaging import ImagingReports
 from service.adapters.fhir_in.observations import read_observation
+from service.adapters.fhir_in.plain_conditions import read_plain_condition
 from service.adapters.fhir_in.plain_therapy import read_plain_therapy
 from service.adapters.fhir_in.references import Entry, References
 from service.adapters.fhir_in.sequences import read_sequence
@@ -34,12 +35,17 @@ def _therapy(node: Node, ctx: Context) -> Sequence[Fact]:
     return [plain] if plain is not None else read_therapy(node, ctx)
 
 
+def _condition(node: Node, ctx: Context) -> Sequence[Fact]:
+    plain = read_plain_condition(node.data, ctx)  # the fast path, for a well-formed resource
+    return [plain] if plain is not None else read_condition(node, ctx)
+
+
 _READERS: dict[str, Reader] = {
     "Observation": read_observation,
     "MedicationRequest": _therapy,
     "MedicationStatement": _therapy,
     "MedicationAdministration": _therapy,
-    "Condition": read_condition,
+    "Condition": _condition,
     "MolecularSequence": read_sequence,
 }
 
