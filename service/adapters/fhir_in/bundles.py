@@ -102,48 +102,56 @@ def plan_bundle(
 
 
 def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | EntryProblem:
-    if transactional and isinstance(entry, dict):
-        unsupported = _unsupported_method(index, entry.get("request"))
-        if unsupported:
-            return unsupported
-    sent = entry.get("resource") if isinstance(entry, dict) else None
+    """One entry's plan; each of its parts read once (issue 17: 2,520 entries in a 40-patient Bundle)."""
+    if not isinstance(entry, dict):
+        return _no_resource(index, "Entry has no resource")
+    request = entry.get("request")
+    method = request.get("method") if transactional and isinstance(request, dict) else None
+    if method is not None and method not in ("POST", "PUT"):
+        return _unsupported_method(index, method)
+    sent = entry.get("resource")
     if not isinstance(sent, dict):
-        where = f"Bundle.entry[{index}].resource"  # spelled out only for a problem: most entries have none
-        return EntryProblem(index, Issue("Entry has no resource", "required", expression=where))
+        return _no_resource(index, "Entry has no resource")
     resource = dict(sent)
     if not isinstance(resource.get("resourceType"), str):
-        where = f"Bundle.entry[{index}].resource"
-        return EntryProblem(index, Issue("Resource has no resourceType", "required", expression=where))
-    bad_meta = meta_problem(index, resource)
+        return _no_resource(index, "Resource has no resourceType")
+    bad_meta = meta_problem(index, resource) if "meta" in resource else None
     if bad_meta:
         return EntryProblem(index, bad_meta)
     full_url = entry.get("fullUrl")
     full_url = full_url if isinstance(full_url, str) else None
     if transactional:
-        return _plan_request(index, entry.get("request"), resource, full_url)
-    bad_id = kept_id_problem(index, resource)
-    if bad_id:
-        return EntryProblem(index, bad_id)
-    sender_id = resource.get("id")  # None or, being past kept_id_problem, a FHIR id
-    resource["id"] = sender_id or uuid.uuid4().hex
+        return _plan_request(index, request, method, resource, full_url)
+    sender_id = resource.get("id")
+    if sender_id is not None and not (isinstance(sender_id, str) and FHIR_ID.match(sender_id)):
+        bad_id = kept_id_problem(index, resource)
+        if bad_id:
+            return EntryProblem(index, bad_id)
+    resource["id"] = sender_id or uuid.uuid4().hex  # None or, being past kept_id_problem, a FHIR id
     return PlannedEntry(index, full_url, WriteMode.UPSERT if sender_id else WriteMode.CREATE, resource)
 
 
+def _no_resource(index: int, text: str) -> EntryProblem:
+    where = f"Bundle.entry[{index}].resource"  # spelled out only for a problem: most entries have none
+    return EntryProblem(index, Issue(text, "required", expression=where))
+
+
 def _plan_request(
-    index: int, request: Any, resource: dict[str, Any], full_url: str | None
+    index: int, request: Any, method: Any, resource: dict[str, Any], full_url: str | None
 ) -> PlannedEntry | EntryProblem:
-    where = f"Bundle.entry[{index}].request"
-    if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+    if not isinstance(method, str):  # also for a request that is no object
+        where = f"Bundle.entry[{index}].request"
         return EntryProblem(index, Issue("Entry has no request.method", "required", expression=where))
     url = str(request.get("url", ""))
-    if request["method"] == "POST":
+    if method == "POST":
         wrong_url = post_url_problem(index, url, resource["resourceType"])
         if wrong_url:
             return EntryProblem(index, wrong_url)
         try:
             condition = parse_if_none_exist(request.get("ifNoneExist"))
         except ValueError as exc:
-            return EntryProblem(index, Issue(str(exc), "not-supported", expression=f"{where}.ifNoneExist"))
+            where = f"Bundle.entry[{index}].request.ifNoneExist"
+            return EntryProblem(index, Issue(str(exc), "not-supported", expression=where))
         resource["id"] = uuid.uuid4().hex  # FHIR: the server ignores any id on a create
         return PlannedEntry(index, full_url, WriteMode.CREATE, resource, condition)
     planned = _plan_update(index, url, resource, full_url)
@@ -152,11 +160,8 @@ def _plan_request(
     return planned
 
 
-def _unsupported_method(index: int, request: Any) -> EntryProblem | None:
+def _unsupported_method(index: int, method: Any) -> EntryProblem:
     """Only writes are accepted in a Bundle: POST (create) and PUT Type/id (update)."""
-    method = request.get("method") if isinstance(request, dict) else None
-    if method is None or method in ("POST", "PUT"):
-        return None
     text = f"request.method {method} is not supported in a Bundle sent here; use POST or PUT"
     return EntryProblem(
         index, Issue(text, "not-supported", expression=f"Bundle.entry[{index}].request.method")
