@@ -200,7 +200,7 @@ def rewrite_references(planned: list[PlannedEntry]) -> None:
     :func:`plan_bundle` leaves it, the ids it and the caller settle aside). A planned resource is its posted
     one with another ``id``: every reference it holds is in that text, which may name more (an entry that
     failed): those change no value, as no planned reference holds them."""
-    targets = {p.full_url: p.reference for p in planned if p.full_url and p.full_url != p.reference}
+    targets = {url: ref for p in planned if (url := p.full_url) and url != (ref := p.reference)}
     if targets:
         text = getattr(planned, "posted_text", None) or orjson.dumps([p.resource for p in planned])
         targets = _referenced_targets(targets, text)
