@@ -39,14 +39,16 @@ def resource_key(resource: dict[str, Any]) -> str | None:
 class References:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._by_url: dict[str, dict[str, Any]] = {}
-        self._names: dict[str, str] = {}  # reference → its name, for references outside any resource
-        self._entries = {id(entry.resource): entry for entry in entries}  # paths spelled out when asked
-        for entry in entries:
+        self._names: dict[str | None, str] = {}  # reference → its name, for references outside any resource
+        self._entries: dict[int, Entry] = {}  # paths spelled out when asked
+        for entry in entries:  # one pass, Type/id spelled out in line: a Bundle has an entry per resource
+            resource = entry.resource
+            self._entries[id(resource)] = entry
             if entry.full_url:
-                self._by_url[entry.full_url] = entry.resource
-            key = resource_key(entry.resource)
-            if key:
-                self._by_url.setdefault(key, entry.resource)
+                self._by_url[entry.full_url] = resource
+            kind, ident = resource.get("resourceType"), resource.get("id")
+            if isinstance(kind, str) and isinstance(ident, str):
+                self._by_url.setdefault(f"{kind}/{ident}", resource)
 
     def resolve(
         self, reference: str | None, container: dict[str, Any] | None = None
@@ -69,13 +71,14 @@ class References:
 
     def name(self, reference: str | None, container: dict[str, Any] | None = None) -> str | None:
         """The stable name of a reference: ``Type/id`` where it can be worked out, else the text as sent."""
+        name = self._names.get(reference)  # no contained (#) or empty reference is ever kept there
+        if name is not None:
+            return name
         if not reference:
             return None
         if reference.startswith("#"):  # contained: the answer depends on the container
             return self._name(reference, container)
-        name = self._names.get(reference)
-        if name is None:
-            name = self._names[reference] = self._name(reference, None)
+        name = self._names[reference] = self._name(reference, None)
         return name
 
     def _name(self, reference: str, container: dict[str, Any] | None) -> str:
