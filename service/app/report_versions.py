@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +53,24 @@ class Versions:
 
 def fingerprint(resource: dict[str, Any], knowledge_version: str) -> str:
     """The result a resource states, without what changes each run and without the knowledge version."""
-    data = _text(resource).replace(knowledge_version.encode(), _VERSION_MARK)
-    return hashlib.sha256(data).hexdigest()
+    return _digest(_text(resource), knowledge_version.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Printed:
+    """What a resource's comparable text says, the text made once for both questions asked of it."""
+
+    fingerprint: str
+    names_version: bool
+
+
+def printed(resource: dict[str, Any], knowledge_version: str) -> Printed:
+    text, mark = _text(resource), knowledge_version.encode()
+    return Printed(_digest(text, mark), mark in text)
+
+
+def _digest(text: bytes, version: bytes) -> str:
+    return hashlib.sha256(text.replace(version, _VERSION_MARK)).hexdigest()
 
 
 def names_version(resource: dict[str, Any], knowledge_version: str) -> bool:
@@ -66,17 +82,24 @@ async def with_version_text(
     reader: Reader,
     reports: Sequence[tuple[list[dict[str, Any]], list[dict[str, Any]]]],
     knowledge_version: str,
+    prints: Mapping[int, Printed] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """For each report (all its resources, the changed ones): its result changed, so the resources that
     print the knowledge-base version join the new version unless theirs names it already, and the new report
     names one version throughout (its Provenance too, though its content may not have changed otherwise).
-    The stored versions of such resources, unchanged and so stored, are read in one go for the batch."""
+    The stored versions of such resources, unchanged and so stored, are read in one go for the batch.
+    ``prints``: what is known of the resources already, by ``id()`` (they are alive for the call)."""
     changed_keys = [{_key(r) for r in changed} for _, changed in reports]
+
+    def names(resource: dict[str, Any]) -> bool:
+        known = prints.get(id(resource)) if prints is not None else None
+        return known.names_version if known is not None else names_version(resource, knowledge_version)
+
     printing = [
         _key(r)
         for (resources, _), keys in zip(reports, changed_keys, strict=True)
         for r in resources
-        if _key(r) not in keys and names_version(r, knowledge_version)
+        if _key(r) not in keys and names(r)
     ]
     stale: set[tuple[str, str]] = set()
     if printing:
@@ -101,12 +124,15 @@ def _text(resource: dict[str, Any]) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def unchanged(stored_hash: str | None, resource: dict[str, Any], knowledge_version: str) -> bool:
+def unchanged(
+    stored_hash: str | None, resource: dict[str, Any], knowledge_version: str, known: Printed | None = None
+) -> bool:
     """Whether the stored version states the same result. A version stored before fingerprints (its hash
-    still holds the version text) matches when it is the same in every byte but the volatile elements."""
+    still holds the version text) matches when it is the same in every byte but the volatile elements.
+    ``known``: the resource's ``printed``, when made already."""
     if stored_hash is None:
         return False
-    if stored_hash == fingerprint(resource, knowledge_version):
+    if stored_hash == (known.fingerprint if known else fingerprint(resource, knowledge_version)):
         return True
     return stored_hash == _hash_with_versions(resource)
 

@@ -20,8 +20,9 @@ from service.app.ports import Store, Writer
 from service.app.report_versions import (
     NOT_ASSESSABLE,
     REPORT,
+    Printed,
     Versions,
-    fingerprint,
+    printed,
     unchanged,
     with_version_text,
 )
@@ -55,6 +56,7 @@ class Changes:
     bundle: dict[str, Any]
     resources: list[dict[str, Any]]
     amended: set[tuple[str, str]] = field(default_factory=set)
+    prints: dict[int, Printed] = field(default_factory=dict)  # every resource's, by id(): made once
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,13 @@ class ReportWriter:
         notifies no one. ``known``: what ``current_versions`` answered for (at least) these resources."""
         knowledge = self.versions.knowledge
         resources = patient_resources(bundle)
-        changed = [r for r in resources if not unchanged(_current_hash(known, r), r, knowledge)]
+        prints = {id(r): printed(r, knowledge) for r in resources}
+        changed = [
+            r for r in resources if not unchanged(_current_hash(known, r), r, knowledge, prints[id(r)])
+        ]
         if not changed:
             return None
-        return Changes(patient, bundle, changed)
+        return Changes(patient, bundle, changed, prints=prints)
 
     async def _write(self, writer: Writer, changes: list[Changes], known: Known, now: datetime) -> list[str]:
         """Every patient's changed resources as one batch of versions, under one small submission row that
@@ -153,7 +158,9 @@ class ReportWriter:
             return []
         knowledge = self.versions.knowledge
         reports = [(patient_resources(c.bundle), c.resources) for c in changes]
-        for c, resources in zip(changes, await with_version_text(writer, reports, knowledge), strict=True):
+        prints = {key: p for c in changes for key, p in c.prints.items()}
+        stored_anew = await with_version_text(writer, reports, knowledge, prints)
+        for c, resources in zip(changes, stored_anew, strict=True):
             c.resources = resources
             # Issue 15: every changed resource sent before is replaced on the EHR (a conditional update),
             # not only the report, so an amended report never points at an Observation with its first values.
@@ -163,7 +170,7 @@ class ReportWriter:
                     resource["status"] = "amended"  # FHIR-CONTRACT section 4: a corrected time point
         submission_id = await self._producer(writer, now)
         versions = [
-            NewVersion(r, fingerprint(r, knowledge), c.patient, []) for c in changes for r in c.resources
+            NewVersion(r, c.prints[id(r)].fingerprint, c.patient, []) for c in changes for r in c.resources
         ]
         stored = await writer.write_versions(versions, submission_id, now, known)
         written, start = [], 0
@@ -201,10 +208,13 @@ class ReportWriter:
             async with self.store.writing(set()) as writer:
                 current = await writer.current_versions(_key(r) for r in shared)
                 knowledge = self.versions.knowledge
-                new = [r for r in shared if not unchanged(_current_hash(current, r), r, knowledge)]
+                prints = {id(r): printed(r, knowledge) for r in shared}
+                new = [
+                    r for r in shared if not unchanged(_current_hash(current, r), r, knowledge, prints[id(r)])
+                ]
                 if new:
                     submission_id = await self._producer(writer, now)
-                    versions = [NewVersion(r, fingerprint(r, knowledge), None, []) for r in new]
+                    versions = [NewVersion(r, prints[id(r)].fingerprint, None, []) for r in new]
                     await writer.write_versions(versions, submission_id, now, current)
         except IntegrityError:
             log.info("shared_resource_written_concurrently")

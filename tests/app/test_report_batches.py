@@ -17,6 +17,7 @@ from benchmarks.synthetic import patient_resources
 from service.adapters.fhir_in.versions import FhirVersion
 from service.adapters.store.outbox_rows import NOTIFICATION, WRITE_BACK
 from service.app.ingest import Endpoint
+from service.app.report_versions import fingerprint
 from service.app.store_records import SubscriptionRow
 from service.bootstrap import Container, build
 from service.config import Settings
@@ -131,3 +132,24 @@ async def test_a_corrected_bundle_amends_every_report_in_one_batch_and_keeps_the
     queued = await writing_back.store.outbox().entries()
     assert [q.kind for q in queued].count(WRITE_BACK) == 2 * len(PATIENTS)
     assert len(await _evaluation_submissions(writing_back)) == 3
+
+
+async def test_every_stored_report_version_carries_its_own_fingerprint(writing_back: Container) -> None:
+    """Each resource's fingerprint is made once, when its change is decided, and then stored with it: every
+    version an evaluation wrote (first, then amended by a correction) holds the fingerprint of what it
+    holds, not of another resource of the batch."""
+    await _post(writing_back, _bundle())
+    await _post(writing_back, _bundle(correct=True))
+    knowledge = writing_back.knowledge.version
+    async with writing_back.store.reading() as reader:
+        rows = await reader.conn.execute(  # type: ignore[attr-defined]  # the SQL store's reader
+            text(
+                "SELECT r.content_sha256, r.content FROM resources r JOIN submissions s"
+                " ON s.id = r.submission_id WHERE s.endpoint = 'evaluation'"
+            )
+        )
+        found = [(row.content_sha256, orjson.loads(row.content)) for row in rows]
+    amended = [c for _, c in found if c.get("status") == "amended"]
+    assert len(found) > 8 * len(PATIENTS) and len(amended) == len(PATIENTS)
+    for stored_hash, content in found:
+        assert stored_hash == fingerprint(content, knowledge), content["resourceType"]
