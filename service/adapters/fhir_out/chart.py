@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
 
-from service.adapters.fhir_out.chart_layout import Box, nice_ticks, rows_without_overlap, text_width
+from service.adapters.fhir_out.chart_layout import Box, mm_text, nice_ticks, rows_without_overlap, text_width
 from service.adapters.fhir_out.markup import escape
 
 WIDTH, HEIGHT, MARGIN, TOP = 780, 300, 52, 30
@@ -25,7 +25,6 @@ LABELS = 190  # room right of the plot for the reference lines' labels
 PLOT_RIGHT = WIDTH - LABELS
 INSET = 24  # the first and last dates sit this far inside the plot, so their labels stay in it
 PD_FACTOR, PD_MIN_MM, PR_FACTOR = Decimal("1.2"), Decimal(5), Decimal("0.7")
-TENTH = Decimal("0.1")
 HEADROOM = Decimal("1.1")  # the y axis reaches 10 % over the highest value
 FONT = 10
 ROW = 17  # px between rows of date labels (a 10 px CJK label is about 15 px tall)
@@ -100,15 +99,12 @@ def line_chart(
 ) -> str:
     """One SVG: the series as lines with dots and values, the references as dashed lines or bands. Each
     date's position and label are worked out once, for the layout, the axis and the series alike."""
-    days = sorted({day for s in series for day, _ in s.points})
+    days = tuple(sorted({day for s in series for day, _ in s.points}))
     if not days:
         return ""
     values = [v for s in series for _, v in s.points] + [r.value for r in references]
     ticks = nice_ticks(max(values) * HEADROOM)
-    xs = Frame(days[0], days[-1], ticks[-1], HEIGHT - MARGIN).xs(days)  # x does not depend on the bottom
-    labels = [date_label(day) for day in days]
-    rows = rows_without_overlap(_date_boxes([xs[day] for day in days], labels))
-    bottom = HEIGHT - MARGIN - ROW * (max(rows) if rows else 0)
+    xs, bottom, time_axis = _time_axis(days, date_label)
     frame = Frame(days[0], days[-1], ticks[-1], bottom)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -116,12 +112,26 @@ def line_chart(
         f"<title>{escape(title)}</title>",
         *(_band(frame, r) for r in references if r.band),
         _axes(bottom, tuple(ticks)),
-        _date_labels(bottom, list(xs.values()), rows, labels),
+        time_axis,
         *(_reference(r, y, label_y) for r, y, label_y in _label_positions(frame, references)),
         *(_series(frame, xs, s) for s in series),
         "</svg>",
     ]
     return "".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _time_axis(
+    days: tuple[dt.date, ...], date_label: Callable[[dt.date], str]
+) -> tuple[dict[dt.date, float], int, str]:
+    """Each day's x (read only, never changed), the plot's bottom above the rows of date labels, and the time
+    axis's ticks and labels. Cached: they depend on the days and the date writer only, and a report's charts
+    often share their days (markers drawn on scan days), as do its renderings in R4 and R5."""
+    xs = Frame(days[0], days[-1], Decimal(1), HEIGHT - MARGIN).xs(days)  # x depends on the days only
+    labels = [date_label(day) for day in days]
+    rows = rows_without_overlap(_date_boxes(list(xs.values()), labels))
+    bottom = HEIGHT - MARGIN - ROW * (max(rows) if rows else 0)
+    return xs, bottom, _date_labels(bottom, list(xs.values()), rows, labels)
 
 
 def _date_boxes(xs: Sequence[float], labels: Sequence[str]) -> list[Box]:
@@ -220,30 +230,3 @@ def _series(frame: Frame, xs: dict[dt.date, float], series: Series) -> str:
         f'<polyline points="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>'
         f"{''.join(dots)}{label}{escape(series.label)}</text>"
     )
-
-
-def mm_text(value: Decimal) -> str:
-    """A value as written on the chart: at most one decimal, no trailing zeros. Remembered (issue 19): the
-    chart and the lesion table write the same sums and sizes, and a patient's are written again at every
-    evaluation. Keyed with the sign, since -0 equals 0 but is written "-0"; equal values of one sign round
-    alike (the default context throughout)."""
-    key = (value, value.is_signed())
-    try:
-        found = _MM_TEXTS.get(key)
-    except TypeError:  # a signalling NaN cannot be hashed: as it is
-        return _mm_text(value)
-    if found is None:
-        found = _mm_text(value)
-        if len(_MM_TEXTS) >= _MM_TEXTS_LIMIT:
-            _MM_TEXTS.clear()
-        _MM_TEXTS[key] = found
-    return found
-
-
-_MM_TEXTS: dict[tuple[Decimal, bool], str] = {}
-_MM_TEXTS_LIMIT = 8192
-
-
-def _mm_text(value: Decimal) -> str:
-    text = f"{value.quantize(TENTH):f}"  # one decimal exactly (NaN: none)
-    return text[:-2] if text.endswith(".0") else text

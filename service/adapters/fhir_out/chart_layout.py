@@ -1,5 +1,6 @@
 """Layout arithmetic for the report's SVG charts: axis ticks at round values, the width a label takes, and
-rows for labels that would otherwise overlap (issue 18: "labels that never overlap")."""
+rows for labels that would otherwise overlap (issue 18: "labels that never overlap"); and how a value is
+written on a chart and in the lesion table."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import NamedTuple
 _STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
 TICKS_WANTED = 5
 GAP = 4.0  # px between two labels on one row
+TENTH = Decimal("0.1")
 
 
 class Box(NamedTuple):
@@ -57,3 +59,30 @@ def rows_without_overlap(boxes: list[Box]) -> list[int]:
             starts.append(box.right + GAP)
         rows.append(row)
     return rows
+
+
+def mm_text(value: Decimal) -> str:
+    """A value as written on a chart: at most one decimal, no trailing zeros. Remembered (issue 19): the
+    chart and the lesion table write the same sums and sizes, and a patient's are written again at every
+    evaluation. Keyed with the sign, since -0 equals 0 but is written "-0"; equal values of one sign round
+    alike (the default context throughout)."""
+    key = (value, value.is_signed())
+    try:
+        found = _MM_TEXTS.get(key)
+    except TypeError:  # a signalling NaN cannot be hashed: as it is
+        return _mm_text(value)
+    if found is None:
+        found = _mm_text(value)
+        if len(_MM_TEXTS) >= _MM_TEXTS_LIMIT:
+            _MM_TEXTS.clear()
+        _MM_TEXTS[key] = found
+    return found
+
+
+_MM_TEXTS: dict[tuple[Decimal, bool], str] = {}
+_MM_TEXTS_LIMIT = 8192
+
+
+def _mm_text(value: Decimal) -> str:
+    text = f"{value.quantize(TENTH):f}"  # one decimal exactly (NaN: none)
+    return text[:-2] if text.endswith(".0") else text

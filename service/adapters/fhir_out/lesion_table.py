@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from service.adapters.fhir_out.chart import mm_text
+from service.adapters.fhir_out.chart_layout import mm_text
 from service.adapters.fhir_out.markup import escape
 from service.adapters.fhir_out.result_context import ResultContext
 from service.adapters.fhir_out.wording import date_writer, percent

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from service.adapters.fhir_out import chart
-from service.adapters.fhir_out.chart import mm_text
+from service.adapters.fhir_out import chart_layout
+from service.adapters.fhir_out.chart_layout import mm_text
 
 VALUES = ["75", "75.0", "75.00", "75.25", "75.35", "-3.05", "0", "-0", "0.04", "-0.04", "-0.0", "1E+2", "NaN"]
 
@@ -17,7 +17,7 @@ def test_remembered_text_is_the_text_worked_out(text: str) -> None:
     """Each value is written as rounding it to 0.1 writes it, the first time and every later time, whatever
     equal value was written before (``-0`` equals ``0`` but keeps its sign)."""
     for value in [Decimal(t) for t in VALUES] + [Decimal(text)]:
-        assert mm_text(value) == chart._mm_text(value)
+        assert mm_text(value) == chart_layout._mm_text(value)
 
 
 def test_negative_zero_keeps_its_sign() -> None:
