@@ -77,6 +77,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         generate_unique_id_function=_operation_id,
         docs_url=None,  # issue 18: /docs and /redoc from local assets (routes/docs.py), never a CDN
         redoc_url=None,
+        # The service exports no OpenTelemetry (its metrics are Prometheus, /metrics). FastAPI's would run
+        # only if something in the process set a global OTel provider; looking for one costs every request
+        # about 20 µs (three provider look-ups, each reading os.environ; issue 19).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.metrics = HttpMetrics()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +20,11 @@ log = structlog.get_logger("service.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
+# uuid.UUID(bytes=os.urandom(16), version=4), as uuid.uuid4() builds it, without the object (issue 19):
+# the variant bits set to RFC 4122's, the version nibble to 4.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
 # An over-limit body is read and discarded before the 413 (issue 20): clients that send the whole body
 # before reading (urllib, Java, .NET) otherwise see a reset, not the answer. Bounded in bytes and time.
 DRAIN_BYTES = 256 * 1024 * 1024
@@ -34,7 +39,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        request_id, declared_length = _request_id_and_length(scope)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status, started, response_started = 500, time.perf_counter(), False
 
@@ -46,8 +51,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            too_large = _declared_length(scope) > self.max_body_bytes
-            if too_large:
+            if declared_length > self.max_body_bytes:
                 await self._reject_too_large(scope, receive, send_with_id)
             else:
                 await self.app(scope, self._limited(receive), send_with_id)
@@ -106,20 +110,29 @@ async def drain(receive: Receive) -> None:
         await asyncio.wait_for(discard(), DRAIN_SECONDS)
 
 
-def _request_id(scope: Scope) -> str:
+def _request_id_and_length(scope: Scope) -> tuple[str, int]:
+    """The first safe ``X-Request-ID`` (else a new id) and the first numeric ``Content-Length`` (else 0), in
+    one pass over the headers."""
+    request_id, length = None, None
     for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == b"content-length":
+            if length is None and value.isdigit():
+                length = int(value)
+        elif name == _REQUEST_ID_NAME and request_id is None:
             candidate: str = value.decode("latin-1")
             if _SAFE_REQUEST_ID.match(candidate):
-                return candidate
-    return uuid.uuid4().hex
+                request_id = candidate
+    return request_id or new_request_id(), length or 0
 
 
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length" and value.isdigit():
-            return int(value)
-    return 0
+def new_request_id() -> str:
+    """``uuid.uuid4().hex``: 32 hex digits of a random version 4 UUID."""
+    return uuid4_hex(os.urandom(16))
+
+
+def uuid4_hex(random: bytes) -> str:
+    """``uuid.UUID(bytes=random, version=4).hex``."""
+    return f"{(int.from_bytes(random, 'big') & _UUID4_CLEAR) | _UUID4_SET:032x}"
 
 
 def _route(scope: Scope) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+
 import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
 
 from service.api.fhir_json import FHIR_JSON
+from service.api.middleware import uuid4_hex
 
 
 def assert_outcome(response: httpx.Response, status: int, code: str) -> dict[str, object]:
@@ -97,6 +101,21 @@ async def test_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+    assert uuid.UUID(hex=response.headers["x-request-id"]).version == 4
+
+
+async def test_the_first_safe_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    """Of several X-Request-ID headers, the first safe one is echoed."""
+    headers = [("x-request-id", "bad id"), ("x-request-id", "first-safe"), ("x-request-id", "second")]
+    response = await client.get("/healthz", headers=headers)
+    assert response.headers["x-request-id"] == "first-safe"
+
+
+def test_new_request_ids_are_uuid4_hex() -> None:
+    """A new request id is what uuid.uuid4().hex makes of the same 16 random bytes."""
+    rng = random.Random(19)  # noqa: S311 -- test inputs, not secrets
+    samples = [bytes(16), b"\xff" * 16] + [rng.randbytes(16) for _ in range(5000)]
+    assert all(uuid4_hex(b) == uuid.UUID(bytes=b, version=4).hex for b in samples)
 
 
 @pytest.mark.parametrize("query", [{"_count": "many"}, {"_count": "-1"}, {"_count": "5000"}])
