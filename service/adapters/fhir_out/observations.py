@@ -12,9 +12,12 @@ from service.domain.response import NewLesions, NonTargetResponse, SumOfDiameter
 TENTH = Decimal("0.1")  # values are given to one decimal
 
 
-def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: list[str]) -> dict[str, Any]:
+def observation(
+    ctx: ResultContext, part: str, code: dict[str, Any], sources: list[str], *, unique: bool = False
+) -> dict[str, Any]:
     """The frame every result Observation shares: preliminary, the time point, the service as device.
-    ``sources``: those ``derivedFrom`` may name (``result_context.derivable``), each named once in order."""
+    ``sources``: those ``derivedFrom`` may name (``result_context.derivable``), each named once in order
+    (``unique``: they are each there once already)."""
     resource_id = ctx.id_for(part)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
@@ -28,7 +31,7 @@ def observation(ctx: ResultContext, part: str, code: dict[str, Any], sources: li
         "issued": ctx.issued.isoformat(),
         "device": ctx.device_reference,
     }
-    if derived := references(sources):
+    if derived := [{"reference": s} for s in sources] if unique else references(sources):
         resource["derivedFrom"] = derived
     return resource
 
@@ -80,7 +83,7 @@ def disease_status(ctx: ResultContext) -> dict[str, Any]:
     """mCODE CancerDiseaseStatus: LOINC 97509-4, a SNOMED value, one evidence-type extension per type used."""
     a, codes = ctx.assessment, ctx.knowledge.output_codes.disease_status
     code = {"coding": [ctx.external_coding(codes.code)]}
-    resource = observation(ctx, "disease-status", code, ctx.derivable_evidence)
+    resource = observation(ctx, "disease-status", code, ctx.derivable_evidence, unique=True)
     resource["meta"] = {"profile": [codes.profile]}
     if a.condition:  # mCODE must-support: the cancer Condition whose status this is
         resource["focus"] = [{"reference": a.condition}]

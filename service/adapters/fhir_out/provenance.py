@@ -32,7 +32,7 @@ def provenance(ctx: ResultContext, targets: list[dict[str, Any]]) -> dict[str, A
         "recorded": ctx.issued.isoformat(),
         "agent": [{"who": ctx.device_reference}],
     }
-    entities = [{"role": "source", "what": {"reference": s}} for s in dict.fromkeys(ctx.assessment.evidence)]
+    entities = [{"role": "source", "what": {"reference": s}} for s in ctx.unique_evidence]
     entities += [_removal(ctx, dropped) for dropped in ctx.assessment.dropped]
     if entities:
         resource["entity"] = entities

@@ -35,7 +35,8 @@ DERIVABLE_TYPES = frozenset(
         "Media",
     }
 )
-_DERIVABLE_PREFIXES = tuple(f"{t}/" for t in sorted(DERIVABLE_TYPES))
+# Observation first: nearly every source is one, and the first prefix that matches ends the search.
+_DERIVABLE_PREFIXES = tuple(f"{t}/" for t in sorted(DERIVABLE_TYPES, key=lambda t: (t != "Observation", t)))
 log = structlog.get_logger("service.texts")
 
 
@@ -109,10 +110,16 @@ class ResultContext:
         return self.canon(f"{resource['resourceType']}/{resource['id']}")
 
     @cached_property
+    def unique_evidence(self) -> tuple[str, ...]:
+        """The assessment's evidence, each source once in order: for the Provenance's entities and the
+        Observations' ``derivedFrom`` alike (a long history has thousands of sources)."""
+        return tuple(dict.fromkeys(self.assessment.evidence))
+
+    @cached_property
     def derivable_evidence(self) -> list[str]:
-        """The assessment's evidence that ``derivedFrom`` may name: sifted once for the two Observations
-        that name it (a long history has thousands of sources)."""
-        return derivable(self.assessment.evidence)
+        """The evidence that ``derivedFrom`` may name, each source once: sifted once for the two
+        Observations that name it."""
+        return derivable(self.unique_evidence)
 
     @cached_property
     def derivable_imaging_evidence(self) -> list[str]:
