@@ -132,9 +132,9 @@ def _check_shape(raw: bytes, data: Any) -> bytes | None:
 
 def _compact_within_depth(data: Any) -> bytes | None:
     """orjson's compact serialisation of ``data`` if it surely nests at most MAX_DEPTH levels, else None."""
-    if _WRAPS <= 0:
-        return None
     hole = _wraps.hole
+    if _WRAPS <= 0 or hole:  # no shortcut, or one under way in this thread (re-entered): the fallback decides
+        return None
     hole.append(data)
     try:
         wrapped = orjson.dumps(_wraps.outer)

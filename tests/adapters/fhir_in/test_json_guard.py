@@ -216,3 +216,19 @@ def test_the_checked_body_keeps_its_compact_serialisation() -> None:
         parsed = ParsedJson(raw)
         parsed.checked()
         assert parsed.compact == orjson.dumps(orjson.loads(raw))
+
+
+def test_a_shortcut_under_way_leaves_a_reentrant_check_to_the_fallback() -> None:
+    """The wrapping arrays are the thread's own: a check begun while they hold a value (re-entered during a
+    serialisation) does not use them, and still decides as the walk does."""
+    guard._wraps.hole.append([[1]])
+    try:
+        assert guard._compact_within_depth({"a": 1}) is None
+        assert _outcome(parse_json, _nested(MAX_DEPTH + 1, "[1]", "array"))[0] == "refused"
+        assert _outcome(parse_json, b'{"resourceType":"Basic","a":1}') == (
+            "read",
+            {"resourceType": "Basic", "a": 1},
+        )
+    finally:
+        guard._wraps.hole.clear()
+    assert guard._compact_within_depth({"a": 1}) == b'{"a":1}'
