@@ -146,10 +146,13 @@ def _draws(plasma: list[VariantFact], tracked: tuple[str, ...]) -> list[Draw]:
     return [_draw(day, by_day[day], tracked) for day in sorted(by_day)]
 
 
+_ZERO = Decimal(0)  # made once: every draw reads it for each variant it tracks
+
+
 def _draw(day: dt.date, facts: list[VariantFact], tracked: tuple[str, ...]) -> Draw:
-    found = {variant_key(v): v.allele_fraction or Decimal(0) for v in facts if _present(v)}
-    total = sum((found.get(key, Decimal(0)) for key in tracked), Decimal(0))
-    mean = total / len(tracked) if tracked else Decimal(0)
+    found = {variant_key(v): v.allele_fraction or _ZERO for v in facts if _present(v)}
+    total = sum([found.get(key, _ZERO) for key in tracked], _ZERO)
+    mean = total / len(tracked) if tracked else _ZERO
     detected = tuple(key for key in tracked if key in found)
     return Draw(day, total, mean, detected, tuple(v.source for v in facts))
 
