@@ -6,6 +6,7 @@
 - A transaction or batch entry's ``request`` agrees with its resource (http.html#transaction): ``POST`` to
   the resource's type, ``PUT Type/id`` whose id is the body's id when the body has one (a 400 per FHIR
   http.html#update, "the id in the URL and the resource must match").
+- A conditional create's ``ifNoneExist`` is a search the store can run (``identifier=system|value``, ``_id``).
 - A resource id the sender keeps matches FHIR's id pattern (datatypes.html#id).
 - Every date-named element holds a real date (:mod:`service.adapters.fhir_in.dates`).
 """
