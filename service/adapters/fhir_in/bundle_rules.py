@@ -22,7 +22,7 @@ from service.adapters.fhir_in.dates import bad_dates
 from service.errors import BadRequest, Issue
 
 # FHIR R4 datatypes.html#id: 1 to 64 characters of letters, digits, '-' and '.'.
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 # FHIR R4 references.html#regex, without the optional _history suffix (kept out of the match below).
-_TYPE_ID = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+_TYPE_ID = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?\Z")
 
 
 class Entry(msgspec.Struct, frozen=True, gc=False):

@@ -39,7 +39,7 @@ STATUSES: Final = {
     "4.3": frozenset({"requested", "active", "error", "off"}),
     "5.0": frozenset({"requested", "active", "error", "off", "entered-in-error"}),
 }
-_PATIENT = re.compile(r"^(?:(?:https?://\S+/)?Patient/)?(?P<id>[A-Za-z0-9\-.]{1,64})$")
+_PATIENT = re.compile(r"^(?:(?:https?://\S+/)?Patient/)?(?P<id>[A-Za-z0-9\-.]{1,64})\Z")
 
 
 @dataclass(frozen=True, slots=True)
