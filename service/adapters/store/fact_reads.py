@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from service.adapters.store import raw
 from service.adapters.store.connection import Executes
@@ -78,10 +79,7 @@ class FactReads:
                 return await self.facts_of(patients, skip, connection_of(reader))
         args = raw.array(conn, sorted(patients)), raw.array(conn, sorted(skip))
         rows = await raw.fetch(conn, _FACTS_OF_SQLITE if raw.is_sqlite(conn) else _FACTS_OF_POSTGRES, *args)
-        found: dict[str, list[Fact]] = {patient: [] for patient in patients}
-        for row, fact in zip(rows, decode_rows([row[1] for row in rows]), strict=True):
-            found[row[0]].append(fact)
-        return found
+        return grouped(patients, rows)
 
     def _connection(self, database: str) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -92,6 +90,14 @@ class FactReads:
             weakref.finalize(self, conn.close)
             self._sqlite = conn
         return self._sqlite
+
+
+def grouped(patients: Collection[str], rows: Sequence[Any]) -> dict[str, list[Fact]]:
+    """Rows of (patient, payload) decoded in one pass, by patient (an empty list for one with none)."""
+    found: dict[str, list[Fact]] = {patient: [] for patient in patients}
+    for row, fact in zip(rows, decode_rows([row[1] for row in rows]), strict=True):
+        found[row[0]].append(fact)
+    return found
 
 
 def connection_of(reader: object) -> Executes:

@@ -3,7 +3,10 @@ will ask of its patients (issue 17): one round trip instead of one per question.
 
 Beside the current versions asked for, the one statement reads the topics with a live subscription
 (``Enqueue.matching``), the pending evaluation request of each patient the transaction has locked
-(``EvaluationJobs.generations``) and whether each one's history was fetched (``Writer.history_fetched``).
+(``EvaluationJobs.generations``), whether each one's history was fetched (``Writer.history_fetched``)
+and each one's current facts (for the evaluation that follows the ingest, ``Writer.facts_as_read``: the
+rows of the sources the transaction retires or writes are left out then, so the answer is what a query at
+that moment would return).
 It runs after the patients' locks are taken, so no other write of their data or their requests can come
 in between (those are made under the same locks); each answer is kept for this transaction only, until
 the transaction itself writes what it answers (a subscription, a request, a history mark). Nothing is kept
@@ -20,7 +23,7 @@ from service.adapters.store import raw
 from service.adapters.store.connection import Executes
 from service.app.store_records import CurrentVersion
 
-_VERSION, _TOPIC, _REQUEST, _FETCHED = 0, 1, 2, 3
+_VERSION, _TOPIC, _REQUEST, _FETCHED, _FACT = 0, 1, 2, 3, 4
 
 # The rows of each part told apart by the first column; every part on an index (ix_resources_current,
 # ix_subscriptions_topic, the primary keys of evaluation_jobs and history_fetches).
@@ -34,6 +37,8 @@ _FIRST_READ = (
     " FROM evaluation_jobs WHERE patient_ref = ANY($3::text[])"
     " UNION ALL SELECT 3, NULL, patient_ref, NULL, NULL, NULL, NULL, NULL"
     " FROM history_fetches WHERE patient_ref = ANY($3::text[])"
+    " UNION ALL SELECT 4, pk, patient_ref, source_ref, NULL, NULL, payload, NULL"
+    " FROM facts WHERE patient_ref = ANY($3::text[]) AND is_current"
 )
 
 
@@ -43,6 +48,7 @@ class FirstRead:
     live_topics: set[str] = field(default_factory=set)
     generations: dict[str, int] = field(default_factory=dict)
     fetched: set[str] = field(default_factory=set)
+    facts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (pk, patient, source, payload)
 
 
 async def first_read(conn: Executes, grouped: dict[str, list[str]], patients: Sequence[str]) -> FirstRead:
@@ -51,6 +57,7 @@ async def first_read(conn: Executes, grouped: dict[str, list[str]], patients: Se
     found = FirstRead()
     for row in await raw.fetch(conn, _FIRST_READ, types, ids, list(patients)):
         _add(found, row)
+    found.facts.sort()  # in stored order, as every read of facts
     return found
 
 
@@ -62,5 +69,7 @@ def _add(found: FirstRead, row: Any) -> None:
         found.live_topics.add(row[2])
     elif part == _REQUEST:
         found.generations[row[2]] = row[1]
-    else:
+    elif part == _FETCHED:
         found.fetched.add(row[2])
+    else:
+        found.facts.append((row[1], row[2], row[3], row[6]))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection, Set
 
 from service.adapters.store.fact_codec import decode
-from service.adapters.store.fact_reads import FactReads, connection_of
+from service.adapters.store.fact_reads import FactReads, connection_of, grouped
+from service.adapters.store.writer import Writer
 from service.app.ports import Reader, Store
 from service.domain.facts import Fact
 
@@ -28,5 +29,7 @@ class SqlStoredFacts:
         self, patients: Collection[str], within: Reader | None = None, known: Set[str] = frozenset()
     ) -> dict[str, list[Fact]]:
         # issue 17: one query for a Bundle's or a worker batch's patients, the known sources' rows left in SQL
+        if isinstance(within, Writer) and (rows := within.facts_as_read(patients, known)) is not None:
+            return grouped(patients, rows)  # read with the transaction's first read (first_read.py)
         conn = None if within is None else connection_of(within)
         return await self._reads.facts_of(patients, known, conn)

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from service.adapters.store.fact_codec import encode
 from service.app.store_records import NewVersion, StoredResource
 
 _dumps = orjson.dumps
@@ -88,4 +89,42 @@ WRITE_BATCH = (
     " WHERE source_ref = ANY($25::text[]) AND is_current)"
     " INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
     " SELECT * FROM unnest($26::text[], $27::text[], $28::text[], $29::int[], $30::bool[], $31::text[])"
+)
+
+
+def fact_rows(
+    versions: Sequence[NewVersion], stored: list[StoredResource], last_index: dict[tuple[str, str], int]
+) -> list[tuple[Any, ...]]:
+    return [
+        (
+            fact.patient,
+            payload["kind"],
+            s.reference,
+            s.version_id,
+            last_index[v.key] == n,
+            orjson.dumps(payload).decode(),
+        )
+        for n, (v, s) in enumerate(zip(versions, stored, strict=True))
+        for fact in v.facts
+        if (payload := encode(fact))
+    ]
+
+
+# The statements of a write on SQLite (issue 17: prepared, see raw.py), in asyncpg's parameter style.
+RETIRE = "UPDATE resources SET is_current = false WHERE pk = $1"
+INSERT_RESOURCE = (
+    "INSERT INTO resources (resource_type, resource_id, version_id, is_current, patient_ref, content_sha256,"
+    " sender_version_id, content, last_updated, submission_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+UNINDEX = "DELETE FROM resource_identifiers WHERE resource_type = $1 AND resource_id = $2"
+INDEX = "INSERT INTO resource_identifiers (resource_type, resource_id, system, value) VALUES ($1, $2, $3, $4)"
+RETIRE_FACTS = "UPDATE facts SET is_current = false WHERE source_ref = $1 AND is_current"
+INSERT_FACT = (
+    "INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+INSERT_SUBMISSION = (
+    "INSERT INTO submissions (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )

@@ -4,25 +4,25 @@ the caller's transaction (``SqlStore.writing``)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence, Set
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, update
 
 from service.adapters.store import raw
+from service.adapters.store import version_rows as rows_sql
 from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
 from service.adapters.store.evaluation_jobs import EvaluationJobs
-from service.adapters.store.fact_codec import encode
 from service.adapters.store.first_read import first_read
 from service.adapters.store.repository import CurrentVersion, Reader, StoredResource, by_type
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources
 from service.adapters.store.version_rows import (
     WRITE_BATCH,
     columns,
+    fact_rows,
     identifier_rows,
     resource_row,
     with_meta,
@@ -40,6 +40,9 @@ class Writer(Reader):
         self._submissions: list[tuple[Any, ...]] = []  # owed to the next write (add_submission)
         self._first_read = False
         self._fetched: set[str] | None = None  # of ``patients``, by the first read (PostgreSQL)
+        self._facts: list[tuple[int, str, str, str]] | None = None  # theirs, by the first read
+        self._retired: set[str] = set()  # the sources whose facts this transaction retired
+        self._fact_sources: set[str] = set()  # and those it wrote facts of
 
     async def current_versions(
         self, keys: Iterable[tuple[str, str]]
@@ -52,8 +55,23 @@ class Writer(Reader):
         found = await first_read(self.conn, by_type(keys), sorted(self._patients))
         self.enqueue.know_live_topics(found.live_topics)
         self.evaluation_jobs.know_generations(self._patients, found.generations)
-        self._fetched = found.fetched
+        self._fetched, self._facts = found.fetched, found.facts
         return found.current
+
+    def facts_as_read(self, patients: Collection[str], skip: Set[str]) -> list[tuple[str, str]] | None:
+        """(patient, payload) of the current facts of ``patients`` but those of the ``skip`` sources, in
+        stored order, from the first read; None unless it can tell (a patient it did not read, or facts
+        written in this transaction of a source not skipped)."""
+        if self._facts is None or not self._patients.issuperset(patients):
+            return None
+        if not self._fact_sources.issubset(skip):
+            return None
+        wanted, gone = set(patients), self._retired | skip
+        return [
+            (patient, payload)
+            for _, patient, source, payload in self._facts
+            if patient in wanted and source not in gone
+        ]
 
     @cached_property
     def evaluation_jobs(self) -> EvaluationJobs:
@@ -107,7 +125,7 @@ class Writer(Reader):
     async def flush(self) -> None:
         """The submissions not yet written (``add_submission``); called before the commit."""
         rows, self._submissions = self._submissions, []
-        await raw.execute_many(self.conn, _INSERT_SUBMISSION, rows)
+        await raw.execute_many(self.conn, rows_sql.INSERT_SUBMISSION, rows)
 
     async def retire(self, resource_type: str, resource_id: str) -> None:
         """A deleted resource: no current version any more (its versions and facts stay as history), and
@@ -121,7 +139,8 @@ class Writer(Reader):
         await self.conn.execute(
             delete(resource_identifiers).where(i.resource_type == resource_type, i.resource_id == resource_id)
         )
-        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{resource_type}/{resource_id}",)])
+        self._retired.add(f"{resource_type}/{resource_id}")
+        await raw.execute_many(self.conn, rows_sql.RETIRE_FACTS, [(f"{resource_type}/{resource_id}",)])
 
     async def write_versions(
         self,
@@ -156,7 +175,9 @@ class Writer(Reader):
         identifiers = [
             row for key, index in last_index.items() for row in identifier_rows(key, versions[index].content)
         ]
-        facts = _fact_rows(versions, stored, last_index)
+        facts = fact_rows(versions, stored, last_index)
+        self._retired.update(f"{t}/{i}" for t, i in current)
+        self._fact_sources.update(row[2] for row in facts)
         if raw.is_sqlite(self.conn):
             await self._write_each(current, rows, identifiers, facts)
         else:
@@ -171,12 +192,12 @@ class Writer(Reader):
         facts: list[tuple[Any, ...]],
     ) -> None:
         """SQLite: a prepared statement per table (no round trips to save in process)."""
-        await raw.execute_many(self.conn, _RETIRE, [(c.pk,) for c in current.values()])
-        await raw.execute_many(self.conn, _INSERT_RESOURCE, rows)
-        await raw.execute_many(self.conn, _UNINDEX, list(current))
-        await raw.execute_many(self.conn, _INDEX, identifiers)
-        await raw.execute_many(self.conn, _RETIRE_FACTS, [(f"{t}/{i}",) for t, i in current])
-        await raw.execute_many(self.conn, _INSERT_FACT, facts)
+        await raw.execute_many(self.conn, rows_sql.RETIRE, [(c.pk,) for c in current.values()])
+        await raw.execute_many(self.conn, rows_sql.INSERT_RESOURCE, rows)
+        await raw.execute_many(self.conn, rows_sql.UNINDEX, list(current))
+        await raw.execute_many(self.conn, rows_sql.INDEX, identifiers)
+        await raw.execute_many(self.conn, rows_sql.RETIRE_FACTS, [(f"{t}/{i}",) for t, i in current])
+        await raw.execute_many(self.conn, rows_sql.INSERT_FACT, facts)
 
     async def _write_batch(
         self,
@@ -199,43 +220,3 @@ class Writer(Reader):
                 *columns(facts, 6),
             ),
         )
-
-
-def _fact_rows(
-    versions: Sequence[NewVersion], stored: list[StoredResource], last_index: dict[tuple[str, str], int]
-) -> list[tuple[Any, ...]]:
-    return [
-        (
-            fact.patient,
-            payload["kind"],
-            s.reference,
-            s.version_id,
-            last_index[v.key] == n,
-            orjson.dumps(payload).decode(),
-        )
-        for n, (v, s) in enumerate(zip(versions, stored, strict=True))
-        for fact in v.facts
-        if (payload := encode(fact))
-    ]
-
-
-# The statements of a write (issue 17: prepared, see raw.py), in asyncpg's parameter style.
-_RETIRE = "UPDATE resources SET is_current = false WHERE pk = $1"
-_INSERT_RESOURCE = (
-    "INSERT INTO resources (resource_type, resource_id, version_id, is_current, patient_ref, content_sha256,"
-    " sender_version_id, content, last_updated, submission_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-)
-_UNINDEX = "DELETE FROM resource_identifiers WHERE resource_type = $1 AND resource_id = $2"
-_INDEX = (
-    "INSERT INTO resource_identifiers (resource_type, resource_id, system, value) VALUES ($1, $2, $3, $4)"
-)
-_RETIRE_FACTS = "UPDATE facts SET is_current = false WHERE source_ref = $1 AND is_current"
-_INSERT_FACT = (
-    "INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
-    " VALUES ($1, $2, $3, $4, $5, $6)"
-)
-_INSERT_SUBMISSION = (
-    "INSERT INTO submissions (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-)

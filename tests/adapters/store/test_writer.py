@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from service.adapters.store import SqlStore
-from service.adapters.store.writer import NewVersion
+from service.adapters.store.fact_reads import FactReads
+from service.adapters.store.stored_facts import SqlStoredFacts
+from service.adapters.store.writer import NewVersion, Writer
 from service.app.store_records import SubscriptionRow
 from service.domain.facts import PerformanceScale, PerformanceStatus
 
@@ -146,3 +148,51 @@ async def test_a_submission_with_no_version_is_stored_at_the_commit(store: SqlSt
         await writer.add_submission("alone", datetime.now(UTC), "bundle", "batch", "4.0", b"{}")
     async with store.reading() as reader:
         assert await reader.submission_count() == 1
+
+
+def _ecog(resource_id: str, score: int, patient: str = PATIENT) -> NewVersion:
+    content = {"resourceType": "Observation", "id": resource_id, "subject": {"reference": patient}}
+    fact = PerformanceStatus(
+        patient=patient,
+        source=f"Observation/{resource_id}",
+        scale=PerformanceScale.ECOG,
+        score=score,
+        observed_on=date(2026, 1, score),
+        observed_at=None,
+    )
+    return NewVersion(content, f"hash-{resource_id}-{score}", patient, [fact])
+
+
+async def test_the_facts_of_the_first_read_are_what_the_query_reads_after_the_transactions_writes(
+    store: SqlStore,
+) -> None:
+    """The current facts of the locked patients, as the first read found them (PostgreSQL), answer a later
+    read in the transaction exactly as the query would then: without the sources it rewrote or retired;
+    a read it cannot answer (a patient not locked, facts written of a source not skipped) is a query."""
+    now = datetime.now(UTC)
+    async with store.writing({PATIENT, "Patient/w2"}) as writer:
+        await writer.add_submission("s0", now, "bundle", "collection", "4.0", b"{}")
+        versions = [_ecog("e1", 1), _ecog("e2", 2), _ecog("e3", 3), _ecog("o1", 4, "Patient/w2")]
+        await writer.write_versions(versions, "s0", now)
+    facts, reads = SqlStoredFacts(store), FactReads(store)
+
+    async def agree(writer: Writer, patients: list[str], skip: set[str], prefetched: bool) -> None:
+        expected = await reads.facts_of(patients, skip, writer.conn)
+        assert await facts.of_patients(patients, writer, skip) == expected
+        answered = writer.facts_as_read(patients, skip) is not None
+        assert answered is (prefetched and store.backend != "sqlite")
+
+    async with store.writing({PATIENT}) as writer:
+        await writer.current_versions([("Observation", "e1")])  # the first read
+        await agree(writer, [PATIENT], set(), prefetched=True)
+        await writer.add_submission("s1", now, "bundle", "collection", "4.0", b"{}")
+        await writer.write_versions([_ecog("e1", 5)], "s1", now)
+        await agree(writer, [PATIENT], {"Observation/e1"}, prefetched=True)
+        await agree(writer, [PATIENT], set(), prefetched=False)
+        await writer.retire("Observation", "e2")
+        await agree(writer, [PATIENT], {"Observation/e1"}, prefetched=True)
+        factless = _ecog("e3", 3)
+        await writer.write_versions([NewVersion(factless.content, "hash-e3-none", PATIENT, [])], "s1", now)
+        await agree(writer, [PATIENT], {"Observation/e1"}, prefetched=True)
+        await agree(writer, [PATIENT, "Patient/w2"], {"Observation/e1"}, prefetched=False)
+        await agree(writer, [], {"Observation/e1"}, prefetched=True)
