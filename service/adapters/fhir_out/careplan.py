@@ -27,7 +27,7 @@ def care_plan(ctx: ResultContext, report_id: str) -> dict[str, Any]:
         "status": "draft",
         "intent": "proposal",
         "subject": ctx.subject,
-        "created": ctx.issued.isoformat(),
+        "created": ctx.issued_text,
         "description": ctx.text("careplan.description"),
         "supportingInfo": [{"reference": f"DiagnosticReport/{report_id}"}, *therapy_context_references(ctx)],
     }

@@ -28,7 +28,7 @@ def observation(
         "code": code,
         "subject": ctx.subject,
         "effectiveDateTime": ctx.assessment.time_point.date.isoformat(),
-        "issued": ctx.issued.isoformat(),
+        "issued": ctx.issued_text,
         "device": ctx.device_reference,
     }
     if derived := [{"reference": s} for s in sources] if unique else references(sources):

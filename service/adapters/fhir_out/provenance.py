@@ -29,7 +29,7 @@ def provenance(ctx: ResultContext, targets: list[dict[str, Any]]) -> dict[str, A
         "id": ctx.id_for("provenance"),
         "extension": _versions(ctx),
         "target": [{"reference": f"{r['resourceType']}/{r['id']}"} for r in targets],
-        "recorded": ctx.issued.isoformat(),
+        "recorded": ctx.issued_text,
         "agent": [{"who": ctx.device_reference}],
     }
     entities = [{"role": "source", "what": {"reference": s}} for s in ctx.unique_evidence]

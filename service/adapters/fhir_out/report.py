@@ -65,7 +65,7 @@ def build_result_bundle(
         "resourceType": "Bundle",
         "id": ctx.id_for("bundle"),
         "type": "collection",
-        "timestamp": issued.isoformat(),
+        "timestamp": ctx.issued_text,
         "entry": [{"fullUrl": ctx.full_url(r), "resource": r} for r in resources],
     }
 
@@ -98,7 +98,7 @@ def diagnostic_report(
         "code": code,
         "subject": ctx.subject,
         "effectiveDateTime": a.time_point.date.isoformat(),
-        "issued": ctx.issued.isoformat(),
+        "issued": ctx.issued_text,
         "performer": [{"reference": f"#{PERFORMER_ID}", "display": SERVICE_NAME}],
         "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
         "conclusion": conclusion(ctx, summary),

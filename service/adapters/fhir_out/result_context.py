@@ -82,6 +82,11 @@ class ResultContext:
         return __version__
 
     @cached_property
+    def issued_text(self) -> str:
+        """``issued`` as every resource of the result writes it (made once, not once per resource)."""
+        return self.issued.isoformat()
+
+    @cached_property
     def report_key(self) -> str:
         """The value of the ``CANON/report-id`` identifier: patient, time point date and criteria."""
         a = self.assessment
