@@ -6,11 +6,18 @@ detection of R5 shapes is added with ingestion).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from itertools import compress, repeat
+from typing import Any
 
 from service.errors import UnsupportedMediaType
 
 FHIR_MEDIA_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir"})
+_MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration",
+                     "MedicationDispense")  # fmt: skip
+_R5_KINDS = frozenset({*_MEDICATION_KINDS, "BodyStructure", "ImagingStudy"})  # those with an R5-only shape
+_get: Callable[[Any, str], Any] = dict.get  # unbound: a TypeError for anything but an object
 
 
 class FhirVersion(StrEnum):
@@ -55,20 +62,32 @@ def detect_version(bundle: dict[str, object]) -> FhirVersion:
     ``includedStructure`` and ImagingStudy ``modality`` as CodeableConcepts. An R4 MolecularSequence
     (``referenceSeq`` / ``variant``) keeps the answer R4.
     """
-    resources = [bundle, *_entry_resources(bundle)]
-    return FhirVersion.R5 if any(_is_r5_shape(r) for r in resources) else FhirVersion.R4
+    r5 = _is_r5_shape(bundle) or any(_is_r5_shape(r) for r in _candidates(bundle))
+    return FhirVersion.R5 if r5 else FhirVersion.R4
 
 
-def _entry_resources(bundle: dict[str, object]) -> list[dict[str, object]]:
+def _candidates(bundle: dict[str, object]) -> list[dict[str, object]]:
+    """The entries' resources of a kind that has an R5 shape, picked out by C code (``map``, ``compress``):
+    most of a Bundle is of other kinds (issue 19). An entry or resource that is no object, or a resourceType
+    that cannot be hashed, raises TypeError there: then every entry's resource is tested, as before."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
+    try:
+        resources = list(map(_get, entries, repeat("resource")))
+        kinds = map(_get, resources, repeat("resourceType"))
+        return list(compress(resources, map(_R5_KINDS.__contains__, kinds)))
+    except TypeError:
+        return _entry_resources(entries)
+
+
+def _entry_resources(entries: list[object]) -> list[dict[str, object]]:
     return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
 
 
 def _is_r5_shape(resource: dict[str, object]) -> bool:
     kind = resource.get("resourceType")
-    if kind in ("MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"):
+    if kind in _MEDICATION_KINDS:
         medication = resource.get("medication")
         return isinstance(medication, dict) and bool({"concept", "reference"} & medication.keys())
     if kind == "BodyStructure":
