@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
@@ -54,7 +55,11 @@ class Units(MappingModel):
         """The factor for a UCUM length code, or None when the unit is not one the service accepts."""
         if system != self.system:
             return None
-        return next((u.to_mm for u in self.length if u.code == code), None)
+        return self._factors.get(code)
+
+    @cached_property
+    def _factors(self) -> dict[str | None, Decimal]:
+        return {u.code: u.to_mm for u in reversed(self.length)}  # the first of a code wins, as a scan finds
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ hotspot coordinates with the protein change they are, and HGNC gene ids (Molecul
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field
 
 from service.knowledge.loader import MappingModel
@@ -51,8 +53,12 @@ class Hotspots(MappingModel):
         wanted = (build, chromosome, position, ref, alt)
         return next((h for h in self.hotspots if _coordinates(h) == wanted), None)
 
+    @cached_property
+    def _symbols(self) -> dict[str | None, str]:
+        return {g.hgnc: g.symbol for g in reversed(self.genes)}  # the first of an id wins, as a scan finds
+
     def gene_symbol(self, hgnc_id: str | None) -> str | None:
-        return next((g.symbol for g in self.genes if g.hgnc == hgnc_id), None)
+        return self._symbols.get(hgnc_id)
 
 
 def _coordinates(hotspot: Hotspot) -> tuple[str, str, int, str, str]:

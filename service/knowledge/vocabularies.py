@@ -153,12 +153,19 @@ class PerformanceScores(MappingModel):
     karnofsky: tuple[ScoreCode, ...]
     karnofsky_range: tuple[int, int]
 
+    @cached_property
+    def _scores(self) -> dict[str, dict[str | None, int]]:
+        """Each scale's scores by code; the first entry of a code wins, as a scan finds it."""
+        return {
+            "ecog": {e.code: e.score for e in reversed(self.ecog)},
+            "karnofsky": {e.code: e.score for e in reversed(self.karnofsky)},
+        }
+
     def score(self, scale: Literal["ecog", "karnofsky"], system: str | None, code: str | None) -> int | None:
         """The score an answer code means on that scale, or None."""
         if system != self.system:
             return None
-        entries = self.ecog if scale == "ecog" else self.karnofsky
-        return next((e.score for e in entries if e.code == code), None)
+        return self._scores[scale].get(code)
 
     def valid(self, scale: Literal["ecog", "karnofsky"], score: int) -> bool:
         low, high = self.ecog_range if scale == "ecog" else self.karnofsky_range
@@ -189,8 +196,12 @@ class SpecimenType(SystemCode):
 class SpecimenTypes(MappingModel):
     types: tuple[SpecimenType, ...]
 
+    @cached_property
+    def _kinds(self) -> dict[tuple[str | None, str | None], str]:
+        return {(t.system, t.code): t.kind for t in reversed(self.types)}  # the first of a code wins
+
     def kind(self, system: str | None, code: str | None) -> str | None:
-        return next((t.kind for t in self.types if t.system == system and t.code == code), None)
+        return self._kinds.get((system, code))
 
 
 class HistologyCode(SystemCode):
@@ -202,5 +213,9 @@ class Histology(MappingModel):
     morphology_extension: str
     codes: tuple[HistologyCode, ...]
 
+    @cached_property
+    def _codes(self) -> dict[tuple[str | None, str | None], HistologyCode]:
+        return {(c.system, c.code): c for c in reversed(self.codes)}  # the first of a code wins
+
     def lookup(self, system: str | None, code: str | None) -> HistologyCode | None:
-        return next((c for c in self.codes if c.system == system and c.code == code), None)
+        return self._codes.get((system, code))
