@@ -19,6 +19,7 @@ class FhirBody:
     resource: dict[str, Any]
     declared_version: FhirVersion | None
     raw: bytes
+    compact: bytes | None = None  # orjson's compact serialisation of ``resource`` as parsed (the guard's)
 
     @property
     def version(self) -> FhirVersion:
@@ -43,4 +44,4 @@ async def read_fhir_body(request: Request) -> FhirBody:
             "The body is not a FHIR resource: a JSON object with a resourceType is expected",
             expression="resourceType",
         )
-    return FhirBody(data, declared, posted.raw)
+    return FhirBody(data, declared, posted.raw, posted.compact)

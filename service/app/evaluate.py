@@ -102,7 +102,12 @@ class EvaluateOperation:
     accept: Accept
     canonical_base: str
 
-    async def __call__(self, params: EvaluateParams, raw: bytes, version: FhirVersion) -> Assessment:
+    async def __call__(
+        self, params: EvaluateParams, raw: bytes, version: FhirVersion, compact: bytes | None = None
+    ) -> Assessment:
+        """``compact``: orjson's compact serialisation of the body the parameters were read from, when the
+        caller has it (the JSON guard's): it holds the Bundle's entries as they are (nothing changes the
+        posted body in place), so planning them need not serialise them again (issue 19)."""
         posted: list[Fact] = []
         patients: set[str] = set()
         if params.bundle is not None:
@@ -113,7 +118,7 @@ class EvaluateOperation:
                     else Endpoint.BUNDLE
                 )
                 await self.accept(params.bundle, raw, endpoint, version)
-            posted, patients = self._read(params.bundle, version)
+            posted, patients = self._read(params.bundle, version, compact)
         patient = params.patient or _only_patient(patients)
         criteria = Criteria(params.criteria) if params.criteria else None
         request = EvaluationRequest(
@@ -121,9 +126,12 @@ class EvaluateOperation:
         )
         return await self.evaluate(request)
 
-    def _read(self, bundle: dict[str, Any], version: FhirVersion) -> tuple[list[Fact], set[str]]:
+    def _read(
+        self, bundle: dict[str, Any], version: FhirVersion, compact: bytes | None = None
+    ) -> tuple[list[Fact], set[str]]:
         transactional = bundle.get("type") in ("transaction", "batch")
-        planned, problems = plan_bundle(bundle, transactional, hashed=False)  # hashes are for storing
+        # no hashes (they are for storing); the entries' text from the body's, when given
+        planned, problems = plan_bundle(bundle, transactional, hashed=False, posted_text=compact)
         if problems:
             raise BadRequest(
                 "The Bundle has entries the service cannot read", issues=[p.issue for p in problems]

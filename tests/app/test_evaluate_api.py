@@ -10,6 +10,8 @@ import pytest
 from fhir.resources import get_fhir_model_class as r5_model
 from fhir.resources.R4B import get_fhir_model_class as r4b_model
 
+import service.app.evaluate
+from service.adapters.fhir_in.bundles import plan_bundle
 from tests.conftest import SHARED, corrected
 
 FHIR = {"content-type": "application/fhir+json"}
@@ -174,3 +176,26 @@ async def test_persist_stores_the_data_and_the_report(client: httpx.AsyncClient)
     assert (await evaluate(client, parameters)).status_code == 200
     assert (await client.get("/fhir/Observation", params=subject)).json()["total"] > 0
     assert (await client.get("/fhir/DiagnosticReport", params=subject)).json()["total"] == 1
+
+
+@pytest.mark.parametrize("persist", [None, False, True])
+async def test_the_guards_serialisation_of_the_body_is_what_the_entries_are_planned_from(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, persist: bool | None
+) -> None:
+    """The route hands the JSON guard's compact serialisation of the posted body (sent indented here) to the
+    planner of the evaluation, which so need not serialise the entries again (issue 19)."""
+    texts: list[bytes | None] = []
+
+    def recorded(*args: Any, posted_text: bytes | None = None, **kwargs: Any) -> Any:
+        texts.append(posted_text)
+        return plan_bundle(*args, posted_text=posted_text, **kwargs)
+
+    monkeypatch.setattr(service.app.evaluate, "plan_bundle", recorded)
+    body: dict[str, Any] = orjson.loads(T790M.read_bytes())
+    if persist is not None:
+        parameter = [{"name": "bundle", "resource": body}, {"name": "persist", "valueBoolean": persist}]
+        body = {"resourceType": "Parameters", "parameter": parameter}
+    raw = orjson.dumps(body, option=orjson.OPT_INDENT_2)
+    response = await client.post("/fhir/$evaluate", content=raw, headers=FHIR)
+    assert response.status_code == 200
+    assert texts == [orjson.dumps(body)]

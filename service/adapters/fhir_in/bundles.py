@@ -66,18 +66,18 @@ class EntryProblem:
 
 
 class PlannedEntries(list[PlannedEntry]):
-    """The planned entries, and orjson's serialisation of the ``Bundle.entry`` they were planned from: the
-    date check and :func:`rewrite_references` read the one serialisation (issue 19)."""
+    """The planned entries, and orjson's serialisation of the ``Bundle.entry`` they were planned from or of a
+    body holding it as it is (the JSON guard's): the date check and :func:`rewrite_references` read it."""
 
     posted_text: bytes | None = None
 
 
 def plan_bundle(
-    bundle: dict[str, Any], transactional: bool, *, hashed: bool = True
+    bundle: dict[str, Any], transactional: bool, *, hashed: bool = True, posted_text: bytes | None = None
 ) -> tuple[list[PlannedEntry], list[EntryProblem]]:
     """Plan every entry. Ids may still change (a create that matches a stored resource takes its id), so
     the caller rewrites references with :func:`rewrite_references` once ids are settled. ``hashed=False``
-    skips the content hashes, which only storing needs (``$evaluate`` without ``persist`` reads only)."""
+    skips the content hashes, which only storing needs; ``posted_text``: see :class:`PlannedEntries`."""
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         return [], [
@@ -85,7 +85,7 @@ def plan_bundle(
         ]
     check_full_urls(entries)  # bdl-7: a Bundle-level refusal
     planned = PlannedEntries()
-    planned.posted_text = orjson.dumps(entries)
+    planned.posted_text = posted_text or orjson.dumps(entries)  # more text only makes the date check walk
     dates_suspect = may_hold_bad_date(entries, planned.posted_text)
     problems: list[EntryProblem] = []
     for index, entry in enumerate(entries):
@@ -199,7 +199,7 @@ def rewrite_references(planned: list[PlannedEntry]) -> None:
     full URL really is a reference's value, found by C code in the entries as posted (``posted_text``, as
     :func:`plan_bundle` leaves it, the ids it and the caller settle aside). A planned resource is its posted
     one with another ``id``: every reference it holds is in that text, which may name more (an entry that
-    failed): those change no value, as no planned reference holds them."""
+    failed, the body around the entries): those change no value, as no planned reference holds them."""
     targets = {url: ref for p in planned if (url := p.full_url) and url != (ref := p.reference)}
     if targets:
         text = getattr(planned, "posted_text", None) or orjson.dumps([p.resource for p in planned])

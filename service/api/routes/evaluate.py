@@ -44,7 +44,7 @@ async def evaluate(
     inner = params.bundle if params.bundle is not None else body.resource
     version = body.declared_version or detect_version(inner)
     try:
-        assessment = await container.evaluate_operation(params, body.raw, version)
+        assessment = await container.evaluate_operation(params, body.raw, version, body.compact)
     except NotAssessableError as exc:
         raise Unprocessable(str(exc)) from None
     output = output_version(request, container.settings.output_fhir_version)

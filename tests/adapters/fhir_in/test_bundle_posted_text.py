@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from typing import Any
 
 import msgspec
 import orjson
+import pytest
 
+from service.adapters.fhir_in import bundles
 from service.adapters.fhir_in.bundles import (
     PlannedEntries,
     PlannedEntry,
@@ -88,3 +91,65 @@ def test_the_content_hash_is_that_of_the_content_without_id_and_meta() -> None:
         body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
         expected = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
         assert content_hash(resource) == expected
+
+
+class _Ids:
+    """``uuid.uuid4`` for the planner, counting from zero again for each planning: two plannings of one
+    Bundle give their creates the same ids."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def uuid4(self) -> uuid.UUID:
+        self.count += 1
+        return uuid.UUID(int=self.count)
+
+
+def _dated(rng: random.Random, entries: list[Any]) -> list[Any]:
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and rng.random() < 0.3:
+            resource["effectiveDateTime"] = rng.choice(["2026-01-02", "2026-02-30", "", 'x"'])
+    return entries
+
+
+def _body_around(rng: random.Random, bundle: dict[str, Any]) -> dict[str, Any]:
+    """The Bundle as posted, or inside a Parameters whose other parameters name a full URL and a date."""
+    if rng.random() < 0.3:
+        return {**bundle, "timestamp": rng.choice(["2026-01-02T10:00:00Z", "2026-13-01"])}
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "patient", "valueReference": {"reference": rng.choice(_URLS)}},
+        {"name": "asOf", "valueDate": rng.choice(["2026-01-02", "2026-02-30"])},
+        {"name": "bundle", "resource": bundle}]}  # fmt: skip
+
+
+def _planned(bundle: dict[str, Any], transactional: bool, text: bytes | None) -> Any:
+    planned, problems = plan_bundle(bundle, transactional, hashed=False, posted_text=text)
+    rewrite_references(planned)
+    return [(p.index, p.full_url, p.mode, p.resource) for p in planned], problems
+
+
+def test_planning_from_the_body_the_entries_are_in_agrees_with_serialising_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The JSON guard's serialisation of the whole body (the Bundle, or a Parameters holding it beside a
+    full URL and a date) serves as the entries' text: the same problems and, once references are
+    rewritten, the same resources as from the entries serialised on their own (issue 19)."""
+    rng = random.Random(29)  # noqa: S311  # a seeded test sequence, not a secret
+    compared = suspect = 0
+    for _ in range(3000):
+        entries = _dated(rng, [_entry(rng) for _ in range(rng.randint(0, 6))])
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+        text = orjson.dumps(_body_around(rng, bundle))
+        transactional = rng.random() < 0.5
+        results = []
+        for given in (None, text):
+            monkeypatch.setattr(bundles, "uuid", _Ids())
+            try:
+                results.append(_planned(bundle, transactional, given))
+            except BadRequest:  # bdl-7: a shared fullUrl refuses the Bundle, from either text
+                results.append(None)
+        assert results[0] == results[1], entries
+        compared += results[0] is not None
+        suspect += results[0] is not None and bool(results[0][1])
+    assert compared > 2000 and suspect > 500
