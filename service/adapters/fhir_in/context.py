@@ -34,14 +34,20 @@ class Context:
     # What the lesion fast path (plain_lesions.py) worked out from values alone, by those values: a lesion's
     # sites and words, a size in mm; each time point repeats them.
     worked_out: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    concepts: dict[Coding, str | None] = field(default_factory=dict)  # :meth:`concept`'s answers
 
     def concept(self, coding: Coding) -> str | None:
         """The internal concept of a code: a LOINC code of loinc.yaml, else a local code of
-        observation-codes.yaml (the service's own and the codes a site maps)."""
+        observation-codes.yaml (the service's own and the codes a site maps); once per call for each
+        coding (every time point sends the same component codes)."""
+        if coding in self.concepts:
+            return self.concepts[coding]
         entry = self.knowledge.loinc.entry(coding.system, coding.code)
-        if entry is not None:
-            return entry.concept
-        return self.local.concepts.get((coding.system or "", coding.code or ""))
+        found: str | None = entry.concept if entry is not None else None
+        if found is None:
+            found = self.local.concepts.get((coding.system or "", coding.code or ""))
+        self.concepts[coding] = found
+        return found
 
     def once(self, reading: Callable[[Node, Context], T], node: Node) -> T:
         """``reading(node, self)``, done once per call for each resource: a reading depends only on the

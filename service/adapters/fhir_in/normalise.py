@@ -111,7 +111,15 @@ def _read(entry: Entry, ctx: Context, issues: Issues) -> Sequence[Fact]:
         issues.error(entry.path, "an entry's resource must be a JSON object", "structure")
         return []
     reader = _READERS.get(str(resource.get("resourceType")))
-    return reader(Node(resource, entry.path, issues), ctx) if reader else []
+    return reader(Node(resource, _path(entry.index), issues), ctx) if reader else []
+
+
+# Entry.path of the first entries, spelled out once for every Bundle (issue 19: ~0.1 us an entry).
+_PATHS = tuple(f"Bundle.entry[{i}].resource" for i in range(1024))
+
+
+def _path(index: int) -> str:
+    return _PATHS[index] if 0 <= index < len(_PATHS) else f"Bundle.entry[{index}].resource"
 
 
 def entries_of(body: dict[str, object]) -> list[Entry]:
