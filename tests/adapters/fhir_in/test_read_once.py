@@ -16,6 +16,7 @@ from service.adapters.fhir_in.bundles import plan_bundle
 from service.adapters.fhir_in.context import Context
 from service.adapters.fhir_in.dates import _NAMES, _date_values, is_date, may_hold_bad_date
 from service.adapters.fhir_in.elements import Issues, Node
+from service.adapters.fhir_in.normalise import normalise
 from service.adapters.fhir_in.references import Entry, References
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
@@ -141,3 +142,12 @@ def test_is_date_accepts_real_days_and_times_only() -> None:
         assert is_date(text), text
     for text in ("2026-02-29", "0000-01-01", "2026-13", "2026-01-05T24:00Z", "2026-01-05T09:60Z", ""):
         assert not is_date(text), text
+
+
+def test_an_entry_path_is_its_index_within_and_beyond_the_spelled_out_table(knowledge: Knowledge) -> None:
+    """Issues name the entry by its index, whether the path comes from normalise's table of the first
+    entries or is spelled out (a large Bundle)."""
+    unknown = {"resourceType": "Observation", "code": {"coding": [{"system": "x", "code": "y"}]}}
+    for index in (0, 7, 1023, 1024, 5000):
+        found = normalise([Entry(index, None, unknown)], knowledge, "http://x", FhirVersion.R4)
+        assert [i.expression for i in found.issues] == [f"Bundle.entry[{index}].resource.code"]
