@@ -63,11 +63,9 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
         return None
     if kind is None or not usable:
         return None
-    hgvs = {
-        concept: _hgvs(components.get(concept)) for concept in ("coding-hgvs", "protein-hgvs", "genomic-hgvs")
-    }
-    if hgvs["coding-hgvs"] is None and hgvs_kind(hgvs["genomic-hgvs"]) == "c":
-        hgvs["coding-hgvs"], hgvs["genomic-hgvs"] = hgvs["genomic-hgvs"], None
+    coding_hgvs, genomic_hgvs = _hgvs(components.get("coding-hgvs")), _hgvs(components.get("genomic-hgvs"))
+    if coding_hgvs is None and hgvs_kind(genomic_hgvs) == "c":
+        coding_hgvs, genomic_hgvs = genomic_hgvs, None
     gene = components.get("gene-studied")
     coding = next((c for c in codings(gene.value_codeable_concept if gene else None) if c.code), None)
     source = components.get("genomic-source-class")
@@ -77,9 +75,9 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
         presence=presence,
         gene=(_gene_symbol(coding.code, ctx) or coding.display) if coding else None,
         hgnc_id=coding.code if coding else None,
-        coding_hgvs=hgvs["coding-hgvs"],
-        protein_hgvs=hgvs["protein-hgvs"],
-        genomic_hgvs=hgvs["genomic-hgvs"],
+        coding_hgvs=coding_hgvs,
+        protein_hgvs=_hgvs(components.get("protein-hgvs")),
+        genomic_hgvs=genomic_hgvs,
         allele_fraction=vaf,
         copy_number=_value(components.get("copy-number")),
         genomic_source=_answer(source.value_codeable_concept, ctx) if source else None,
@@ -92,7 +90,10 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
 
 
 def _answer(concept: Concept | None, ctx: Context) -> str | None:
-    return next((a for c in codings(concept) if (a := ctx.knowledge.loinc.answer(c.system, c.code))), None)
+    for coding in codings(concept):
+        if answer := ctx.knowledge.loinc.answer(coding.system, coding.code):
+            return answer
+    return None
 
 
 def _gene_symbol(hgnc_id: str | None, ctx: Context) -> str | None:
@@ -115,11 +116,17 @@ def _components(components: list[_Component], ctx: Context) -> dict[str, _Compon
 
 
 def _hgvs(component: _Component | None) -> str | None:
+    """The first of its codes, its text and valueString that is not empty."""
     if component is None:
         return None
     concept = component.value_codeable_concept
-    texts = [c.code for c in codings(concept)] + [concept.text if concept else None, component.value_string]
-    return next((t for t in texts if t), None)
+    if concept is not None:
+        for coding in concept.coding:
+            if coding.code:
+                return coding.code
+        if concept.text:
+            return concept.text
+    return component.value_string or None
 
 
 def _value(component: _Component | None) -> Decimal | None:

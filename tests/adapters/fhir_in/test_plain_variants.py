@@ -30,9 +30,9 @@ def _part(code: str, **value: Any) -> dict[str, Any]:
 
 def _resources() -> list[dict[str, Any]]:
     """Two variants: every component the reading knows (a gene the hotspots name and one they do not, the
-    three HGVS forms, a c.HGVS sent as genomic with and without a c.HGVS, text and valueString both sent, a
-    fraction in % and in 1, a copy number and ratio, a source class), a tissue and a plasma Specimen, a
-    contained one."""
+    three HGVS forms, one with a code and a text, a c.HGVS sent as genomic with and without a c.HGVS, text
+    and valueString both sent, a fraction in % and in 1, a copy number and ratio, a source class), a tissue
+    and a plasma Specimen, a contained one."""
     tissue = {"resourceType": "Specimen", "id": "t", "type": _concept(SCT, "119376003")}
     plasma = {"resourceType": "Specimen", "id": "pl", "type": _concept(SCT, "119361006")}
     common = {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/p"}}
@@ -47,7 +47,7 @@ def _resources() -> list[dict[str, Any]]:
             "specimen": {"reference": "Specimen/t"},
             "component": [
                 _part("48018-6", valueCodeableConcept=_concept("urn:hgnc", "HGNC:3236", "EGFR")),
-                _part("48005-3", valueCodeableConcept=_concept("urn:hgvs", "p.L858R")),
+                _part("48005-3", valueCodeableConcept=_concept("urn:hgvs", "p.L858R", text="p.Leu858Arg")),
                 _part("81290-9", valueString="NC_000007.14:c.2573T>G"),
                 _part("81258-6", valueQuantity={"value": 31, "system": UCUM, "code": "%"}),
                 _part("48002-0", valueCodeableConcept=_concept(LOINC, "LA6684-0")),
@@ -125,3 +125,4 @@ def test_unmutated_variants_are_read_by_the_fast_path(knowledge: Knowledge) -> N
     )
     assert (v2.gene, v2.coding_hgvs, v2.specimen_kind, v2.specimen) == ("ABC", "c.2369C>T", "plasma", "#s")
     assert v2.genomic_hgvs == "NC_000007.14:c.2369C>T" and v2.allele_fraction == Decimal("0.005")
+    assert v1.protein_hgvs == "p.L858R"  # the code before the text
