@@ -119,9 +119,10 @@ class ReportWriter:
         self, writer: Writer, evaluated: Sequence[Evaluated], now: datetime
     ) -> list[str]:
         """A batch of evaluations stored in the caller's transaction, in a few statements for them all: one
-        current-versions read, the changed resources of every patient written as one batch of versions,
-        then each patient's notifications and write-back queued in the batch's order, the requests met and
-        the versions recorded. The DiagnosticReports written."""
+        current-versions read, the requests met and the versions recorded, the changed resources of every
+        patient written as one batch of versions, then each patient's notifications and write-back queued
+        in the batch's order. The DiagnosticReports written. (The versions are recorded before the batch is
+        written, so on PostgreSQL they go in with it, in one round trip: issue 17, owed.py.)"""
         keys = [_key(r) for _, _, bundle in evaluated if bundle for r in patient_resources(bundle)]
         known = await writer.current_versions(keys)
         changes = [
@@ -129,12 +130,11 @@ class ReportWriter:
             for patient, _, bundle in evaluated
             if bundle is not None and (found := self.changes(patient, bundle, known)) is not None
         ]
-        written = await self._write(writer, changes, known, now)
         jobs, versions = writer.evaluation_jobs, self.versions
         await jobs.complete_all([(p, generation) for p, generation, _ in evaluated if generation is not None])
         outcomes = [versions.evaluated(p, REPORT if bundle else NOT_ASSESSABLE) for p, _, bundle in evaluated]
         await jobs.record_versions(outcomes, now)
-        return written
+        return await self._write(writer, changes, known, now)
 
     def changes(self, patient: str, bundle: dict[str, Any], known: Known) -> Changes | None:
         """The resources whose result changed (the knowledge-base version they print is left out of the

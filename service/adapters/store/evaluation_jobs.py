@@ -167,7 +167,10 @@ class EvaluationJobs:
         """The versions of each patient's evaluation (its last in the list), replacing what was recorded."""
         at = raw.db_time(self.conn, now)
         rows = {e.patient_ref: (*_columns(e).values(), at) for e in evaluated}
-        await raw.execute_many(self.conn, _RECORD_VERSIONS, sorted(rows.values()))
+        if (owe := getattr(self.conn, "owe_report_versions", None)) is not None:
+            owe(rows.values())  # PostgreSQL: with the transaction's next batch of versions (owed.py)
+            return
+        await raw.execute_many(self.conn, RECORD_VERSIONS, sorted(rows.values()))
 
     async def evaluated_with(self, patient: str) -> EvaluatedWith | None:
         query = select(report_versions).where(_VERSIONS.patient_ref == patient)
@@ -214,7 +217,7 @@ _REQUEST = (
     " due_at = excluded.due_at, attempts = 0, last_error = NULL, reason = excluded.reason"
 )
 _COMPLETE = "DELETE FROM evaluation_jobs WHERE patient_ref = $1 AND generation = $2"
-_RECORD_VERSIONS = (
+RECORD_VERSIONS = (
     "INSERT INTO report_versions (patient_ref, knowledge_version, rules_version, outcome, evaluated_at)"
     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (patient_ref) DO UPDATE SET"
     " knowledge_version = excluded.knowledge_version, rules_version = excluded.rules_version,"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -71,7 +72,7 @@ def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
 # The batch in one statement (PostgreSQL): $1-$7 the submissions, $8 the pks of the versions retired, $9-$18
 # the new versions, $19-$20 the (type, id) unindexed, $21-$24 the identifiers, $25 the sources whose facts are
 # retired, $26-$31 the new facts.
-WRITE_BATCH = (
+_BATCH = (
     "WITH submitted AS (INSERT INTO submissions"
     " (id, received_at, endpoint, bundle_type, fhir_version, content_sha256, content)"
     " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],"
@@ -80,16 +81,58 @@ WRITE_BATCH = (
     " versions AS (INSERT INTO resources (resource_type, resource_id, version_id, is_current, patient_ref,"
     " content_sha256, sender_version_id, content, last_updated, submission_id)"
     " SELECT * FROM unnest($9::text[], $10::text[], $11::int[], $12::bool[], $13::text[], $14::text[],"
-    " $15::text[], $16::text[], $17::timestamptz[], $18::text[])),"
+    " $15::text[], $16::text[], $17::timestamptz[], $18::text[]){returning}),"
     " unindexed AS (DELETE FROM resource_identifiers AS i USING unnest($19::text[], $20::text[]) AS k(t, id)"
     " WHERE i.resource_type = k.t AND i.resource_id = k.id),"
     " indexed AS (INSERT INTO resource_identifiers (resource_type, resource_id, system, value)"
     " SELECT * FROM unnest($21::text[], $22::text[], $23::text[], $24::text[])),"
     " retired_facts AS (UPDATE facts SET is_current = false"
-    " WHERE source_ref = ANY($25::text[]) AND is_current)"
-    " INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
+    " WHERE source_ref = ANY($25::text[]) AND is_current){recorded}"
+    " {facts}INSERT INTO facts (patient_ref, kind, source_ref, source_version_id, is_current, payload)"
     " SELECT * FROM unnest($26::text[], $27::text[], $28::text[], $29::int[], $30::bool[], $31::text[])"
+    "{current}"
 )
+WRITE_BATCH = _BATCH.format(returning="", recorded="", facts="", current="")
+
+# Riders of the batch's statement (issue 17), so what the transaction asks next costs no round trip of its
+# own. The report versions of the evaluations the batch stores, $32-$36 (``EvaluationJobs.record_versions``).
+_RECORDED = (
+    ", recorded AS (INSERT INTO report_versions"
+    " (patient_ref, knowledge_version, rules_version, outcome, evaluated_at)"
+    " SELECT * FROM unnest($32::text[], $33::text[], $34::text[], $35::text[], $36::timestamptz[])"
+    " ON CONFLICT (patient_ref) DO UPDATE SET knowledge_version = excluded.knowledge_version,"
+    " rules_version = excluded.rules_version, outcome = excluded.outcome,"
+    " evaluated_at = excluded.evaluated_at)"
+)
+# The current versions of the (type, id) keys in the last two parameters, as ``Reader.current_versions``
+# reads them after the batch: the statement's snapshot is taken before the batch, so the rows it sees are
+# those of before but the ones it retires ($8), and the versions it inserts come from their RETURNING.
+_CURRENT = (
+    " SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
+    " FROM resources JOIN unnest(${a}::text[], ${b}::text[]) AS k(t, i)"
+    " ON resource_type = k.t AND resource_id = k.i WHERE is_current AND pk <> ALL($8::int[])"
+    " UNION ALL SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
+    " sender_version_id FROM versions JOIN unnest(${a}::text[], ${b}::text[]) AS k(t, i)"
+    " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+)
+_RETURNING = (
+    " RETURNING pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
+    " sender_version_id, is_current"
+)
+
+
+@lru_cache(maxsize=4)
+def write_batch(recorded: bool, current: bool) -> str:
+    """The batch's statement with its riders: the report versions ($32-$36), then the current versions
+    read (the next two parameters), which makes the facts' insert a CTE and the read the statement's
+    result."""
+    a = 37 if recorded else 32
+    return _BATCH.format(
+        returning=_RETURNING if current else "",
+        recorded=_RECORDED if recorded else "",
+        facts=", new_facts AS (" if current else "",
+        current=(") " + _CURRENT.format(a=a, b=a + 1)) if current else "",
+    )
 
 
 def fact_rows(

@@ -17,10 +17,10 @@ from service.adapters.store.connection import Executes
 from service.adapters.store.enqueue import Enqueue
 from service.adapters.store.evaluation_jobs import EvaluationJobs
 from service.adapters.store.first_read import first_read
+from service.adapters.store.owed import Owed
 from service.adapters.store.repository import CurrentVersion, Reader, StoredResource, by_type
 from service.adapters.store.tables import history_fetches, resource_identifiers, resources
 from service.adapters.store.version_rows import (
-    WRITE_BATCH,
     columns,
     fact_rows,
     identifier_rows,
@@ -35,7 +35,7 @@ from service.app.store_records import NewVersion as NewVersion
 class Writer(Reader):
     def __init__(self, conn: Executes, patients: Collection[str] = ()) -> None:
         """``patients``: the ones whose write locks the transaction holds."""
-        super().__init__(conn)
+        super().__init__(conn if raw.is_sqlite(conn) else Owed(conn))
         self._patients = frozenset(patients)
         self._submissions: list[tuple[Any, ...]] = []  # owed to the next write (add_submission)
         self._first_read = False
@@ -49,14 +49,26 @@ class Writer(Reader):
     ) -> dict[tuple[str, str], CurrentVersion]:
         """On PostgreSQL the transaction's first such read also answers, in the same round trip, what the
         rest of it will ask of its patients (first_read.py)."""
-        if self._first_read or raw.is_sqlite(self.conn):
+        if raw.is_sqlite(self.conn):
             return await super().current_versions(keys)
+        if self._first_read:
+            return await self._after_batch(keys)
         self._first_read = True
         found = await first_read(self.conn, by_type(keys), sorted(self._patients))
         self.enqueue.know_live_topics(found.live_topics)
         self.evaluation_jobs.know_generations(self._patients, found.generations)
         self._fetched, self._facts = found.fetched, found.facts
         return found.current
+
+    async def _after_batch(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CurrentVersion]:
+        """Read in the statement of the batch of versions still owed, if one is (owed.py)."""
+        grouped = by_type(keys)
+        owed = self.conn
+        if not grouped or not isinstance(owed, Owed) or owed.batch is None:
+            return await super().current_versions(keys)
+        types = [t for t, ids in grouped.items() for _ in ids]
+        rows = await owed.settle((types, [i for group in grouped.values() for i in group]))
+        return {(r[1], r[2]): CurrentVersion(r[0], r[3], raw.py_time(r[4]), r[5], r[6]) for r in rows or ()}
 
     def facts_as_read(self, patients: Collection[str], skip: Set[str]) -> list[tuple[str, str]] | None:
         """(patient, payload) of the current facts of ``patients`` but those of the ``skip`` sources, in
@@ -126,6 +138,8 @@ class Writer(Reader):
         """The submissions not yet written (``add_submission``); called before the commit."""
         rows, self._submissions = self._submissions, []
         await raw.execute_many(self.conn, rows_sql.INSERT_SUBMISSION, rows)
+        if isinstance(self.conn, Owed):
+            await self.conn.settle()
 
     async def retire(self, resource_type: str, resource_id: str) -> None:
         """A deleted resource: no current version any more (its versions and facts stay as history), and
@@ -206,10 +220,11 @@ class Writer(Reader):
         identifiers: list[tuple[str, str, str, str]],
         facts: list[tuple[Any, ...]],
     ) -> None:
-        """PostgreSQL: everything, with the submissions still owed, in one statement (version_rows.py)."""
+        """PostgreSQL: everything, with the submissions still owed, in one statement (version_rows.py), owed
+        to the transaction's next statement (owed.py)."""
         submissions, self._submissions = self._submissions, []
-        await self.conn.exec_driver_sql(
-            WRITE_BATCH,
+        assert isinstance(self.conn, Owed)
+        await self.conn.owe_batch(
             (
                 *columns(submissions, 7),
                 [c.pk for c in current.values()],

@@ -10,9 +10,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from service.adapters.store import SqlStore
+from service.adapters.store.evaluation_jobs import EvaluatedWith
 from service.adapters.store.fact_reads import FactReads
+from service.adapters.store.owed import Owed
+from service.adapters.store.repository import Reader
 from service.adapters.store.stored_facts import SqlStoredFacts
 from service.adapters.store.writer import NewVersion, Writer
 from service.app.store_records import SubscriptionRow
@@ -196,3 +200,82 @@ async def test_the_facts_of_the_first_read_are_what_the_query_reads_after_the_tr
         await agree(writer, [PATIENT], {"Observation/e1"}, prefetched=True)
         await agree(writer, [PATIENT, "Patient/w2"], {"Observation/e1"}, prefetched=False)
         await agree(writer, [], {"Observation/e1"}, prefetched=True)
+
+
+async def test_the_current_versions_read_after_a_batch_are_what_the_query_reads_after_it(
+    store: SqlStore,
+) -> None:
+    """On PostgreSQL a batch of versions waits for the transaction's next statement, and a read of current
+    versions rides in the batch's own statement (owed.py), whose snapshot is taken before the batch: the
+    answer must be what the query reads once the batch is in (new, updated, twice-written, untouched and
+    absent resources alike)."""
+    now = datetime.now(UTC)
+    async with store.writing({PATIENT}) as writer:
+        await writer.add_submission("s0", now, "bundle", "collection", "4.0", b"{}")
+        await writer.write_versions([_ecog("e1", 1), _ecog("e2", 2), _ecog("e3", 3)], "s0", now)
+    keys = [("Observation", k) for k in ("e1", "e2", "e3", "n1", "absent")]
+    async with store.writing({PATIENT}) as writer:
+        await writer.current_versions(keys)  # the first read
+        await writer.add_submission("s1", now, "bundle", "collection", "4.0", b"{}")
+        batch = [_ecog("e1", 4), _ecog("e2", 5), _ecog("e2", 6), _ecog("n1", 7)]
+        await writer.write_versions(batch, "s1", now)
+        owed = writer.conn
+        assert (isinstance(owed, Owed) and owed.batch is not None) is (store.backend != "sqlite")
+        ridden = await writer.current_versions(keys)
+        assert not isinstance(owed, Owed) or owed.batch is None
+        assert ridden == await Reader(writer.conn).current_versions(keys)
+        assert {k[1]: v.version_id for k, v in ridden.items()} == {"e1": 2, "e2": 3, "e3": 1, "n1": 1}
+        if isinstance(owed, Owed):  # one row a resource: none of the versions the batch retires
+            await writer.write_versions([_ecog("e1", 8)], "s1", now)
+            rows = await owed.settle((["Observation"] * 2, ["e1", "n1"]))
+            assert sorted((r[2], r[3]) for r in rows or ()) == [("e1", 3), ("n1", 1)]
+
+
+async def test_report_versions_go_in_with_the_next_batch_or_at_the_commit(store: SqlStore) -> None:
+    """Recorded versions wait for the transaction's next batch of versions on PostgreSQL (the last one of a
+    patient wins, as when each was written at once), or are written at the commit when none follows."""
+    now = datetime.now(UTC)
+    first, second = (EvaluatedWith(PATIENT, k, "r1", "report") for k in ("k1", "k2"))
+    other = EvaluatedWith("Patient/w2", "k1", "r1", "not-assessable")
+    async with store.writing({PATIENT, "Patient/w2"}) as writer:
+        known = await writer.current_versions([("Observation", "e1")])  # the first read, before them
+        await writer.evaluation_jobs.record_versions([first, other], now)
+        await writer.evaluation_jobs.record_versions([second], now)
+        await writer.add_submission("s0", now, "bundle", "collection", "4.0", b"{}")
+        await writer.write_versions([_ecog("e1", 1)], "s0", now, known)
+    async with store.writing({"Patient/w3"}) as writer:
+        await writer.evaluation_jobs.record_versions([EvaluatedWith("Patient/w3", "k3", "r1", "report")], now)
+    async with store.reading() as reader:
+        jobs = reader.evaluation_jobs
+        assert [await jobs.evaluated_with(p) for p in (PATIENT, "Patient/w2", "Patient/w3")] == [
+            second,
+            other,
+            EvaluatedWith("Patient/w3", "k3", "r1", "report"),
+        ]
+        assert [v.version_id for v in (await reader.current_versions([("Observation", "e1")])).values()] == [
+            1
+        ]
+
+
+async def test_a_failed_batch_fails_every_later_statement_with_its_own_error(store: SqlStore) -> None:
+    """A batch sent with a later statement (PostgreSQL) and refused raises its own error there and at every
+    statement after it, so a caller that catches the first cannot turn it into another error."""
+    if store.backend == "sqlite":
+        pytest.skip("SQLite writes each batch at once")
+    now = datetime.now(UTC)
+    await _write(store, _version("a", 1))
+    errors = []
+
+    async def caught() -> None:  # the commit's flush raises it once more
+        async with store.writing({PATIENT}) as writer:
+            await writer.add_submission("s1", now, "bundle", "collection", "4.0", b"{}")
+            await writer.write_versions([_version("b", 2)], "s1", now, known={})  # version 1 again: refused
+            for _ in range(2):
+                try:
+                    await writer.evaluation_jobs.generations({"Patient/other"})
+                except IntegrityError as exc:
+                    errors.append(exc)
+
+    with pytest.raises(IntegrityError):
+        await caught()
+    assert len(errors) == 2 and errors[0] is errors[1]
