@@ -45,7 +45,7 @@ def read_plain_marker(data: dict[str, Any], marker: MarkerCoding, ctx: Context) 
         return None
     lab, patient, when = read
     value = _converted(quantity, marker, ctx)
-    high = next((r.high for r in lab.reference_range if r.high is not None), None)
+    high = _high(lab.reference_range)
     limit = _converted(high, marker, ctx) if high is not None else None
     if value is None or (high is not None and limit is None):
         return None
@@ -83,6 +83,14 @@ def read_plain_performance(data: dict[str, Any], scale: Scale, ctx: Context) -> 
         observed_on=when.on,
         observed_at=when.at,
     )
+
+
+def _high(ranges: list[_Range]) -> Quantity | None:
+    """The first referenceRange.high sent (a loop: no generator for each marker)."""
+    for reference_range in ranges:
+        if reference_range.high is not None:
+            return reference_range.high
+    return None
 
 
 def _decoded(data: dict[str, Any], ctx: Context) -> tuple[_Lab, str, When] | None:

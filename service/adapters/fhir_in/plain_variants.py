@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from service.adapters.fhir_in.context import Context
+from service.adapters.fhir_in.elements import Coding
 from service.adapters.fhir_in.genomics import hgvs_kind
 from service.adapters.fhir_in.lesion_shapes import Concept, Quantity, Reference, Shape, codings
 from service.adapters.fhir_in.when import plain_when
@@ -67,7 +68,7 @@ def read_plain_variant(data: dict[str, Any], ctx: Context) -> VariantFact | None
     if coding_hgvs is None and hgvs_kind(genomic_hgvs) == "c":
         coding_hgvs, genomic_hgvs = genomic_hgvs, None
     gene = components.get("gene-studied")
-    coding = next((c for c in codings(gene.value_codeable_concept if gene else None) if c.code), None)
+    coding = _coded(gene.value_codeable_concept) if gene else None
     source = components.get("genomic-source-class")
     return VariantFact(
         patient=patient,
@@ -93,6 +94,14 @@ def _answer(concept: Concept | None, ctx: Context) -> str | None:
     for coding in codings(concept):
         if answer := ctx.knowledge.loinc.answer(coding.system, coding.code):
             return answer
+    return None
+
+
+def _coded(concept: Concept | None) -> Coding | None:
+    """The first coding with a code (a loop: no generator for each variant)."""
+    for coding in codings(concept):
+        if coding.code:
+            return coding
     return None
 
 
