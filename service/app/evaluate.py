@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from service.adapters.fhir_in.bundles import plan_bundle, rewrite_references
+from service.adapters.fhir_in.bundles import plan_bundle
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
+from service.adapters.fhir_in.full_urls import rewrite_references
 from service.adapters.fhir_in.normalise import normalise
 from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion

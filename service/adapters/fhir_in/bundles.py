@@ -1,15 +1,14 @@
 """Reading an inbound Bundle into planned entries (FHIR R4 http.html#transaction).
 
 Each entry gets the id it will be stored under and the way it is to be written; ``urn:uuid:`` and other
-full URLs are rewritten to ``Type/id`` everywhere in the Bundle so stored references resolve. A problem
-with one entry is an :class:`EntryProblem`: the caller fails the whole transaction, or that entry alone
-in a batch.
+full URLs are then rewritten to ``Type/id`` everywhere in the Bundle so stored references resolve
+(:mod:`service.adapters.fhir_in.full_urls`). A problem with one entry is an :class:`EntryProblem`: the
+caller fails the whole transaction, or that entry alone in a batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,9 +29,8 @@ from service.adapters.fhir_in.bundle_rules import (
     put_id_problem,
 )
 from service.adapters.fhir_in.dates import may_hold_bad_date
+from service.adapters.fhir_in.full_urls import rewrite_references as rewrite_references  # planning's sequel
 from service.errors import Issue
-
-_REFERENCE_VALUE = re.compile(rb'"reference":"([^"]*)"')
 
 
 class WriteMode(StrEnum):
@@ -190,52 +188,6 @@ def content_hash(resource: dict[str, Any]) -> str:
     body.pop("id", None)
     body.pop("meta", None)
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def rewrite_references(planned: list[PlannedEntry]) -> None:
-    """Every reference to an entry's full URL (``urn:uuid:…`` or absolute) becomes its ``Type/id``.
-
-    Walking every resource is the costly part; most senders reference by Type/id, so walk only when some
-    full URL really is a reference's value, found by C code in the entries as posted (``posted_text``, as
-    :func:`plan_bundle` leaves it, the ids it and the caller settle aside). A planned resource is its posted
-    one with another ``id``: every reference it holds is in that text, which may name more (an entry that
-    failed, the body around the entries): those change no value, as no planned reference holds them."""
-    targets = {url: ref for p in planned if (url := p.full_url) and url != (ref := p.reference)}
-    if targets:
-        text = getattr(planned, "posted_text", None) or orjson.dumps([p.resource for p in planned])
-        targets = _referenced_targets(targets, text)
-    if targets:
-        for p in planned:
-            p.resource = _rewrite(p.resource, targets)
-
-
-def _referenced_targets(targets: dict[str, str], text: bytes) -> dict[str, str]:
-    """The targets whose full URL is the value of some ``reference`` in ``text`` (compact JSON)."""
-    values = _reference_values(text)
-    if values is None:  # a reference holds an escaped quote: look for each URL anywhere, as before
-        return {url: ref for url, ref in targets.items() if orjson.dumps(url) in text}
-    # each value read back as the text it escapes (orjson's escaping is one to one): a Bundle names fewer
-    # distinct references than it has entries, so this looks up each once rather than escaping every URL
-    texts = (orjson.loads(b'"' + value + b'"') if b"\\" in value else value.decode() for value in values)
-    return {url: targets[url] for url in texts if url in targets}
-
-
-def _reference_values(text: bytes) -> set[bytes] | None:
-    """Every string value of a ``reference`` key, JSON-escaped, found in orjson's output (which writes no
-    spaces); None when one holds an escaped quote, where the pattern cannot tell where it ends."""
-    values = set(_REFERENCE_VALUE.findall(text))
-    return None if any(value.endswith(b"\\") for value in values) else values
-
-
-def _rewrite(node: Any, targets: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: (targets.get(v, v) if k == "reference" and isinstance(v, str) else _rewrite(v, targets))
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_rewrite(v, targets) for v in node]
-    return node
 
 
 def patient_reference(resource: dict[str, Any]) -> str | None:

@@ -9,16 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from service.adapters.fhir_in.bundles import (
-    PlannedEntry,
-    WriteMode,
-    _reference_values,
-    _referenced_targets,
-    content_hash,
-    plan_bundle,
-    rewrite_references,
-)
+from service.adapters.fhir_in.bundles import PlannedEntry, WriteMode, content_hash, plan_bundle
 from service.adapters.fhir_in.elements import Coding, Issues, Node
+from service.adapters.fhir_in.full_urls import _reference_values, _referenced_targets, rewrite_references
 from service.adapters.fhir_in.references import Entry, References
 
 ROOT = "Bundle.entry[2].resource"
