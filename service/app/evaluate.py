@@ -68,8 +68,10 @@ class Evaluate:
             replaced = {fact.source for fact in request.posted}
             stored = await self.stored_facts(request.patient, reader, replaced)
         facts = merge(stored, request.posted)
-        as_of = request.as_of or facts.latest_date or dt.date.today()
-        facts = facts.up_to(as_of)
+        latest = facts.latest_date
+        as_of = request.as_of or latest or dt.date.today()
+        if latest is not None and latest > as_of:  # else every fact is kept: no copy (issue 19)
+            facts = facts.up_to(as_of)
         return assess(request.patient, facts, as_of, self.policy, criteria=request.criteria)
 
     async def stored_facts(
@@ -122,9 +124,9 @@ class EvaluateOperation:
             posted, patients = self._read(params.bundle, version, compact)
         patient = params.patient or _only_patient(patients)
         criteria = Criteria(params.criteria) if params.criteria else None
-        request = EvaluationRequest(
-            patient, tuple(f for f in posted if f.patient == patient), params.as_of, criteria
-        )
+        # ``patients`` are those of the posted facts: all are the patient's when it is the only one
+        mine = posted if patients == {patient} else [f for f in posted if f.patient == patient]
+        request = EvaluationRequest(patient, tuple(mine), params.as_of, criteria)
         return await self.evaluate(request)
 
     def _read(

@@ -4,6 +4,7 @@ hands to the pipeline. The facts are the real normaliser's, read from the shared
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -13,10 +14,11 @@ import pytest
 from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.adapters.fhir_in.facts_bridge import FhirNormaliser
 from service.adapters.fhir_in.versions import FhirVersion
-from service.app.evaluate import Evaluate, EvaluateOperation, EvaluationRequest
+from service.app.evaluate import Evaluate, EvaluateOperation, EvaluationRequest, merge
 from service.app.ingest import Endpoint, Ingest, IngestResult
-from service.domain.assess import NotAssessableError
+from service.domain.assess import NotAssessableError, assess
 from service.domain.assessment import Assessment
+from service.domain.timeline import _day
 from service.errors import BadRequest
 from service.knowledge import load_knowledge
 from tests.app.fake_store import FakeStore, FakeStoredFacts
@@ -150,3 +152,28 @@ async def test_a_bundle_of_two_patients_needs_the_patient_named() -> None:
     named = await operation(FakeStore())(EvaluateParams(bundle=both, patient=PATIENT), b"", FhirVersion.R4)
     alone = await operation(FakeStore())(EvaluateParams(bundle=bundle), b"", FhirVersion.R4)
     assert named == alone
+
+
+async def test_the_facts_assessed_are_those_dated_up_to_the_assessment_date() -> None:
+    """At each date of the example, before it and after it, and without one (the latest date), the
+    evaluation assesses what ``up_to`` keeps of the patient's facts: later facts are cut, and where none is
+    later than the date every fact is kept as it is."""
+    store = FakeStore()
+    await store_example(store, example())
+    evaluate = Evaluate(FakeStoredFacts(store), KNOWLEDGE)
+    facts = merge(await evaluate.stored_facts(PATIENT), [])
+    latest = facts.latest_date
+    assert latest is not None
+    days = sorted({d for x in (*facts.lesions, *facts.markers) if (d := _day(x)) is not None})
+    checked = 0
+    for as_of in (None, days[0] - dt.timedelta(days=1), *days, latest + dt.timedelta(days=3)):
+        expected: Any = NotAssessableError
+        with contextlib.suppress(NotAssessableError):
+            expected = assess(PATIENT, facts.up_to(as_of or latest), as_of or latest, evaluate.policy)
+        try:
+            answer: Any = await evaluate(EvaluationRequest(PATIENT, as_of=as_of))
+        except NotAssessableError:
+            answer = NotAssessableError
+        assert answer == expected, as_of
+        checked += answer is not NotAssessableError
+    assert checked > 3
