@@ -57,6 +57,10 @@ class PlannedEntry(msgspec.Struct, gc=False):
         return f"{self.resource['resourceType']}/{self.resource['id']}"
 
 
+# each member read once: reading one from its class costs a lookup through the metaclass (Python 3.11)
+_CREATE, _UPDATE, _UPSERT = WriteMode.CREATE, WriteMode.UPDATE, WriteMode.UPSERT
+
+
 @dataclass(frozen=True, slots=True)
 class EntryProblem:
     index: int
@@ -94,7 +98,8 @@ def plan_bundle(
         if isinstance(result, EntryProblem):
             problems.append(result)
         else:
-            result.posted_hash = content_hash(result.resource) if hashed else ""
+            if hashed:  # else the default, ""
+                result.posted_hash = content_hash(result.resource)
             planned.append(result)
     return planned, problems
 
@@ -126,7 +131,7 @@ def _plan_entry(index: int, entry: Any, transactional: bool) -> PlannedEntry | E
         if bad_id:
             return EntryProblem(index, bad_id)
     resource["id"] = sender_id or uuid.uuid4().hex  # None or, being past kept_id_problem, a FHIR id
-    return PlannedEntry(index, full_url, WriteMode.UPSERT if sender_id else WriteMode.CREATE, resource)
+    return PlannedEntry(index, full_url, _UPSERT if sender_id else _CREATE, resource)
 
 
 def _no_resource(index: int, text: str) -> EntryProblem:
@@ -151,7 +156,7 @@ def _plan_request(
             where = f"Bundle.entry[{index}].request.ifNoneExist"
             return EntryProblem(index, Issue(str(exc), "not-supported", expression=where))
         resource["id"] = uuid.uuid4().hex  # FHIR: the server ignores any id on a create
-        return PlannedEntry(index, full_url, WriteMode.CREATE, resource, condition)
+        return PlannedEntry(index, full_url, _CREATE, resource, condition)
     planned = _plan_update(index, url, resource, full_url)
     if isinstance(planned, PlannedEntry) and isinstance(request.get("ifMatch"), str):
         planned.if_match = request["ifMatch"]
@@ -179,7 +184,7 @@ def _plan_update(
     if mismatch:
         return EntryProblem(index, mismatch)
     resource["id"] = resource_id
-    return PlannedEntry(index, full_url, WriteMode.UPDATE, resource)
+    return PlannedEntry(index, full_url, _UPDATE, resource)
 
 
 def content_hash(resource: dict[str, Any]) -> str:
