@@ -28,6 +28,7 @@ class Owed:
     def __init__(self, conn: Executes) -> None:
         self.raw = conn
         self.batch: tuple[Any, ...] | None = None  # the parameters of ``WRITE_BATCH``
+        self._written: frozenset[tuple[str, str]] = frozenset()  # the (type, id) of its versions
         self._recorded: dict[str, tuple[Any, ...]] = {}  # report versions, by patient: the last one wins
         self._failed: BaseException | None = None
 
@@ -43,10 +44,11 @@ class Owed:
         await self.settle()
         return await self.raw.exec_driver_sql(statement, parameters)
 
-    async def owe_batch(self, parameters: tuple[Any, ...]) -> None:
+    async def owe_batch(self, parameters: tuple[Any, ...], written: frozenset[tuple[str, str]]) -> None:
+        """``written``: the (type, id) of the batch's versions."""
         if self.batch is not None:  # an earlier batch first: one owed at a time
             await self.settle()
-        self.batch = parameters  # the report versions owed go in with it
+        self.batch, self._written = parameters, written  # the report versions owed go in with it
 
     def owe_report_versions(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """(patient, knowledge version, rules version, outcome, time) rows, sent with the next batch."""
@@ -63,10 +65,18 @@ class Owed:
             if batch is None:
                 await raw.execute_many(self.raw, RECORD_VERSIONS, recorded)
                 return None
-            parameters = [*batch, *(columns(recorded, 5) if recorded else ()), *(read or ())]
+            parameters = [*batch, *(columns(recorded, 5) if recorded else ()), *self._split(read)]
             text = write_batch(bool(recorded), read is not None)
             result = await self.raw.exec_driver_sql(text, tuple(parameters))
             return result.all() if read is not None else None
         except BaseException as exc:
             self._failed = exc
             raise
+
+    def _split(self, read: tuple[list[str], list[str]] | None) -> list[list[str]]:
+        """The keys read as (types, ids) of those the batch does not write, then of those it writes."""
+        if read is None:
+            return []
+        keys = list(zip(*read, strict=True))
+        before, after = [k for k in keys if k not in self._written], [k for k in keys if k in self._written]
+        return [*columns(before, 2), *columns(after, 2)]

@@ -104,16 +104,18 @@ _RECORDED = (
     " rules_version = excluded.rules_version, outcome = excluded.outcome,"
     " evaluated_at = excluded.evaluated_at)"
 )
-# The current versions of the (type, id) keys in the last two parameters, as ``Reader.current_versions``
-# reads them after the batch: the statement's snapshot is taken before the batch, so the rows it sees are
-# those of before but the ones it retires ($8), and the versions it inserts come from their RETURNING.
+# The current versions read after the batch: the statement's snapshot is taken before the batch, so the
+# resources the batch does not write are read as before (the first two parameters after the riders) and the
+# ones it writes come from their versions' RETURNING (the next two). Split so, neither side is a scan of the
+# other: the rows of a resource the batch retires are never read, and the batch's versions, often thousands,
+# are scanned only when it wrote one asked for (owed.py).
 _CURRENT = (
     " SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
     " FROM resources JOIN unnest(${a}::text[], ${b}::text[]) AS k(t, i)"
-    " ON resource_type = k.t AND resource_id = k.i WHERE is_current AND pk <> ALL($8::int[])"
-    " UNION ALL SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
-    " sender_version_id FROM versions JOIN unnest(${a}::text[], ${b}::text[]) AS k(t, i)"
     " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+    " UNION ALL SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
+    " sender_version_id FROM versions WHERE is_current AND cardinality(${c}::text[]) > 0"
+    " AND (resource_type, resource_id) IN (SELECT * FROM unnest(${c}::text[], ${d}::text[]))"
 )
 _RETURNING = (
     " RETURNING pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
@@ -124,14 +126,14 @@ _RETURNING = (
 @lru_cache(maxsize=4)
 def write_batch(recorded: bool, current: bool) -> str:
     """The batch's statement with its riders: the report versions ($32-$36), then the current versions
-    read (the next two parameters), which makes the facts' insert a CTE and the read the statement's
+    read (the next four parameters), which makes the facts' insert a CTE and the read the statement's
     result."""
     a = 37 if recorded else 32
     return _BATCH.format(
         returning=_RETURNING if current else "",
         recorded=_RECORDED if recorded else "",
         facts=", new_facts AS (" if current else "",
-        current=(") " + _CURRENT.format(a=a, b=a + 1)) if current else "",
+        current=(") " + _CURRENT.format(a=a, b=a + 1, c=a + 2, d=a + 3)) if current else "",
     )
 
 

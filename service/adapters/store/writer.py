@@ -234,4 +234,5 @@ class Writer(Reader):
                 [f"{t}/{i}" for t, i in current],
                 *columns(facts, 6),
             ),
+            frozenset((row[0], row[1]) for row in rows),
         )
