@@ -64,9 +64,13 @@ _SURE_VALUES = (
 )
 # A date-named pair in the reversed text whose value is not surely a real date: its name looked ahead for, its
 # value looked behind for in each fixed-width form (a lookbehind is of fixed width), only at date names.
+# The first two letters of a reversed date name are looked for first, as two sets: most keys (``code``,
+# ``system``, ``reference``) fail there at two tests, where the grouped alternation would try each group.
+_FIRST_TWO = "".join(f"[{''.join(sorted({name[i] for name in _REVERSED_NAMES}))}]" for i in (0, 1))
 _UNSURE_PAIR = re.compile(
     (
-        f'":"(?=(?:{_by_first_letter(_REVERSED_NAMES)})")' + "".join(f'(?<!"{v}":")' for v in _SURE_VALUES)
+        f'":"(?={_FIRST_TWO})(?=(?:{_by_first_letter(_REVERSED_NAMES)})")'
+        + "".join(f'(?<!"{v}":")' for v in _SURE_VALUES)
     ).encode()
 )
 # ASCII digits only and nothing after the value (``$`` would also match before a final newline, and ``\d`` any
@@ -101,7 +105,9 @@ def may_hold_bad_date(value: Any, text: bytes | None = None) -> bool:
     """False when no date-named element in ``value`` can be wrong (found by C code in its JSON, ``text`` when
     the caller has it); True when one is, or may be (an escaped value): then :func:`bad_dates` walks it."""
     text = orjson.dumps(value) if text is None else text
-    if _UNSURE_PAIR.search(text[::-1]) is None:
+    reverse = bytearray(text)
+    reverse.reverse()  # in place: about half the time of text[::-1], which copies byte by byte
+    if _UNSURE_PAIR.search(reverse) is None:
         # every date-named value is surely a real date (and so holds no escape): the common case, in C
         return False
     found = _date_values(text)  # each distinct value checked once: a Bundle repeats its dates
