@@ -13,7 +13,7 @@ Choices, each a reading of the rules where the facts leave room:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from service.domain import facts as f
@@ -42,14 +42,13 @@ class PatientFacts:
 
     @classmethod
     def of(cls, facts: Iterable[object]) -> PatientFacts:
-        by_kind: dict[type, list[object]] = {}
+        by_kind: dict[type, list[object]] = {kind: [] for kind in _KINDS}
         for fact in facts:
-            by_kind.setdefault(type(fact), []).append(fact)
-
-        def sorted_of(kind: type) -> tuple[object, ...]:
-            return tuple(sorted(by_kind.get(kind, []), key=lambda x: _day(x) or dt.date.min))
-
-        return cls(*(sorted_of(k) for k in _KINDS))  # type: ignore[arg-type]  # one tuple per field, in order
+            found = by_kind.get(type(fact))
+            if found is not None:  # a fact of no known kind has no field to go to
+                found.append(fact)
+        sorted_lists = (sorted(found, key=_SORT_KEYS[kind]) for kind, found in by_kind.items())
+        return cls(*map(tuple, sorted_lists))  # type: ignore[arg-type]  # one tuple per field, in order
 
     def up_to(self, as_of: dt.date) -> PatientFacts:
         """Only what is dated on or before ``as_of`` (undated facts are kept)."""
@@ -58,7 +57,14 @@ class PatientFacts:
 
     @property
     def latest_date(self) -> dt.date | None:
-        days = [d for name in _FIELDS for x in getattr(self, name) if (d := _day(x)) is not None]
+        """The newest fact's date: each kind's last dated fact, as each is sorted by date (undated first)."""
+        days = []
+        for name in _FIELDS:
+            for fact in reversed(getattr(self, name)):
+                day = _day(fact)
+                if day is not None:
+                    days.append(day)
+                    break
         return max(days, default=None)
 
 
@@ -76,11 +82,31 @@ _FIELDS = ("lesions", "therapies", "conditions", "histologies", "variants", "mar
 
 
 def _day(fact: object) -> dt.date | None:
-    for name in ("observed_on", "started_on", "authored_on", "onset_on"):
+    for name in _DAY_NAMES:
         value = getattr(fact, name, None)
         if isinstance(value, dt.date):
             return value
     return None
+
+
+def _sort_key(names: tuple[str, ...]) -> Callable[[object], dt.date]:
+    """``_day(fact) or dt.date.min`` for a fact of a kind with the fields ``names``, read without looking
+    for the date fields the kind lacks (each a failed attribute lookup)."""
+
+    def key(fact: object) -> dt.date:
+        for name in names:
+            value = getattr(fact, name)
+            if isinstance(value, dt.date):
+                return value
+        return dt.date.min
+
+    return key
+
+
+_DAY_NAMES = ("observed_on", "started_on", "authored_on", "onset_on")
+_SORT_KEYS: dict[type, Callable[[object], dt.date]] = {
+    kind: _sort_key(tuple(n for n in _DAY_NAMES if n in kind.__struct_fields__)) for kind in _KINDS
+}
 
 
 BASELINE_MAX_DAYS = 28  # R10 (M4: baseline imaging no more than 4 weeks before treatment)

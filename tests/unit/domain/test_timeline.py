@@ -86,6 +86,20 @@ def test_facts_are_cut_at_the_assessment_date() -> None:
     assert PatientFacts().latest_date is None
 
 
+def test_latest_date_is_the_newest_of_every_dated_fact_whatever_the_order_given() -> None:
+    """The facts are sorted by kind and date (undated first), so the newest of each kind is read from the end:
+    the same as the newest of all, undated therapies and a fact of the first day of the calendar included."""
+    days = [D(2026, 6, 1), D(2026, 1, 1), D(2025, 3, 1)]
+    therapies = [therapy("a", None), therapy("b", days[2]), therapy("c", None)]
+    facts = [lesion(day, "10") for day in days] + therapies
+    for order in (facts, facts[::-1], facts[2:] + facts[:2]):
+        assert PatientFacts.of(order).latest_date == D(2026, 6, 1)
+    for order in (therapies, therapies[::-1]):
+        assert PatientFacts.of(order).latest_date == D(2025, 3, 1)
+    assert PatientFacts.of([therapy("a", None), therapy("m", D.min), therapy("z", None)]).latest_date == D.min
+    assert PatientFacts.of([therapy("a", None)]).latest_date is None
+
+
 def test_R10_baseline_more_than_28_days_before_the_start_is_flagged() -> None:
     """The latest scan before the line is the baseline even when older than 4 weeks, flagged."""
     found = line_timeline([lesion(D(2025, 11, 1), "40"), lesion(D(2026, 3, 1), "20")], D(2026, 1, 5))
