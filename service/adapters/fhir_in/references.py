@@ -40,10 +40,10 @@ class References:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._by_url: dict[str, dict[str, Any]] = {}
         self._names: dict[str | None, str] = {}  # reference → its name, for references outside any resource
-        self._entries: dict[int, Entry] = {}  # paths spelled out when asked
+        self._posted = tuple(entries)
+        self._entries: dict[int, Entry] | None = None  # built when a path is first asked for (seldom)
         for entry in entries:  # one pass, Type/id spelled out in line: a Bundle has an entry per resource
             resource = entry.resource
-            self._entries[id(resource)] = entry
             if entry.full_url:
                 self._by_url[entry.full_url] = resource
             kind, ident = resource.get("resourceType"), resource.get("id")
@@ -66,6 +66,8 @@ class References:
 
     def path_of(self, resource: dict[str, Any]) -> str | None:
         """The FHIRPath of a posted resource from the Bundle root (None for a contained one)."""
+        if self._entries is None:  # the last entry of a resource, as a loop over the entries would keep
+            self._entries = {id(entry.resource): entry for entry in self._posted}
         entry = self._entries.get(id(resource))
         return entry.path if entry else None
 
