@@ -48,6 +48,8 @@ class Endpoint(StrEnum):
 # Issue 17: how long the request that stored a change has to evaluate it before the workers take it over.
 EVALUATION_GRACE = timedelta(seconds=10)
 
+_CREATE = WriteMode.CREATE  # read once: a member read from its class is a metaclass lookup (Python 3.11)
+
 ACCEPTED_TYPES = {
     Endpoint.ROOT: ("transaction", "batch"),
     Endpoint.BUNDLE: ("collection", "document", "searchset"),
@@ -93,13 +95,15 @@ class Ingest:
         endpoint: Endpoint,
         version: FhirVersion,
         after_write: AfterWrite | None = None,
+        posted_text: bytes | None = None,
     ) -> IngestResult:
         """``after_write``: run inside the ingest's transaction, with the patients whose data changed, before
         it commits (the pipeline stores their reports there: one commit per request, and no evaluation
-        request written only to be deleted again)."""
+        request written only to be deleted again). ``posted_text``: orjson's compact serialisation of the
+        body as parsed, unchanged since (the JSON guard's), planned from as ``$evaluate`` does."""
         bundle_type = _check_bundle_type(bundle, endpoint)
         transactional = bundle_type in ("transaction", "batch")
-        planned, problems = plan_bundle(bundle, transactional)
+        planned, problems = plan_bundle(bundle, transactional, posted_text=posted_text)
         if bundle_type == "message":
             _check_message_header(bundle)
         matched = await self._match_existing(planned)
@@ -119,12 +123,14 @@ class Ingest:
         return result
 
     async def _match_existing(self, planned: list[PlannedEntry]) -> dict[int, StoredResource]:
-        """A create that matches a stored resource (``ifNoneExist``, or identical content) takes its id."""
-        matched = {}
+        """A create that matches a stored resource (``ifNoneExist``, or identical content) takes its id. No
+        read is opened for a Bundle without creates (a transaction of PUTs): nothing to match."""
+        matched: dict[int, StoredResource] = {}
+        creates = [entry for entry in planned if entry.mode is _CREATE]
+        if not creates:
+            return matched
         async with self.store.reading() as reader:
-            for entry in planned:
-                if entry.mode is not WriteMode.CREATE:
-                    continue
+            for entry in creates:
                 found = await _find_match(reader, entry)
                 if found is not None:
                     entry.resource["id"], entry.existing = found.resource_id, True

@@ -43,8 +43,16 @@ class Pipeline:
     max_entries: int
 
     async def accept(
-        self, bundle: dict[str, Any], raw: bytes, endpoint: Endpoint, version: FhirVersion
+        self,
+        bundle: dict[str, Any],
+        raw: bytes,
+        endpoint: Endpoint,
+        version: FhirVersion,
+        *,
+        posted_text: bytes | None = None,
     ) -> IngestResult:
+        """``posted_text``: orjson's compact serialisation of the body as parsed, when the caller has it
+        (the JSON guard's), which the ingest plans from instead of serialising the entries again."""
         entries = bundle.get("entry")
         if isinstance(entries, list) and len(entries) > self.max_entries:
             raise PayloadTooLarge(
@@ -59,7 +67,9 @@ class Pipeline:
             done.patients |= ready
             return await self._report_in(writer, ready, facts, done)
 
-        result = await self.ingest(bundle, raw, endpoint, version, after_write=report)
+        result = await self.ingest(
+            bundle, raw, endpoint, version, after_write=report, posted_text=posted_text
+        )
         write_committed()
         if done.shared is not None:  # the service's Device: its own transaction, once per process
             await self.reports.ensure_shared(done.shared)

@@ -123,3 +123,50 @@ async def test_a_stale_if_match_is_412_and_writes_nothing() -> None:
     assert [s.version_id for s in store.stored("Observation")] == [2]
     fresh = await post(store, put("m1", 12, if_match='W/"2"'))
     assert [(e.status, e.version_id) for e in fresh.entries] == [(200, 3)]
+
+
+class CountingStore(FakeStore):
+    """A fake store that counts the reads opened."""
+
+    reads = 0
+
+    def reading(self) -> Any:
+        self.reads += 1
+        return super().reading()
+
+
+async def test_a_bundle_without_creates_opens_no_read() -> None:
+    """A transaction of PUTs has no create to match, so no read is opened for one; a POST still is."""
+    store = CountingStore()
+    await post(store, put("o1", 10))
+    assert store.reads == 0
+    await post(store, bundle(size(10)))
+    assert store.reads == 1
+
+
+def linked() -> dict[str, Any]:
+    """A batch whose Observation references its Patient by full URL, with a date and a second patient."""
+    patient = {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "birthDate": "1960-01-02"}}
+    observation = {**size(10, patient="urn:uuid:1"), "effectiveDateTime": "2024-03-01"}
+    entries = [patient, {"fullUrl": "urn:uuid:2", "resource": observation}, {"resource": size(12)}]
+    for e in entries:
+        e["request"] = {"method": "POST", "url": e["resource"]["resourceType"]}  # type: ignore[index]
+    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
+
+
+async def test_planning_from_the_posted_text_stores_the_same() -> None:
+    """Given the body's compact text (the JSON guard's), the ingest stores and answers as it does without."""
+    results, stores = [], [FakeStore(), FakeStore()]
+    for store, text in zip(stores, (None, orjson.dumps(linked())), strict=True):
+        body = linked()
+        result = await Ingest(store, fake_normaliser)(
+            body, orjson.dumps(body), Endpoint.ROOT, FhirVersion.R4, posted_text=text
+        )
+        results.append([(e.status, e.reference is not None) for e in result.entries])
+    assert results[0] == results[1] == [(201, True)] * 3
+    observations = [[s.content for s in store.stored("Observation")] for store in stores]
+    patients = [[s.content for s in store.stored("Patient")] for store in stores]
+    ids = [p[0]["id"] for p in patients]
+    assert [o[0]["subject"]["reference"] for o in observations] == [f"Patient/{i}" for i in ids]
+    unnamed = [[{**o, "id": "", "subject": "", "meta": ""} for o in found] for found in observations]
+    assert unnamed[0] == unnamed[1] and len(unnamed[0]) == 2

@@ -59,5 +59,7 @@ async def process_message(request: Request, container: ContainerDep) -> FhirJSON
 
 async def _ingest(request: Request, container: ContainerDep, endpoint: Endpoint) -> FhirJSONResponse:
     body = await read_fhir_body(request)
-    result = await container.pipeline.accept(body.resource, body.raw, endpoint, body.version)
+    result = await container.pipeline.accept(
+        body.resource, body.raw, endpoint, body.version, posted_text=body.compact
+    )
     return FhirJSONResponse(write_response(result))
