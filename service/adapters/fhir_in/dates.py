@@ -44,6 +44,14 @@ def _by_first_letter(words: tuple[str, ...]) -> str:
     return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
+def _by_first_two(words: tuple[str, ...]) -> str:
+    """The rest of each of ``words`` after its first two letters, grouped by those (looked behind for)."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[:2], []).append(word[2:])
+    return "|".join(f"(?<={first})(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
 _REVERSED_PAIR = re.compile(f'":"(?:{_by_first_letter(_REVERSED_NAMES)})"'.encode())
 # Reversed values that are surely real dates: a day of any month up to the 28th, the 29th and 30th of a month
 # other than February, the 31st of a long month, in a year other than 0000; a time of day (leap second
@@ -62,15 +70,17 @@ _SURE_VALUES = (
     ),
     *(zone + _CLOCK for zone in ("Z", r"[0-9]{2}:[0-9]{2}[+-]", "")),
 )
-# A date-named pair in the reversed text whose value is not surely a real date: its name looked ahead for, its
-# value looked behind for in each fixed-width form (a lookbehind is of fixed width), only at date names.
-# The first two letters of a reversed date name are looked for first, as two sets: most keys (``code``,
-# ``system``, ``reference``) fail there at two tests, where the grouped alternation would try each group.
+# A date-named pair in the reversed text whose value is not surely a real date. The first two letters of a
+# reversed date name are matched first, as two sets: most keys (``code``, ``system``, ``reference``) fail
+# there at two tests, with no lookaround (each costs a step of the engine's stack). Then the value is looked
+# behind for in each fixed-width form (a lookbehind is of fixed width; ``..``: the two letters), which a date
+# name's value mostly is; only for a value in none is the rest of the name looked ahead for, by those letters.
 _FIRST_TWO = "".join(f"[{''.join(sorted({name[i] for name in _REVERSED_NAMES}))}]" for i in (0, 1))
 _UNSURE_PAIR = re.compile(
     (
-        f'":"(?={_FIRST_TWO})(?=(?:{_by_first_letter(_REVERSED_NAMES)})")'
-        + "".join(f'(?<!"{v}":")' for v in _SURE_VALUES)
+        f'":"{_FIRST_TWO}'
+        + "".join(f'(?<!"{v}":"..)' for v in _SURE_VALUES)
+        + f'(?=(?:{_by_first_two(_REVERSED_NAMES)})")'
     ).encode()
 )
 # ASCII digits only and nothing after the value (``$`` would also match before a final newline, and ``\d`` any
