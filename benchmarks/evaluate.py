@@ -258,7 +258,8 @@ def report() -> list[str]:
     in_process = asgi["$evaluate"]
     lines += [
         "",
-        "In process, the same app called as ASGI with no network (median of 300, wall and thread CPU time):",
+        "In process, the same app called as ASGI with no network (median of 300 each, the endpoints in turn",
+        "over ten rounds; wall and thread CPU time):",
         "",
         "| endpoint | wall ms | CPU ms |",
         "|---|---|---|",
