@@ -44,7 +44,7 @@ _STEPS = {
     "assess (service/domain)": "assess",
     "render the FHIR result": "build_result_bundle",
     "compare and store the batch (one transaction)": "_store",
-    "  of which fingerprints": "fingerprint",
+    "  of which fingerprints": "printed",  # report_versions.printed: each resource's comparable text, once
 }
 
 
@@ -128,7 +128,10 @@ async def _profile(container: Container, patients: list[str]) -> list[tuple[str,
         by_name[name] = max(by_name.get(name, 0.0), cumulative)
         if name == "drain":
             total = cumulative
-    return [(label, by_name.get(name, 0.0) / total if total else 0.0) for label, name in _STEPS.items()]
+    missing = [name for name in _STEPS.values() if name not in by_name]
+    if missing:  # a step renamed in the service: say so rather than print 0 %
+        raise RuntimeError(f"no profiled function named {missing}: update _STEPS")
+    return [(label, by_name[name] / total if total else 0.0) for label, name in _STEPS.items()]
 
 
 def measure(patients: int = PATIENTS) -> Measured:
