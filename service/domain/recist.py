@@ -56,9 +56,8 @@ def evaluate_recist(
     selection = select_baseline(timeline, thresholds)
     course = _Course.start(timeline, selection, thresholds)
     responses = []
-    statuses = markers or {}
     for time_point in timeline.ordered[1:]:
-        status = statuses.get(time_point.date, MarkerStatus.NOT_ASSESSED)
+        status = (markers or {}).get(time_point.date, MarkerStatus.NOT_ASSESSED)
         response = _evaluate_time_point(course, time_point, status, thresholds)
         course.advance(time_point, response, thresholds)
         responses.append(response)
@@ -154,9 +153,8 @@ class _Course:
     gone: set[str] = field(default_factory=set)  # the lesions last seen gone (T6)
     sizes: dict[str, Decimal] = field(default_factory=dict)
     first_equivocal: dict[str, dt.date] = field(default_factory=dict)
-    # The selection's lesions, gathered once: every follow-up reads them all (T6 the targets and non-targets)
-    baseline_disease: tuple[Lesion, ...] = ()
-    selected: tuple[Lesion, ...] = ()
+    baseline_disease: tuple[Lesion, ...] = ()  # targets and non-targets, gathered once (T6)
+    selected: tuple[Lesion, ...] = ()  # and the new lesions: what each follow-up remembers
 
     @classmethod
     def start(
