@@ -189,14 +189,15 @@ STACK_NAMES = {
 
 # Profiled in process (issue 19), not measured by this run: where $evaluate's time goes.
 _WHERE_IT_GOES = [
-    "Of `$evaluate`'s time in process (cProfile, 300 requests), the normaliser takes about a third (its",
-    "lesion, variant and lab Observations read by one typed msgspec decode each, the checked reader kept",
-    "for anything it would report on), the domain's assessment about a fifth, planning the Bundle with its",
-    "reference rewriting and rendering the result about an eighth each, the body's one guarded parse",
-    "(depth and repeated keys, shared by the guard and the route) a thirtieth, and the framework, the",
-    "guard, the audit, logging and metrics about an eighth. The store read of a patient with nothing",
-    "stored is one query on a connection of its own; the report's HTML is built only when asked for.",
-    "The collector is settled after start-up (`service/collector.py`). The bound row shows where a",
+    "Of `$evaluate`'s time in process (cProfile, 300 requests), the normaliser takes a little over a",
+    "quarter (lesion, variant and lab Observations, the ImagingStudy a lesion names, Conditions and",
+    "medication resources read by one typed msgspec decode each, the checked reader kept for anything it",
+    "would report on), the domain's assessment about a quarter, rendering the result an eighth, planning",
+    "the Bundle with its reference rewriting a thirteenth (from the guard's compact text of the body,",
+    "which the body's one guarded parse, a twenty-fifth, makes for its depth and key checks), and the",
+    "framework, the guard, the audit, logging and metrics about a tenth. The store read of a patient with",
+    "nothing stored is one query on a connection of its own; the report's HTML is built only when asked",
+    "for. The collector is settled after start-up (`service/collector.py`). The bound row shows where a",
     "normaliser costing nothing would leave `$evaluate` against the parse-only throughput.",
 ]
 
