@@ -14,6 +14,7 @@ transaction, so its evaluation follows the commit; the request the ingest made c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,9 +92,11 @@ class Pipeline:
         the workers."""
         now, jobs, patients = datetime.now(UTC), writer.evaluation_jobs, sorted(patients)
         stored = await self._stored_facts(writer, patients, facts)
+        await writer.send_ahead()  # the database stores the ingest while the patients are evaluated
         rendered: dict[str, dict[str, Any] | None] = {}
         failed: dict[str, Exception] = {}
         for patient in patients:
+            await asyncio.sleep(0)  # between patients, the loop runs: other requests, the batch's sending
             found = stored.get(patient)
             request = EvaluationRequest(patient, tuple(facts.get(patient, ())), stored=found)
             try:

@@ -119,6 +119,10 @@ class Writer(Reader, Protocol):
         content: bytes,
     ) -> None: ...
     async def retire(self, resource_type: str, resource_id: str) -> None: ...
+    async def send_ahead(self) -> None:
+        """Let the store start on the writes so far while the caller computes (nothing to do where each
+        write is made when asked); the next statement waits for them."""
+
     async def write_versions(
         self,
         versions: Sequence[NewVersion],

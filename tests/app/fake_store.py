@@ -103,6 +103,9 @@ class FakeWriter(FakeReader):
     ) -> None:
         self.state.submissions.append((submission_id, endpoint, bundle_type, content))
 
+    async def send_ahead(self) -> None:
+        """Each write is made when asked."""
+
     async def write_versions(
         self,
         versions: Sequence[NewVersion],

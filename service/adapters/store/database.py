@@ -132,8 +132,12 @@ class SqlStore:
         async with self._writer.connect() as conn:
             await first_statement(conn, lambda c: self._lock_patients(c, patient_refs))
             writer = Writer(conn, patient_refs)
-            yield writer
-            await writer.flush()
+            try:
+                yield writer
+                await writer.flush()
+            except BaseException:
+                await writer.quiesce()  # a batch sent ahead answered, so leaving the block can roll back
+                raise
             await conn.commit()  # on an exception, leaving the block rolls back
 
     @asynccontextmanager

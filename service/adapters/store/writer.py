@@ -141,6 +141,16 @@ class Writer(Reader):
         if isinstance(self.conn, Owed):
             await self.conn.settle()
 
+    async def send_ahead(self) -> None:
+        """PostgreSQL: the batch owed sent now, stored while the caller computes (owed.py)."""
+        if isinstance(self.conn, Owed):
+            await self.conn.send_ahead()
+
+    async def quiesce(self) -> None:
+        """Before a rollback: no statement still running on the connection."""
+        if isinstance(self.conn, Owed):
+            await self.conn.quiesce()
+
     async def retire(self, resource_type: str, resource_id: str) -> None:
         """A deleted resource: no current version any more (its versions and facts stay as history), and
         so, as ``write_versions`` relies on, no identifiers and no current facts either."""

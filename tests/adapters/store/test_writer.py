@@ -281,3 +281,51 @@ async def test_a_failed_batch_fails_every_later_statement_with_its_own_error(sto
         assert errors == []
     else:
         assert len(errors) == 2 and errors[0] is errors[1]
+
+
+async def test_a_batch_sent_ahead_is_in_before_the_next_statement_and_in_the_commit(store: SqlStore) -> None:
+    """``send_ahead`` (the pipeline's, before it evaluates): the next statement reads what the batch wrote,
+    and the batch lands with the commit (on SQLite each write is made when asked: nothing to send)."""
+    now = datetime.now(UTC)
+    keys = [("Observation", k) for k in ("e1", "e2")]
+    async with store.writing({PATIENT}) as writer:
+        await writer.current_versions(keys)  # the first read
+        await writer.add_submission("s0", now, "bundle", "collection", "4.0", b"{}")
+        await writer.write_versions([_ecog("e1", 1), _ecog("e2", 2)], "s0", now)
+        await writer.send_ahead()
+        owed = writer.conn
+        assert not isinstance(owed, Owed) or (owed.batch is None and owed._ahead is not None)
+        read = await writer.current_versions(keys)
+        assert {k[1]: v.version_id for k, v in read.items()} == {"e1": 1, "e2": 1}
+    async with store.reading() as reader:
+        assert len(await reader.current_versions(keys)) == 2
+
+
+async def test_a_failed_batch_sent_ahead_fails_the_next_statement_and_rolls_back(store: SqlStore) -> None:
+    """A batch sent ahead and refused raises its own error at the next statement; and a transaction left by
+    an error of its caller while the batch is still running waits for it, then rolls back, leaving the
+    connection usable."""
+    now = datetime.now(UTC)
+    await _write(store, _version("a", 1))
+
+    async def refused() -> None:
+        async with store.writing({PATIENT}) as writer:
+            await writer.add_submission("s1", now, "bundle", "collection", "4.0", b"{}")
+            await writer.write_versions([_version("b", 2)], "s1", now, known={})  # version 1 again: refused
+            await writer.send_ahead()
+            await writer.evaluation_jobs.generations({"Patient/other"})
+
+    async def left_by_an_error() -> None:
+        async with store.writing({PATIENT}) as writer:
+            await writer.add_submission("s2", now, "bundle", "collection", "4.0", b"{}")
+            await writer.write_versions([_version("c", 2)], "s2", now)
+            await writer.send_ahead()
+            raise ZeroDivisionError  # the evaluation's own error, the batch possibly still running
+
+    with pytest.raises(IntegrityError):
+        await refused()
+    with pytest.raises(ZeroDivisionError):
+        await left_by_an_error()
+    assert (await _state(store))[0] == [1]  # neither transaction landed
+    await _write(store, _version("d", 2))
+    assert (await _state(store))[0] == [2, 1]
