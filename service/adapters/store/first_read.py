@@ -25,12 +25,10 @@ from service.app.store_records import CurrentVersion
 
 _VERSION, _TOPIC, _REQUEST, _FETCHED, _FACT = 0, 1, 2, 3, 4
 
-# The rows of each part told apart by the first column; every part on an index (ix_resources_current,
+# The rows of each part told apart by the first column; every part on an index (uq_resource_version,
 # ix_subscriptions_topic, the primary keys of evaluation_jobs and history_fetches).
-_FIRST_READ = (
-    "SELECT 0, pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
-    " FROM resources JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
-    " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+_FIRST_READ_TEXT = (
+    "SELECT 0, {columns}{current}"
     " UNION ALL SELECT DISTINCT 1, NULL::int, topic_id, NULL, NULL::int, NULL::timestamptz, NULL, NULL"
     " FROM subscriptions WHERE status <> 'off'"
     " UNION ALL SELECT 2, generation, patient_ref, NULL, NULL, NULL, NULL, NULL"
@@ -39,6 +37,9 @@ _FIRST_READ = (
     " FROM history_fetches WHERE patient_ref = ANY($3::text[])"
     " UNION ALL SELECT 4, pk, patient_ref, source_ref, NULL, NULL, payload, NULL"
     " FROM facts WHERE patient_ref = ANY($3::text[]) AND is_current"
+)
+_FIRST_READ = _FIRST_READ_TEXT.format(
+    columns=raw.CURRENT_COLUMNS, current=raw.CURRENT_BY_KEYS.format(types=1, ids=2)
 )
 
 

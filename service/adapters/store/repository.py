@@ -151,10 +151,9 @@ _CURRENT_SQLITE = (  # the keys a JSON array of [type, id] pairs, each looked up
     " FROM json_each($1) AS k JOIN resources ON resource_type = json_extract(k.value, '$[0]')"
     " AND resource_id = json_extract(k.value, '$[1]') WHERE is_current"
 )
-_CURRENT_POSTGRES = (
-    "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
-    " FROM resources JOIN unnest($1::text[], $2::text[]) AS k(t, i)"
-    " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+_CURRENT_TEXT = "SELECT {columns}{current}"
+_CURRENT_POSTGRES = _CURRENT_TEXT.format(
+    columns=raw.CURRENT_COLUMNS, current=raw.CURRENT_BY_KEYS.format(types=1, ids=2)
 )
 _PATIENT_FACTS = (
     "SELECT patient_ref, kind, source_ref, payload FROM facts"

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from service.adapters.store.fact_codec import encode
+from service.adapters.store.raw import CURRENT_BY_KEYS, CURRENT_COLUMNS
 from service.app.store_records import NewVersion, StoredResource
 
 _dumps = orjson.dumps
@@ -109,13 +110,14 @@ _RECORDED = (
 # ones it writes come from their versions' RETURNING (the next two). Split so, neither side is a scan of the
 # other: the rows of a resource the batch retires are never read, and the batch's versions, often thousands,
 # are scanned only when it wrote one asked for (owed.py).
-_CURRENT = (
-    " SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
-    " FROM resources JOIN unnest(${a}::text[], ${b}::text[]) AS k(t, i)"
-    " ON resource_type = k.t AND resource_id = k.i WHERE is_current"
+_CURRENT_TEXT = (
+    " SELECT {columns}{current}"
     " UNION ALL SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
-    " sender_version_id FROM versions WHERE is_current AND cardinality(${c}::text[]) > 0"
-    " AND (resource_type, resource_id) IN (SELECT * FROM unnest(${c}::text[], ${d}::text[]))"
+    " sender_version_id FROM versions WHERE is_current AND cardinality(${{c}}::text[]) > 0"
+    " AND (resource_type, resource_id) IN (SELECT * FROM unnest(${{c}}::text[], ${{d}}::text[]))"
+)
+_CURRENT = _CURRENT_TEXT.format(
+    columns=CURRENT_COLUMNS, current=CURRENT_BY_KEYS.format(types="{a}", ids="{b}")
 )
 _RETURNING = (
     " RETURNING pk, resource_type, resource_id, version_id, last_updated, content_sha256,"
