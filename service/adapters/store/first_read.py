@@ -38,8 +38,9 @@ _FIRST_READ_TEXT = (
     " UNION ALL SELECT 4, pk, patient_ref, source_ref, NULL, NULL, payload, NULL"
     " FROM facts WHERE patient_ref = ANY($3::text[]) AND is_current"
 )
-_FIRST_READ = _FIRST_READ_TEXT.format(
-    columns=raw.CURRENT_COLUMNS, current=raw.CURRENT_BY_KEYS.format(types=1, ids=2)
+_FIRST_READ, _FIRST_READ_FEW = (
+    _FIRST_READ_TEXT.format(columns=raw.CURRENT_COLUMNS, current=keys.format(types=1, ids=2))
+    for keys in (raw.CURRENT_BY_KEYS, raw.CURRENT_BY_FEW_KEYS)
 )
 
 
@@ -56,7 +57,8 @@ async def first_read(conn: Executes, grouped: dict[str, list[str]], patients: Se
     types = [t for t, ids in grouped.items() for _ in ids]
     ids = [i for group in grouped.values() for i in group]
     found = FirstRead()
-    for row in await raw.fetch(conn, _FIRST_READ, types, ids, list(patients)):
+    text = _FIRST_READ if len(ids) > raw.FEW_KEYS else _FIRST_READ_FEW
+    for row in await raw.fetch(conn, text, types, ids, list(patients)):
         _add(found, row)
     found.facts.sort()  # in stored order, as every read of facts
     return found

@@ -82,7 +82,8 @@ class Reader:
         else:
             types = [t for t, ids in grouped.items() for _ in ids]
             ids = [i for group in grouped.values() for i in group]
-            rows = await raw.fetch(self.conn, _CURRENT_POSTGRES, types, ids)
+            text = _CURRENT_POSTGRES if len(ids) > raw.FEW_KEYS else _CURRENT_POSTGRES_FEW
+            rows = await raw.fetch(self.conn, text, types, ids)
         return {
             (row[1], row[2]): CurrentVersion(row[0], row[3], raw.py_time(row[4]), row[5], row[6])
             for row in rows
@@ -152,8 +153,9 @@ _CURRENT_SQLITE = (  # the keys a JSON array of [type, id] pairs, each looked up
     " AND resource_id = json_extract(k.value, '$[1]') WHERE is_current"
 )
 _CURRENT_TEXT = "SELECT {columns}{current}"
-_CURRENT_POSTGRES = _CURRENT_TEXT.format(
-    columns=raw.CURRENT_COLUMNS, current=raw.CURRENT_BY_KEYS.format(types=1, ids=2)
+_CURRENT_POSTGRES, _CURRENT_POSTGRES_FEW = (
+    _CURRENT_TEXT.format(columns=raw.CURRENT_COLUMNS, current=keys.format(types=1, ids=2))
+    for keys in (raw.CURRENT_BY_KEYS, raw.CURRENT_BY_FEW_KEYS)
 )
 _PATIENT_FACTS = (
     "SELECT patient_ref, kind, source_ref, payload FROM facts"
