@@ -6,8 +6,8 @@ in the same order, with the fast path as without it."""
 from __future__ import annotations
 
 import copy
-import random
 from collections import Counter
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from service.adapters.fhir_in.references import Entry
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
 from tests.adapters.fhir_in.conftest import run
-from tests.adapters.fhir_in.fast_path_agreement import edge_changes
+from tests.adapters.fhir_in.fast_path_agreement import agree_on_every_edge_change, agree_on_mutations
 from tests.adapters.fhir_in.test_plain_lesions import _mutate
 
 SCT, ICDO = "http://snomed.info/sct", "http://terminology.hl7.org/CodeSystem/icd-o-3"
@@ -84,22 +84,12 @@ def _both(
 
 
 def test_every_single_edge_change_agrees(knowledge: Knowledge) -> None:
-    taken: Counter[bool] = Counter()
-    for resources, where in edge_changes(_resources):
-        fast, checked = _both(knowledge, resources, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
+    taken = agree_on_every_edge_change(_resources, partial(_both, knowledge))
     assert taken[True] > 2000 and taken[False] > 1000
 
 
 def test_fast_path_and_checked_reading_agree_on_mutated_resources(knowledge: Knowledge) -> None:
-    taken: Counter[bool] = Counter()
-    rng = random.Random(19)  # noqa: S311  # a seeded test sequence, not a secret
-    for case in range(1500):
-        resources = _resources()
-        for _ in range(rng.choice([1, 1, 2, 3])):
-            _mutate(resources, rng)
-        fast, checked = _both(knowledge, resources, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), case
+    taken = agree_on_mutations(_resources, _mutate, partial(_both, knowledge), seed=19, cases=1500)
     assert taken[True] > 2000 and taken[False] > 1000
 
 

@@ -17,7 +17,7 @@ from service.adapters.fhir_in.normalise import Normalised
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
 from tests.adapters.fhir_in.conftest import CANON
-from tests.adapters.fhir_in.fast_path_agreement import both, edge_changes
+from tests.adapters.fhir_in.fast_path_agreement import agree_on_every_edge_change, agree_on_mutations, both
 
 LOINC, SCT, UCUM = "http://loinc.org", "http://snomed.info/sct", "http://unitsofmeasure.org"
 ROLE = f"{CANON}/StructureDefinition/lesion-role"
@@ -183,24 +183,22 @@ def _both(
 def test_fast_path_and_checked_reading_agree_on_mutated_resources(
     knowledge: Knowledge, version: FhirVersion
 ) -> None:
-    taken: Counter[bool] = Counter()
-    rng = random.Random(19)  # noqa: S311  # a seeded test sequence, not a secret
-    for case in range(1500):
-        resources = _resources()
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
-            _mutate(resources, rng)
-        fast, checked = _both(knowledge, resources, version, taken)
-        assert fast.facts == checked.facts, case
-        assert fast.issues == checked.issues, case
+    taken = agree_on_mutations(
+        _resources,
+        _mutate,
+        lambda resources, taken: _both(knowledge, resources, version, taken),
+        seed=19,
+        cases=1500,
+        mutations=(0, 1, 1, 2, 3),
+    )
     assert taken[True] > 1000 and taken[False] > 200  # both readings were exercised
 
 
 def test_every_single_edge_change_agrees(knowledge: Knowledge) -> None:
     """Each element of each resource read for a lesion, in turn, dropped or set to each edge value."""
-    taken: Counter[bool] = Counter()
-    for resources, where in edge_changes(_resources):
-        fast, checked = _both(knowledge, resources, FhirVersion.R4, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
+    taken = agree_on_every_edge_change(
+        _resources, lambda resources, taken: _both(knowledge, resources, FhirVersion.R4, taken)
+    )
     assert taken[True] > 1000 and taken[False] > 1000
 
 

@@ -6,7 +6,6 @@ context, and normalising with the fast path gives the same facts and issues as w
 from __future__ import annotations
 
 import copy
-import random
 from collections import Counter
 from typing import Any
 
@@ -21,7 +20,7 @@ from service.adapters.fhir_in.references import Entry, References
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
 from tests.adapters.fhir_in.conftest import CANON, TODAY, run
-from tests.adapters.fhir_in.fast_path_agreement import edge_changes
+from tests.adapters.fhir_in.fast_path_agreement import agree_on_every_edge_change, agree_on_mutations
 from tests.adapters.fhir_in.test_plain_lesions import _mutate
 
 LOINC, UCUM, DCM = (
@@ -110,10 +109,9 @@ def _both(
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_single_edge_change_agrees(knowledge: Knowledge, version: FhirVersion) -> None:
-    taken: Counter[bool] = Counter()
-    for resources, where in edge_changes(lambda: _resources(version)):
-        fast, checked = _both(knowledge, resources, version, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
+    taken = agree_on_every_edge_change(
+        lambda: _resources(version), lambda resources, taken: _both(knowledge, resources, version, taken)
+    )
     assert taken[True] > 2000 and taken[False] > 200
 
 
@@ -121,14 +119,13 @@ def test_every_single_edge_change_agrees(knowledge: Knowledge, version: FhirVers
 def test_fast_path_and_checked_reading_agree_on_mutated_resources(
     knowledge: Knowledge, version: FhirVersion
 ) -> None:
-    taken: Counter[bool] = Counter()
-    rng = random.Random(19)  # noqa: S311  # a seeded test sequence, not a secret
-    for case in range(800):
-        resources = _resources(version)
-        for _ in range(rng.choice([1, 1, 2, 3])):
-            _mutate(resources, rng)
-        fast, checked = _both(knowledge, resources, version, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), case
+    taken = agree_on_mutations(
+        lambda: _resources(version),
+        _mutate,
+        lambda resources, taken: _both(knowledge, resources, version, taken),
+        seed=19,
+        cases=800,
+    )
     assert taken[True] > 1500 and taken[False] > 200
 
 

@@ -4,7 +4,6 @@ facts and issues, in the same order, with the fast path as without it (see test_
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from service.adapters.fhir_in.normalise import Normalised
 from service.adapters.fhir_in.versions import FhirVersion
 from service.knowledge import Knowledge
 from tests.adapters.fhir_in.conftest import CANON
-from tests.adapters.fhir_in.fast_path_agreement import both, edge_changes
+from tests.adapters.fhir_in.fast_path_agreement import agree_on_every_edge_change, agree_on_mutations, both
 from tests.adapters.fhir_in.test_plain_lesions import _mutate
 
 LOINC, SCT, UCUM = "http://loinc.org", "http://snomed.info/sct", "http://unitsofmeasure.org"
@@ -92,22 +91,20 @@ def _both(
 
 
 def test_every_single_edge_change_agrees(knowledge: Knowledge) -> None:
-    taken: Counter[bool] = Counter()
-    for resources, where in edge_changes(_resources):
-        fast, checked = _both(knowledge, resources, FhirVersion.R4, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), where
+    taken = agree_on_every_edge_change(
+        _resources, lambda resources, taken: _both(knowledge, resources, FhirVersion.R4, taken)
+    )
     assert taken[True] > 1000 and taken[False] > 500
 
 
 def test_fast_path_and_checked_reading_agree_on_mutated_resources(knowledge: Knowledge) -> None:
-    taken: Counter[bool] = Counter()
-    rng = random.Random(19)  # noqa: S311  # a seeded test sequence, not a secret
-    for case in range(1500):
-        resources = _resources()
-        for _ in range(rng.choice([1, 1, 2, 3])):
-            _mutate(resources, rng)
-        fast, checked = _both(knowledge, resources, FhirVersion.R4, taken)
-        assert (fast.facts, fast.issues) == (checked.facts, checked.issues), case
+    taken = agree_on_mutations(
+        _resources,
+        _mutate,
+        lambda resources, taken: _both(knowledge, resources, FhirVersion.R4, taken),
+        seed=19,
+        cases=1500,
+    )
     assert taken[True] > 1000 and taken[False] > 300
 
 
