@@ -4,13 +4,14 @@ real PostgreSQL for the store's tests (ONCO_TEST_POSTGRES_URL)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from copy import deepcopy
 from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 
 from service.api.app import create_app
@@ -39,6 +40,15 @@ POSTGRES_URL = os.environ.get("ONCO_TEST_POSTGRES_URL", "postgresql://postgres@1
 def _plain_logs() -> None:
     """The service's own log set-up: plain tracebacks (structlog's default renders rich ones, slowly)."""
     configure_logging(Settings())
+
+
+@pytest.fixture(autouse=True)
+def _logs_restored(_plain_logs: None) -> Iterator[None]:
+    """structlog's set-up restored after each test: the import command reconfigures logging at WARNING, and a
+    logger filtering at WARNING drops an INFO event before capture_logs(), which swaps only the processors."""
+    config = structlog.get_config()
+    yield
+    structlog.configure(**config)
 
 
 @pytest.fixture
