@@ -147,7 +147,7 @@ class Reader:
 
 
 # Prepared statements of the hot paths (issue 17, raw.py), in asyncpg's parameter style.
-_CURRENT_SQLITE = (  # the keys a JSON array of [type, id] pairs, each looked up in ix_resources_current
+_CURRENT_SQLITE = (  # the keys a JSON array of [type, id] pairs, each looked up in uq_resource_version
     "SELECT pk, resource_type, resource_id, version_id, last_updated, content_sha256, sender_version_id"
     " FROM json_each($1) AS k JOIN resources ON resource_type = json_extract(k.value, '$[0]')"
     " AND resource_id = json_extract(k.value, '$[1]') WHERE is_current"

@@ -63,7 +63,6 @@ resources = Table(
     Column("last_updated", DateTime(timezone=True), nullable=False),
     Column("submission_id", String(36), ForeignKey("submissions.id"), nullable=False),
     UniqueConstraint("resource_type", "resource_id", "version_id", name="uq_resource_version"),
-    Index("ix_resources_current", "resource_type", "resource_id", "is_current"),
     Index("ix_resources_patient", "resource_type", "patient_ref", "is_current"),
     Index("ix_resources_hash", "resource_type", "content_sha256"),
 )

@@ -49,6 +49,6 @@ async def test_postgresql_stores_the_posted_bundles_and_the_resources_compressed
                 methods = dict(cast(list[tuple[str, str]], rows.all()))
     finally:
         await store.close()
-    assert revision == "0007"
+    assert revision == "0008"
     assert methods in (None, {"submissions": "l", "resources": "l"})
     assert (methods is None) is (store.backend == "sqlite")
