@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -35,10 +36,33 @@ SERVICE = Path(sys.executable).parent / "oncoresponse"
 WAIT_S = 30.0
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out as an outgoing connection's local port (Linux; 32768 else)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_PORTS = random.Random()  # noqa: S311  # spreading test ports, not a secret
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the ephemeral range. A port the kernel chose (binding port 0) lies inside it, and
+    while a killed service restarts on its port, any outgoing connection (thirty senders, the deliveries)
+    may be given that port as its own local port: the restart then failed with "address already in use"
+    (seen once in CI, test_delivery_order_e2e)."""
+    low = max(1024, _EPHEMERAL_LOW - 12000)
+    for _ in range(200):
+        port = _PORTS.randrange(low, _EPHEMERAL_LOW)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port below the ephemeral range")
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
