@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import bulk_import, evaluate, ingest, reevaluate, write_path
+from benchmarks import bulk_import, evaluate, ingest, reevaluate, write_path_report
 
 PERFORMANCE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
@@ -27,7 +27,7 @@ def main() -> None:
     patients = int(os.environ.get("ONCO_BENCH_PATIENTS", "1000"))
     sections = [
         ingest.report(),
-        write_path.report(),
+        write_path_report.report(),
         bulk_import.report(patients),
         reevaluate.report(patients),
         evaluate.report(),

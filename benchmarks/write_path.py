@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -39,6 +38,7 @@ from service.config import Settings
 from service.log import configure_logging
 
 PATIENTS_PER_BUNDLE = 40
+BUNDLES = int(os.environ.get("ONCO_BENCH_BUNDLES", "8"))
 # A database of the benchmark's own, created when missing: it is emptied before each measurement.
 POSTGRES_URL = os.environ.get(
     "ONCO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/oncoresponse_bench"
@@ -188,69 +188,3 @@ def one_patient_post_ms(database_url: str, repeats: int = 15) -> tuple[float, fl
 
     wall = asyncio.run(run())
     return wall * 1e3, statistics.median(cpu[1:]) * 1e3  # the first is the warm-up
-
-
-def _row(name: str, resources: int, service: tuple[float, float], floor_s: float, target: float) -> str:
-    service_s, cpu_s = service
-    ratio = service_s / floor_s
-    verdict = "met" if ratio <= target else "not met"
-    return (
-        f"| {name} | {resources:,} | {resources / service_s:,.0f} | {cpu_s * 1e3:,.0f} ms "
-        f"| {resources / floor_s:,.0f} | {ratio:.1f}x | {target:.0f}x: {verdict} |"
-    )
-
-
-def _backend(
-    name: str, make_url: Callable[[str], str], floor: Callable[[list[bytes]], float], target: float
-) -> str:
-    bundles = [transaction(f"{name}{b}", PATIENTS_PER_BUNDLE) for b in range(BUNDLES)]
-    resources = sum(len(_resources(raw)) for raw in bundles)
-    # The floor is bound by the disk's flushes, which vary from minute to minute: it is measured just before
-    # and just after the service, and the faster of the two is the floor (the stricter baseline).
-    floor_before = floor(bundles)
-    with tempfile.TemporaryDirectory() as tmp:
-        service = through_http(make_url(tmp), bundles, transaction(f"{name}warm", PATIENTS_PER_BUNDLE))
-    floor_s = min(floor_before, floor(bundles))
-    return _row(name, resources, service, floor_s, target)
-
-
-BUNDLES = int(os.environ.get("ONCO_BENCH_BUNDLES", "8"))
-
-
-def report() -> list[str]:
-    asyncio.run(reset_postgres())
-    sqlite_line = _backend("SQLite", lambda tmp: f"sqlite:///{tmp}/bench.db", sqlite_floor, 3)
-    asyncio.run(reset_postgres())
-    pg_line = _backend("PostgreSQL", lambda _tmp: POSTGRES_URL, lambda b: asyncio.run(postgres_floor(b)), 5)
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite_ms, sqlite_cpu = one_patient_post_ms(f"sqlite:///{tmp}/one.db")
-    asyncio.run(reset_postgres())
-    pg_ms, pg_cpu = one_patient_post_ms(POSTGRES_URL)
-    return [
-        "## The durable write path (issue 17)",
-        "",
-        f"Bulk ingest through HTTP: {BUNDLES} transaction Bundles of {PATIENTS_PER_BUNDLE} patients",
-        "(63 resources each, every resource a PUT) posted one after another to one uvicorn worker on",
-        "127.0.0.1 (after one warm-up Bundle); each is answered once its data, every patient's",
-        "re-evaluation and stored report are committed. The floor stores the same resources verbatim, one",
-        "durable transaction per Bundle, and nothing else: plain `sqlite3` with WAL and `synchronous=FULL`;",
-        "asyncpg `executemany` for PostgreSQL. The floor is bound by the disk's flushes, which vary between",
-        "runs on a shared machine (SQLite 36,000-69,000 resources/s in one day's runs), so it is measured",
-        "just before and just after the service and the faster of the two is used: compare the ratios of",
-        "several runs, and the service's rate between versions in one run.",
-        "",
-        "| store | resources | service resources/s | server CPU per Bundle | floor resources/s"
-        " | service ÷ floor | target |",
-        "|---|---|---|---|---|---|---|",
-        sqlite_line,
-        pg_line,
-        "",
-        "A one-patient transaction `POST /fhir` in process (ASGI, no network), ingest plus report, median of",
-        f"15: SQLite {sqlite_ms:.1f} ms (target 8 ms: {'met' if sqlite_ms <= 8 else 'not met'}; "
-        f"CPU {sqlite_cpu:.1f} ms), PostgreSQL {pg_ms:.1f} ms (target 15 ms: "
-        f"{'met' if pg_ms <= 15 else 'not met'}; CPU {pg_cpu:.1f} ms in the service's process).",
-    ]
-
-
-if __name__ == "__main__":
-    print("\n".join(report()))

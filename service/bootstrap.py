@@ -83,7 +83,9 @@ def build(
         wake=delivery.wake,
     )
     evaluations = EvaluationWorker(store, writer, history, poll_seconds=settings.delivery_poll_seconds)
-    pipeline = Pipeline(ingest, writer, history, settings.max_entries)
+    pipeline = Pipeline(
+        ingest, writer, history, settings.max_entries, settings.inline_report_patients, evaluations.wake
+    )
     operation = EvaluateOperation(evaluate, pipeline.accept, settings.canonical_base)
     return Container(
         settings,

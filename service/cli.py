@@ -1,5 +1,5 @@
 """The ``oncoresponse`` command: ``serve``, ``evaluate``, ``demo``, ``deliveries``, ``replay``,
-``evaluations``, ``reevaluate`` and ``import``."""
+``evaluations``, ``reevaluate``, ``import`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from service.adapters.fhir_in.evaluate_params import EvaluateParams
 from service.cli_evaluate import evaluate_bundle, outcome_json, scratch_container
 from service.cli_evaluations import reevaluate_command
 from service.cli_import import import_command
+from service.cli_worker import worker_command
 from service.config import Settings
 from service.domain.assessment import Criteria
 from service.errors import ServiceError
@@ -141,6 +142,9 @@ app.command("reevaluate")(reevaluate_command)  # issue 17: [PATIENT...] | --all 
 
 
 app.command("import")(import_command)  # issue 17: bulk import (service/cli_import.py)
+
+
+app.command("worker")(worker_command)  # issue 17: the evaluation and delivery workers without HTTP
 
 
 async def _evaluate(

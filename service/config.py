@@ -98,7 +98,12 @@ class Settings(BaseSettings):
     smart_scope: str = "system/DiagnosticReport.cu system/Observation.c system/CarePlan.c system/Provenance.c"
     # Fetch a new patient's earlier history from ONCO_FHIR_BASE_URL, once, before its first evaluation.
     fetch_history: bool = False
+    # Issue 17: a posted Bundle that changes more patients than this is answered once its data and their
+    # evaluation requests are committed; the evaluation workers (any replica's, or `oncoresponse worker`) make
+    # the reports. None: every report is made inside the request's transaction.
+    inline_report_patients: int | None = Field(default=None, ge=0)
     # The durable outbox's worker (subscriptions and write-back): the default schedule retries for 24 hours.
+    # Off, this process runs neither it nor the evaluation worker: run `oncoresponse worker` beside it.
     delivery_worker: bool = True
     delivery_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
     delivery_backoff_seconds: float = Field(default=1.0, gt=0)

@@ -50,9 +50,15 @@ class EvaluationWorker:
     observe: Callable[[int, int, int], None] = _ignore  # the /metrics gauges
     batch: int = BATCH
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _poked: asyncio.Event = field(default_factory=asyncio.Event)  # stop, or a request due now
 
     def request_stop(self) -> None:
         self._stopping.set()
+        self._poked.set()
+
+    def wake(self) -> None:
+        """Requests are due now (a post left them to the workers): poll at once, not in ``poll_seconds``."""
+        self._poked.set()
 
     async def run(self) -> None:
         """Request the stale patients' re-evaluation, then poll until :meth:`request_stop`; a poll that fails
@@ -69,7 +75,8 @@ class EvaluationWorker:
                 done = 0
             if not done:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.poll_seconds)
+                    await asyncio.wait_for(self._poked.wait(), self.poll_seconds)
+                self._poked.clear()
 
     async def request_stale(self) -> int:
         """Owe a report to each patient last evaluated with another knowledge-base or rules version."""

@@ -15,9 +15,9 @@ transaction, so its evaluation follows the commit; the request the ingest made c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -42,6 +42,8 @@ class Pipeline:
     reports: ReportWriter
     history: HistoryFetch | None
     max_entries: int
+    inline_patients: int | None = None  # ONCO_INLINE_REPORT_PATIENTS: past it, the workers report
+    wake_workers: Callable[[], None] = lambda: None  # this process's evaluation worker, if it runs one
 
     async def accept(
         self,
@@ -64,6 +66,10 @@ class Pipeline:
 
         async def report(writer: Writer, patients: set[str], facts: dict[str, list[Fact]]) -> set[str]:
             await record_in_write(writer, patients, facts)  # the request's AuditEvent, in this transaction
+            if self.inline_patients is not None and len(patients) > self.inline_patients:
+                done.deferred = True  # requested due now: the workers evaluate them after the commit
+                await writer.evaluation_jobs.request(patients, datetime.now(UTC), timedelta(0))
+                return patients
             ready = {p for p in patients if self.history is None or await writer.history_fetched(p)}
             done.patients |= ready
             return await self._report_in(writer, ready, facts, done)
@@ -76,6 +82,9 @@ class Pipeline:
             await self.reports.ensure_shared(done.shared)
         if done.reports:
             self.reports.wake()
+        if done.deferred:
+            self.wake_workers()
+            return result  # the workers fetch any first-seen patient's history before its evaluation
         result.reports = done.reports
         first_seen = result.patients - done.patients
         if first_seen and self.history is not None:  # the EHR's earlier data, before the first evaluation
@@ -146,3 +155,4 @@ class _Reported:
     patients: set[str] = field(default_factory=set)  # evaluated inside the ingest's transaction
     reports: list[str] = field(default_factory=list)  # the DiagnosticReports written, new or amended
     shared: dict[str, Any] | None = None  # a rendered Bundle, for the shared resources it carries
+    deferred: bool = False  # more patients than ONCO_INLINE_REPORT_PATIENTS: requested for the workers
