@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -82,7 +83,13 @@ def build(
         write_back=settings.fhir_base_url is not None,
         wake=delivery.wake,
     )
-    evaluations = EvaluationWorker(store, writer, history, poll_seconds=settings.delivery_poll_seconds)
+    evaluations = EvaluationWorker(
+        store,
+        writer,
+        history,
+        poll_seconds=settings.delivery_poll_seconds,
+        lease=timedelta(seconds=settings.evaluation_lease_seconds),
+    )
     pipeline = Pipeline(
         ingest, writer, history, settings.max_entries, settings.inline_report_patients, evaluations.wake
     )

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # evaluation requests are committed; the evaluation workers (any replica's, or `oncoresponse worker`) make
     # the reports. None: every report is made inside the request's transaction.
     inline_report_patients: int | None = Field(default=None, ge=0)
+    # How long a worker's claim on a batch of evaluation requests holds: a dead worker's batch waits this long
+    # before another takes it, so keep it longer than a batch (100 patients) takes to evaluate and store.
+    evaluation_lease_seconds: float = Field(default=120.0, gt=0)
     # The durable outbox's worker (subscriptions and write-back): the default schedule retries for 24 hours.
     # Off, this process runs neither it nor the evaluation worker: run `oncoresponse worker` beside it.
     delivery_worker: bool = True

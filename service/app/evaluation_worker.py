@@ -28,7 +28,7 @@ from service.app.reports import ReportWriter
 
 log = structlog.get_logger("service.evaluations")
 
-LEASE = timedelta(minutes=2)  # longer than any one batch; a dead replica's claim runs out after it
+LEASE = timedelta(minutes=2)  # the default of ONCO_EVALUATION_LEASE_SECONDS: a dead replica's claim runs out
 BATCH = 100
 
 
@@ -49,6 +49,7 @@ class EvaluationWorker:
     clock: Callable[[], datetime] = _now
     observe: Callable[[int, int, int], None] = _ignore  # the /metrics gauges
     batch: int = BATCH
+    lease: timedelta = LEASE  # longer than any one batch takes
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _poked: asyncio.Event = field(default_factory=asyncio.Event)  # stop, or a request due now
 
@@ -93,7 +94,7 @@ class EvaluationWorker:
             if not await reader.evaluation_jobs.any_due(now):
                 return 0
         async with self.store.writing(set()) as writer:
-            jobs = await writer.evaluation_jobs.claim_due(now, LEASE, self.batch)
+            jobs = await writer.evaluation_jobs.claim_due(now, self.lease, self.batch)
         if not jobs:
             return 0
         if self.history is not None:

@@ -15,18 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from service.app.evaluation_worker import LEASE
 from tests.conftest import POSTGRES_URL, REPO, reset_postgres
 from tests.e2e.test_crash_e2e import Senders, _bundle, _last_scan, _report_date
 from tests.e2e.test_subscriptions_e2e import SERVICE, Service, wait_for
 
-DEFERRED = {"ONCO_DELIVERY_WORKER": "false", "ONCO_INLINE_REPORT_PATIENTS": "0"}
+# A SIGKILLed worker's claimed batch is taken again once its lease runs out: a short one here.
+LEASE_S = 5
+DEFERRED = {
+    "ONCO_DELIVERY_WORKER": "false",
+    "ONCO_INLINE_REPORT_PATIENTS": "0",
+    "ONCO_EVALUATION_LEASE_SECONDS": str(LEASE_S),
+}
 START_S = 60.0  # a start-up on a busy 2-core machine
 STOP_S = 10.0
 IDLE_S = 1.5  # several of the worker's 0.2 s polls: a worker in the server would have reported by then
 KILLS = 3
-# A SIGKILLed worker's claimed batch is taken again only once its lease (2 minutes) runs out.
-REPORTS_S = LEASE.total_seconds() + 60
+REPORTS_S = LEASE_S + 90
 PIDS = [f"worker-{n}" for n in range(3)]
 
 
