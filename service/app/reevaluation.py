@@ -6,7 +6,8 @@ stored before versions were recorded) is *stale*; :func:`request_stale` owes eac
 batches, and the workers of every replica evaluate them (:class:`BatchReports`).
 
 A batch's stored facts are read in one query, then it is evaluated one patient after another outside any
-transaction (facts → assessment → FHIR, all CPU), then stored in one transaction: one commit for the batch
+transaction (facts → assessment → FHIR, and each resource's comparable text, all CPU), then stored in one
+transaction: one commit for the batch
 instead of one per patient. A report is stored only for a patient whose request is still the generation
 claimed (a change stored meanwhile has its own request, which sees it), and only the resources whose result
 changed are written: the knowledge-base version they print is left out of that comparison
@@ -19,7 +20,7 @@ others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ import structlog
 
 from service.app.evaluate import EvaluationRequest
 from service.app.ports import Store
-from service.app.report_versions import Versions
+from service.app.report_versions import Printed, Versions
 from service.app.reports import ReportWriter, backoff
 from service.app.store_records import EvaluationJob
 from service.domain.assess import NotAssessableError
@@ -72,6 +73,7 @@ class _Evaluated:
     job: EvaluationJob
     bundle: dict[str, Any] | None  # None: not assessable, or failed
     error: Exception | None = None
+    prints: dict[int, Printed] = field(default_factory=dict)  # the bundle's resources' ``printed``
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ class BatchReports:
         except Exception as exc:  # recorded with its class only and retried after a backoff
             log.exception("evaluation_failed")
             return _Evaluated(job, None, exc)
-        return _Evaluated(job, self.reports.render(assessment, datetime.now(UTC)))
+        bundle = self.reports.render(assessment, datetime.now(UTC))
+        return _Evaluated(job, bundle, prints=self.reports.printed_of(bundle))  # outside the transaction
 
     async def _store(self, evaluated: list[_Evaluated]) -> list[str]:
         patients = {e.job.patient_ref for e in evaluated}
@@ -133,4 +136,5 @@ class BatchReports:
                     error = type(e.error).__name__
                     await jobs.fail(e.job.patient_ref, e.job.generation, error, now, backoff(e.job))
             met = [(e.job.patient_ref, e.job.generation, e.bundle) for e in current if e.error is None]
-            return await self.reports.store_evaluated(writer, met, now)
+            prints = {key: p for e in current for key, p in e.prints.items()}
+            return await self.reports.store_evaluated(writer, met, now, prints)

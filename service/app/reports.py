@@ -6,7 +6,7 @@ identifier and id, ``status = amended``, a new version; an unchanged result stor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,19 +116,25 @@ class ReportWriter:
             )
 
     async def store_evaluated(
-        self, writer: Writer, evaluated: Sequence[Evaluated], now: datetime
+        self,
+        writer: Writer,
+        evaluated: Sequence[Evaluated],
+        now: datetime,
+        prints: Mapping[int, Printed] | None = None,
     ) -> list[str]:
         """A batch of evaluations stored in the caller's transaction, in a few statements for them all: one
         current-versions read, the requests met and the versions recorded, the changed resources of every
         patient written as one batch of versions, then each patient's notifications and write-back queued
-        in the batch's order. The DiagnosticReports written. (The versions are recorded before the batch is
+        in the batch's order. The DiagnosticReports written. ``prints``: the resources' ``printed`` by
+        ``id()``, when the caller made them before its transaction (the worker: less time holding SQLite's
+        one write lock). (The versions are recorded before the batch is
         written, so on PostgreSQL they go in with it, in one round trip: issue 17, owed.py.)"""
         keys = [_key(r) for _, _, bundle in evaluated if bundle for r in patient_resources(bundle)]
         known = await writer.current_versions(keys)
         changes = [
             found
             for patient, _, bundle in evaluated
-            if bundle is not None and (found := self.changes(patient, bundle, known)) is not None
+            if bundle is not None and (found := self.changes(patient, bundle, known, prints)) is not None
         ]
         jobs, versions = writer.evaluation_jobs, self.versions
         await jobs.complete_all([(p, generation) for p, generation, _ in evaluated if generation is not None])
@@ -136,13 +142,20 @@ class ReportWriter:
         await jobs.record_versions(outcomes, now)
         return await self._write(writer, changes, known, now)
 
-    def changes(self, patient: str, bundle: dict[str, Any], known: Known) -> Changes | None:
+    def printed_of(self, bundle: dict[str, Any]) -> dict[int, Printed]:
+        """What each resource of a rendered Bundle prints, by ``id()`` (for :meth:`store_evaluated`)."""
+        return {id(r): printed(r, self.versions.knowledge) for r in patient_resources(bundle)}
+
+    def changes(
+        self, patient: str, bundle: dict[str, Any], known: Known, made: Mapping[int, Printed] | None = None
+    ) -> Changes | None:
         """The resources whose result changed (the knowledge-base version they print is left out of the
         comparison, ``report_versions``); None when none did: an unchanged report keeps its version and
         notifies no one. ``known``: what ``current_versions`` answered for (at least) these resources."""
         knowledge = self.versions.knowledge
         resources = patient_resources(bundle)
-        prints = {id(r): printed(r, knowledge) for r in resources}
+        made = made or {}
+        prints = {id(r): made.get(id(r)) or printed(r, knowledge) for r in resources}
         changed = [
             r for r in resources if not unchanged(_current_hash(known, r), r, knowledge, prints[id(r)])
         ]

@@ -183,10 +183,10 @@ async def test_one_patient_failing_to_store_does_not_hold_back_the_rest_of_its_b
     one is recorded with its error's class and retried later."""
     changes = type(bumped.report_writer).changes
 
-    def broken(self: Any, patient: str, bundle: dict[str, Any], known: Any) -> Any:
+    def broken(self: Any, patient: str, bundle: dict[str, Any], known: Any, made: Any = None) -> Any:
         if patient == PATIENTS[1]:
             raise RuntimeError("Patient/bench-1 detail")
-        return changes(self, patient, bundle, known)
+        return changes(self, patient, bundle, known, made)
 
     monkeypatch.setattr(type(bumped.report_writer), "changes", broken)
     await bumped.evaluations.request_stale()
