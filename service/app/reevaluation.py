@@ -7,12 +7,11 @@ batches, and the workers of every replica evaluate them (:class:`BatchReports`).
 
 A batch's stored facts are read in one query, then it is evaluated one patient after another outside any
 transaction (facts → assessment → FHIR, and each resource's comparable text, all CPU), then stored in one
-transaction: one commit for the batch
-instead of one per patient. A report is stored only for a patient whose request is still the generation
-claimed (a change stored meanwhile has its own request, which sees it), and only the resources whose result
-changed are written: the knowledge-base version they print is left out of that comparison
-(``report_fingerprint``), so a version bump that changes no result writes no version and notifies no one, and
-the unchanged report keeps naming the version that produced it.
+transaction: one commit for the batch instead of one per patient. A report is stored only for a patient
+whose request is still the generation claimed (a change stored meanwhile has its own request, which sees
+it), and only the resources whose result changed are written: the knowledge-base version they print is left
+out of that comparison (``report_fingerprint``), so a version bump that changes no result writes no version
+and notifies no one, and the unchanged report keeps naming the version that produced it.
 Should the batch's transaction fail, each patient is stored alone, so one bad patient never holds back the
 others.
 """

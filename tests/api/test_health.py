@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -76,3 +77,22 @@ def test_sqlite_file_directory_is_created(tmp_path: Path) -> None:
     """The default embedded database's folder (./var/) is created when missing."""
     build(Settings(database_url=f"sqlite:///{tmp_path / 'nested' / 'onco.db'}"))
     assert (tmp_path / "nested").is_dir()
+
+
+async def test_metrics_read_the_reports_owed_where_no_worker_runs(tmp_path: Path) -> None:
+    """Issue 17: a replica started with ``ONCO_DELIVERY_WORKER=false`` runs no evaluation worker to keep
+    ``oncoresponse_evaluation_requests`` current (``oncoresponse worker`` makes the reports), so its /metrics
+    reads the requests owed from the store at each scrape."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'onco.db'}", delivery_worker=False)
+    app = create_app(settings)
+    container = app.state.container
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert 'oncoresponse_evaluation_requests{state="pending"} 0.0' in (await client.get("/metrics")).text
+        async with container.store.writing({"Patient/a", "Patient/b"}) as writer:
+            await writer.evaluation_jobs.request({"Patient/a", "Patient/b"}, datetime.now(UTC), timedelta(0))
+        text = (await client.get("/metrics")).text
+    assert 'oncoresponse_evaluation_requests{state="pending"} 2.0' in text
+    assert 'oncoresponse_evaluation_requests{state="failing"} 0.0' in text

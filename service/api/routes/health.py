@@ -37,6 +37,13 @@ async def readyz(container: ContainerDep) -> dict[str, Any]:
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, container: ContainerDep) -> Response:
+    if not container.settings.delivery_worker:  # no worker here to keep the reports owed current: read them
+        try:
+            async with container.store.reading() as reader:
+                counts = await reader.evaluation_jobs.counts()
+            request.app.state.metrics.evaluation_requests(*counts)
+        except Exception as exc:  # noqa: BLE001  # the other metrics are still served; /readyz reports it
+            log.warning("evaluation_counts_unreadable", error=type(exc).__name__)
     body = request.app.state.metrics.render()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
