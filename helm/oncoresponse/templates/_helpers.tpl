@@ -74,3 +74,28 @@ service's default applies; `mappings:` points mappingsDir at the mounted ConfigM
 {{- define "oncoresponse.secretName" -}}
 {{- default (include "oncoresponse.fullname" .root) .ref.name }}
 {{- end }}
+
+{{/*
+The worker Deployment (`oncoresponse worker`, no HTTP) and its pods. Adding a component label alone would
+not do: the service's selector (name + instance, immutable in an installed release) would still match the
+worker pods, so its Service would route requests to them, its PDB count them and its Deployment adopt
+them. The worker pods carry another app.kubernetes.io/name instead, and the component label keeps the
+worker's selector off the service's pods.
+*/}}
+{{- define "oncoresponse.workerFullname" -}}
+{{- printf "%s-worker" (include "oncoresponse.fullname" . | trunc 56 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "oncoresponse.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-worker" (include "oncoresponse.name" . | trunc 56 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end }}
+
+{{- define "oncoresponse.workerLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "oncoresponse.workerSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "oncoresponse.name" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
