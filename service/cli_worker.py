@@ -58,9 +58,13 @@ async def run_workers(settings: Settings, stop: asyncio.Event | None = None) -> 
     finally:
         container.evaluations.request_stop()
         container.delivery.request_stop()  # finishes its poll and gives its leased rows back
-        for task in (evaluations, delivery):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task, timeout=_STOP_SECONDS)
+        # Both at once, so SIGTERM to exit is at most _STOP_SECONDS; a worker still busy then is cancelled (a
+        # batch not stored stays requested, leased rows run out).
+        _done, busy = await asyncio.wait((evaluations, delivery), timeout=_STOP_SECONDS)
+        for task in busy:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await container.http.aclose()
         await container.store.close()
         log.info("worker_stopped")
