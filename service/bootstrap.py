@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+import structlog
 
 from service.adapters.fhir_out.report import ResultRenderer
 from service.adapters.store import SqlStore
@@ -25,6 +29,12 @@ from service.knowledge import Knowledge, load_knowledge
 
 if TYPE_CHECKING:
     from service.adapters.fhir_client import FhirServerClient
+
+log = structlog.get_logger("service.workers")
+
+# The evaluation and delivery workers' grace, together, once asked to stop (the served app, `oncoresponse
+# worker`).
+WORKER_STOP_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +172,19 @@ def _fhir_normaliser(knowledge: Knowledge, settings: Settings) -> Normaliser:
     from service.adapters.fhir_in.facts_bridge import FhirNormaliser
 
     return FhirNormaliser(knowledge, settings.canonical_base)
+
+
+async def stop_workers(container: Container, running: Sequence[asyncio.Task[None]]) -> None:
+    """Ask the evaluation and delivery workers to stop, and wait for both at once, up to
+    ``WORKER_STOP_SECONDS`` from the request; one still busy then is cancelled (a batch it had not stored
+    stays requested, the outbox rows it leased run out)."""
+    container.evaluations.request_stop()
+    container.delivery.request_stop()  # finishes its poll and gives its leased rows back
+    if not running:
+        return
+    _done, busy = await asyncio.wait(running, timeout=WORKER_STOP_SECONDS)
+    for task in busy:
+        log.warning("worker_stop_timed_out", worker=task.get_name())
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -12,7 +12,6 @@ SIGINT stops it after its current batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from typing import TYPE_CHECKING
 
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from service.config import Settings
 
 log = structlog.get_logger("service.worker")
-
-_STOP_SECONDS = 15.0  # as the served app's lifespan grants its workers
 
 
 def worker_command() -> None:
@@ -40,7 +37,7 @@ def worker_command() -> None:
 
 async def run_workers(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Both workers of one process until ``stop`` is set (by SIGTERM or SIGINT when not given)."""
-    from service.bootstrap import build
+    from service.bootstrap import build, stop_workers
 
     container = build(settings)
     await container.store.migrate()
@@ -50,21 +47,15 @@ async def run_workers(settings: Settings, stop: asyncio.Event | None = None) -> 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    evaluations = asyncio.create_task(container.evaluations.run(), name="evaluations")
-    delivery = asyncio.create_task(container.delivery.run(), name="delivery")
+    running = [
+        asyncio.create_task(container.evaluations.run(), name="evaluations"),
+        asyncio.create_task(container.delivery.run(), name="delivery"),
+    ]
     log.info("worker_started")
     try:
         await stop.wait()
     finally:
-        container.evaluations.request_stop()
-        container.delivery.request_stop()  # finishes its poll and gives its leased rows back
-        # Both at once, so SIGTERM to exit is at most _STOP_SECONDS; a worker still busy then is cancelled (a
-        # batch not stored stays requested, leased rows run out).
-        _done, busy = await asyncio.wait((evaluations, delivery), timeout=_STOP_SECONDS)
-        for task in busy:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_workers(container, running)  # both at once, within 15 s of SIGTERM
         await container.http.aclose()
         await container.store.close()
         log.info("worker_stopped")

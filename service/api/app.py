@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -33,13 +31,8 @@ from service.api.routes import (
     validate,
     view,
 )
-from service.bootstrap import Container, build
+from service.bootstrap import Container, build, stop_workers
 from service.config import Settings
-
-log = structlog.get_logger("service.api")
-
-# The delivery worker's grace for deliveries on the wire, plus room for its last poll.
-_WORKER_STOP_SECONDS = 15.0
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
@@ -50,22 +43,13 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.store.migrate()
         collector.settle()  # what start-up built frozen out of the collector, which then runs less often
-        worker = evaluations = None
+        running = []
         if settings.delivery_worker:  # issue 7: the outbox is delivered from every replica that runs it
-            worker = asyncio.create_task(container.delivery.run(), name="delivery")
+            running.append(asyncio.create_task(container.delivery.run(), name="delivery"))
             # Issue 17: and the reports owed (a crash after an ingest, a failed evaluation) are made.
-            evaluations = asyncio.create_task(container.evaluations.run(), name="evaluations")
+            running.append(asyncio.create_task(container.evaluations.run(), name="evaluations"))
         yield
-        if evaluations is not None:
-            container.evaluations.request_stop()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(evaluations, timeout=_WORKER_STOP_SECONDS)
-        if worker is not None:
-            container.delivery.request_stop()  # finishes its poll and gives its leased rows back
-            try:
-                await asyncio.wait_for(worker, timeout=_WORKER_STOP_SECONDS)
-            except TimeoutError:  # wait_for has cancelled it; its leases run out instead
-                log.warning("delivery_worker_stop_timed_out")
+        await stop_workers(container, running)  # both at once, within 15 s of the shutdown
         await container.http.aclose()
         await container.store.close()
 

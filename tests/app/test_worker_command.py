@@ -8,10 +8,13 @@ import asyncio
 from pathlib import Path
 
 import orjson
+import pytest
+import structlog
 
+from service import bootstrap
 from service.adapters.fhir_in.versions import FhirVersion
 from service.app.ingest import Endpoint
-from service.bootstrap import build
+from service.bootstrap import build, stop_workers
 from service.cli_worker import run_workers
 from service.config import Settings
 from tests.app.test_pipeline_deferred import PATIENTS, _assessments, _bundle, _jobs
@@ -46,3 +49,20 @@ async def test_run_workers_makes_the_reports_left_requested_and_stops(tmp_path: 
         await server.http.aclose()
         await server.store.close()
     assert worker.done() and worker.exception() is None
+
+
+async def test_stop_workers_cancels_a_worker_still_busy_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both workers are asked to stop; each that has not stopped within the grace is cancelled and named in a
+    warning (so a stuck worker never holds up the shutdown)."""
+    monkeypatch.setattr(bootstrap, "WORKER_STOP_SECONDS", 0.5)
+    container = build(Settings(database_url=f"sqlite:///{tmp_path / 'onco.db'}"))
+    stuck = [asyncio.create_task(asyncio.sleep(60), name=name) for name in ("evaluations", "delivery")]
+    with structlog.testing.capture_logs() as logs:
+        await stop_workers(container, stuck)
+    assert all(task.cancelled() for task in stuck)
+    warned = sorted(e["worker"] for e in logs if e["event"] == "worker_stop_timed_out")
+    assert warned == ["delivery", "evaluations"]
+    await container.http.aclose()
+    await container.store.close()
