@@ -124,11 +124,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(database_url: str, port: int, settings: str = "") -> subprocess.Popen[bytes]:
+    """A uvicorn server process; ``settings``: more ``Settings`` arguments, as Python source."""
     code = (
         "import uvicorn; from service.api.app import create_app; from service.config import Settings; "
         "from service.log import configure_logging; "
-        f"s = Settings(database_url={database_url!r}, log_level='WARNING'); configure_logging(s); "
+        f"s = Settings(database_url={database_url!r}, log_level='WARNING', {settings}); "
+        "configure_logging(s); "
         f"uvicorn.run(create_app(s), host='127.0.0.1', port={port}, access_log=False, log_level='warning')"
     )
     return subprocess.Popen([sys.executable, "-c", code])

@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy import func, select
 
 from benchmarks.evaluate import _cpu_seconds as process_cpu_seconds
-from benchmarks.write_path import _HEADERS, PATIENTS_PER_BUNDLE, _free_port, _wait_ready
+from benchmarks.write_path import _HEADERS, PATIENTS_PER_BUNDLE, _free_port, _serve, _wait_ready
 from service.adapters.store import SqlStore
 from service.adapters.store.tables import report_versions
 
@@ -29,17 +29,6 @@ _WORKER_POLL = "0.05"  # the idle worker's ONCO_DELIVERY_POLL_SECONDS: the last 
 
 def _environment(database_url: str) -> dict[str, str]:
     return {**os.environ, "ONCO_DATABASE_URL": database_url, "ONCO_LOG_LEVEL": "WARNING"}
-
-
-def _serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import uvicorn; from service.api.app import create_app; from service.config import Settings; "
-        "from service.log import configure_logging; "
-        f"s = Settings(database_url={database_url!r}, log_level='WARNING', delivery_worker=False, "
-        "inline_report_patients=1); configure_logging(s); "
-        f"uvicorn.run(create_app(s), host='127.0.0.1', port={port}, access_log=False, log_level='warning')"
-    )
-    return subprocess.Popen([sys.executable, "-c", code], env=_environment(database_url))
 
 
 def _worker(database_url: str) -> subprocess.Popen[bytes]:
@@ -75,7 +64,7 @@ def through_http_with_worker(database_url: str, bundles: list[bytes], warm_up: b
     """Seconds from the first post until every report is stored, and the CPU seconds per Bundle of the
     server and the worker together."""
     port = _free_port()
-    server = _serve(database_url, port)
+    server = _serve(database_url, port, "delivery_worker=False, inline_report_patients=1")
     worker = None
     store = SqlStore(database_url)
     try:
